@@ -1,0 +1,57 @@
+"""Validation and the block view shared by every N:M op.
+
+An N:M op looks at ``x`` as blocks of ``m`` consecutive entries along ``dim``. ``to_blocks`` moves
+``dim`` last and reshapes to ``(num_blocks, m)``; ``from_blocks`` inverts it.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["check_nm", "to_blocks", "from_blocks"]
+
+
+def check_nm(x: torch.Tensor, n: int, m: int, dim: int, *, check_finite: bool = True) -> int:
+    """Validate the arguments of an N:M op; return ``dim`` normalised to a non-negative index.
+
+    Raises ``TypeError`` for a non-tensor or non-float ``x`` and ``ValueError`` naming the
+    argument for ``n < 1``, ``n >= m``, a ``dim`` out of range, ``x.shape[dim] % m != 0`` or
+    NaN/Inf entries in ``x``.
+    """
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x: expected a torch.Tensor, got {type(x).__name__}")
+    if not x.dtype.is_floating_point:
+        raise TypeError(f"x: expected a floating-point tensor, got dtype {x.dtype}")
+    for name, value in (("n", n), ("m", m)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}")
+    if n < 1:
+        raise ValueError(f"n: expected n >= 1, got n={n}")
+    if n >= m:
+        raise ValueError(f"n: expected n < m, got n={n}, m={m}")
+    if x.dim() == 0:
+        raise ValueError("x: expected at least one dimension, got a 0-d tensor")
+    if not -x.dim() <= dim < x.dim():
+        raise ValueError(f"dim: expected an index in [{-x.dim()}, {x.dim() - 1}], got {dim}")
+    dim = dim % x.dim()
+    if x.shape[dim] % m != 0:
+        raise ValueError(
+            f"x: size {x.shape[dim]} along dim={dim} is not a multiple of m={m} (shape {tuple(x.shape)})"
+        )
+    if check_finite and x.numel():
+        if torch.isnan(x).any():
+            raise ValueError("x: contains NaN")
+        if torch.isinf(x).any():
+            raise ValueError("x: contains Inf")
+    return dim
+
+
+def to_blocks(x: torch.Tensor, m: int, dim: int) -> torch.Tensor:
+    """View ``x`` as ``(num_blocks, m)`` blocks of consecutive entries along ``dim`` (copies if needed)."""
+    return x.movedim(dim, -1).reshape(-1, m)
+
+
+def from_blocks(blocks: torch.Tensor, like: torch.Tensor, dim: int) -> torch.Tensor:
+    """Inverse of :func:`to_blocks`: reshape ``blocks`` to the shape of ``like``."""
+    moved_shape = like.movedim(dim, -1).shape
+    return blocks.reshape(moved_shape).movedim(-1, dim)

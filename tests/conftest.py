@@ -1,0 +1,19 @@
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+# tests read real data sets from ../shared/data (never copied into the repo)
+if "WORKBENCH_DATA" not in os.environ and SHARED_DATA.is_dir():
+    os.environ["WORKBENCH_DATA"] = str(SHARED_DATA)
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture
+def gen():
+    return torch.Generator().manual_seed(1234)

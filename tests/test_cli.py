@@ -1,0 +1,27 @@
+import subprocess
+import sys
+
+from workbench.cli import main
+from workbench.topics import TOPICS
+
+
+def test_list_has_one_line_per_topic(capsys):
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == len(TOPICS)
+    for line, t in zip(lines, TOPICS.values()):
+        assert line.startswith(t.slug) and t.title in line and t.paper in line
+
+
+def test_unknown_slug_exits_2_and_lists_valid_slugs():
+    proc = subprocess.run([sys.executable, "-m", "workbench", "reproduce", "nope"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    for slug in TOPICS:
+        assert slug in proc.stderr
+
+
+def test_data_command_finds_shared_sets(capsys):
+    assert main(["data"]) == 0
+    out = capsys.readouterr().out
+    assert "digits" in out and "planetoid" in out

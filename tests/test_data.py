@@ -1,0 +1,46 @@
+import shutil
+
+import pytest
+
+from workbench import data
+
+
+def test_digits_loads_from_the_package():
+    X, y = data.load("digits")
+    assert X.shape == (1797, 64) and y.shape == (1797,) and set(y.tolist()) == set(range(10))
+
+
+def test_search_path_order(monkeypatch, tmp_path):
+    monkeypatch.setenv("WORKBENCH_DATA", f"{tmp_path / 'a'}:{tmp_path / 'b'}")
+    path = data.search_path()
+    assert path[:2] == [tmp_path / "a", tmp_path / "b"]
+    assert path[2:] == [data.REPO_DATA, data.REPO_DATA / "cache"]
+
+
+def test_finds_and_verifies_shared_planetoid():
+    folder = data.find("planetoid", download=False)
+    assert (folder / "ind.cora.graph").is_file()
+
+
+def test_missing_data_error_names_set_places_and_remedy(monkeypatch, tmp_path):
+    monkeypatch.setenv("WORKBENCH_DATA", str(tmp_path))
+    monkeypatch.setattr(data, "REPO_DATA", tmp_path / "repo-data")
+    with pytest.raises(data.DataNotFoundError) as info:
+        data.find("lobster", download=False)
+    msg = str(info.value)
+    assert "'lobster'" in msg and str(tmp_path / "lobster") in msg and "WORKBENCH_DATA" in msg
+
+
+def test_checksum_mismatch_is_reported(monkeypatch, tmp_path):
+    src = data.find("sip", download=False)
+    dst = tmp_path / "sip"
+    shutil.copytree(src, dst)
+    (dst / "bim_test.txt").write_text("tampered\n")
+    monkeypatch.setenv("WORKBENCH_DATA", str(tmp_path))
+    with pytest.raises(ValueError, match="checksum mismatch"):
+        data.find("sip", download=False)
+
+
+def test_unknown_name():
+    with pytest.raises(ValueError, match="name"):
+        data.find("imagenet")

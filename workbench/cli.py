@@ -1,0 +1,96 @@
+"""``workbench serve | list | reproduce <slug> | bench | data``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+
+from workbench.topics import TOPICS
+
+__all__ = ["main"]
+
+
+def _cmd_list(_args) -> int:
+    width = max(len(s) for s in TOPICS)
+    for t in TOPICS.values():
+        print(f"{t.slug.ljust(width)}  {t.title}  [{t.paper}]")
+    return 0
+
+
+def _cmd_reproduce(args) -> int:
+    if args.slug not in TOPICS:
+        print(f"workbench reproduce: unknown topic {args.slug!r}; valid slugs: {', '.join(TOPICS)}", file=sys.stderr)
+        return 2
+    from tqdm.auto import tqdm
+
+    progress = None if args.json else (lambda it, **kw: tqdm(it, file=sys.stderr, **kw))
+    # with --json, stdout carries the JSON object alone: anything else printed goes to stderr
+    with contextlib.redirect_stdout(sys.stderr):
+        report = TOPICS[args.slug].reproduce(quick=args.quick, seed=args.seed, progress=progress)
+    print(report.to_json() if args.json else report)
+    return 0
+
+
+def _cmd_serve(args) -> int:
+    from workbench.app import serve
+
+    origins = args.allow_websocket_origin or None
+    serve(port=args.port, address=args.address, show=args.show, prefix=args.prefix, websocket_origins=origins)
+    return 0
+
+
+def _cmd_bench(args) -> int:
+    from kernels.bench import main as bench_main
+
+    return bench_main(["--json"] if args.json else [])
+
+
+def _cmd_data(_args) -> int:
+    from workbench.data import DATASETS, DataNotFoundError, find
+
+    for ds in DATASETS.values():
+        if not ds.files:
+            where = "ships with its Python package"
+        else:
+            try:
+                where = str(find(ds.name, download=False))
+            except DataNotFoundError:
+                where = "MISSING (see `python -c \"from workbench.data import find; find('%s')\"`)" % ds.name
+        print(f"{ds.name:10s} {where}\n           {ds.description}; {ds.provenance}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="workbench", description="Seed Workbench: explore, reproduce, teach.")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="serve the dashboard")
+    s.add_argument("--port", type=int, default=5006)
+    s.add_argument("--address", default="localhost")
+    s.add_argument("--prefix", default="", help="URL prefix (behind a proxy)")
+    s.add_argument("--allow-websocket-origin", action="append", help="extra allowed origin host[:port]")
+    s.add_argument("--show", action="store_true", help="open a browser")
+    s.set_defaults(func=_cmd_serve)
+    s = sub.add_parser("list", help="one line per topic")
+    s.set_defaults(func=_cmd_list)
+    s = sub.add_parser("reproduce", help="run a topic's experiments")
+    s.add_argument("slug")
+    s.add_argument("--quick", action="store_true", help="the fast version (under a minute on 2 cores)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    s.set_defaults(func=_cmd_reproduce)
+    s = sub.add_parser("bench", help="kernel benchmarks")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_cmd_bench)
+    s = sub.add_parser("data", help="where each data set is found")
+    s.set_defaults(func=_cmd_data)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,134 @@
+"""A small, real training problem for N:M experiments: an MLP on scikit-learn's digits.
+
+Everything is seeded; on CPU a run repeats exactly. The batch size is a multiple of 4 so that
+gradient blocks of 2 or 4 consecutive samples tile each batch (a ragged last batch is zero-padded
+by :func:`~workbench.nm_sparsity.sparsify.prune_gradient`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from workbench.data import load
+
+__all__ = ["DigitsData", "digits_data", "make_mlp", "train", "evaluate", "capture_gradients"]
+
+
+@dataclass
+class DigitsData:
+    """Standardised digits split: ``x_*`` float32 ``(N, 64)``, ``y_*`` int64 ``(N,)``."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+def digits_data(seed: int = 0, test_fraction: float = 0.25) -> DigitsData:
+    """Stratified train/test split of digits, z-scored with training statistics."""
+    from sklearn.model_selection import train_test_split
+
+    X, y = load("digits")
+    xtr, xte, ytr, yte = train_test_split(X, y, test_size=test_fraction, stratify=y, random_state=seed)
+    mu, sd = xtr.mean(0), xtr.std(0) + 1e-6
+    t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
+    return DigitsData(t((xtr - mu) / sd), torch.as_tensor(ytr), t((xte - mu) / sd), torch.as_tensor(yte))
+
+
+def make_mlp(seed: int = 0, hidden: int = 256, n_in: int = 64, n_out: int = 10) -> nn.Sequential:
+    """``n_in -> hidden -> hidden -> n_out`` ReLU MLP with seeded initialisation."""
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, n_out)
+    )
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+    """Classification accuracy of ``model`` on ``(x, y)``."""
+    model.eval()
+    acc = (model(x).argmax(-1) == y).float().mean().item()
+    model.train()
+    return acc
+
+
+def train(
+    model: nn.Module,
+    data: DigitsData,
+    *,
+    epochs: int = 20,
+    lr: float = 0.05,
+    batch_size: int = 64,
+    seed: int = 0,
+    progress: Callable | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[dict]:
+    """SGD (momentum 0.9, cosine learning-rate decay) with cross-entropy; returns one record per epoch.
+
+    Args:
+        progress: tqdm-like callable wrapping the epoch iterator (``tqdm.auto.tqdm``, ``pn.widgets.Tqdm``).
+        on_epoch: called with each record ``{"epoch", "loss", "train_accuracy", "test_accuracy"}``.
+        should_stop: polled after each epoch; training ends early when it returns True.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    loss_fn = nn.CrossEntropyLoss()
+    history = []
+    epochs_iter = range(1, epochs + 1)
+    if progress is not None:
+        epochs_iter = progress(epochs_iter, total=epochs, desc="epochs")
+    n = data.x_train.shape[0]
+    for epoch in epochs_iter:
+        perm = torch.randperm(n, generator=gen)
+        total = 0.0
+        for i in range(0, n, batch_size):
+            idx = perm[i : i + batch_size]
+            opt.zero_grad()
+            loss = loss_fn(model(data.x_train[idx]), data.y_train[idx])
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        sched.step()
+        record = {
+            "epoch": epoch,
+            "loss": total / n,
+            "train_accuracy": evaluate(model, data.x_train, data.y_train),
+            "test_accuracy": evaluate(model, data.x_test, data.y_test),
+        }
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+        if should_stop is not None and should_stop():
+            break
+    return history
+
+
+def capture_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Neural gradients ``dL/dz`` (gradient w.r.t. each Linear/Conv2d output) for one batch.
+
+    Returns ``{layer name: tensor shaped like the layer output}``; parameters' ``.grad`` are left untouched.
+    """
+    grads: dict[str, torch.Tensor] = {}
+    hooks = [
+        mod.register_full_backward_hook(lambda _m, _gi, go, name=name: grads.__setitem__(name, go[0].detach().clone()))
+        for name, mod in model.named_modules()
+        if isinstance(mod, (nn.Linear, nn.Conv2d))
+    ]
+    saved = [p.grad for p in model.parameters()]
+    try:
+        # inputs that require grad make full backward hooks fire without a warning
+        loss = nn.functional.cross_entropy(model(x.detach().requires_grad_(True)), y)
+        loss.backward()
+    finally:
+        for h in hooks:
+            h.remove()
+        for p, g in zip(model.parameters(), saved):
+            p.grad = g
+    return grads

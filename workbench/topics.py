@@ -1,0 +1,65 @@
+"""The topic registry: one ``Topic`` per slug. The app, the CLI and the tests iterate over it,
+so adding a topic is adding one package and one line here."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Topic", "TOPICS", "get_topic", "slugs"]
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A registered topic: ``workbench/<slug>/`` with ``experiments.reproduce`` and ``Explorer``."""
+
+    slug: str
+    title: str
+    claim: str  # one line shown in the gallery
+    paper: str  # short reference
+    url: str  # where the paper is
+
+    @property
+    def module(self):
+        return importlib.import_module(f"workbench.{self.slug}")
+
+    @property
+    def reproduce(self):
+        return importlib.import_module(f"workbench.{self.slug}.experiments").reproduce
+
+    @property
+    def explorer(self):
+        return importlib.import_module(f"workbench.{self.slug}.explorer").Explorer
+
+    @property
+    def notebook(self) -> Path:
+        return NOTEBOOKS / f"{self.slug}.ipynb"
+
+
+TOPICS: dict[str, Topic] = {
+    t.slug: t
+    for t in [
+        Topic(
+            "nm_sparsity",
+            "N:M sparsity for weights, activations and neural gradients",
+            "Largest-magnitude N:M masks are fine for weights and activations but biased for neural "
+            "gradients; the minimum-variance unbiased (MVUE) mask trains like dense.",
+            "Chmiel, Hubara, Banner, Soudry. Minimum Variance Unbiased N:M Sparsity for the Neural Gradients. ICLR 2023",
+            "https://arxiv.org/abs/2203.10991",
+        ),
+    ]
+}
+
+
+def slugs() -> list[str]:
+    return list(TOPICS)
+
+
+def get_topic(slug: str) -> Topic:
+    """The topic ``slug``; ``ValueError`` listing the valid slugs otherwise."""
+    if slug not in TOPICS:
+        raise ValueError(f"slug: expected one of {', '.join(TOPICS)}, got {slug!r}")
+    return TOPICS[slug]
