@@ -9,11 +9,11 @@ imported lazily so that core users never load Panel.
 from workbench.nm_sparsity.experiments import reproduce
 from workbench.nm_sparsity.sparsify import prune_gradient, sparsify, unsparsify
 from workbench.nm_sparsity.statistics import MaskStatistics, mask_statistics, prune
-from workbench.nm_sparsity.training import capture_gradients, digits_data, make_mlp, train
+from workbench.nm_sparsity.training import capture_gradients, digits_data, iter_train, make_mlp, train
 
 __all__ = [
     "sparsify", "unsparsify", "prune_gradient", "mask_statistics", "MaskStatistics", "prune",
-    "reproduce", "digits_data", "make_mlp", "train", "capture_gradients", "Explorer", "warmup",
+    "reproduce", "digits_data", "make_mlp", "train", "iter_train", "capture_gradients", "Explorer", "warmup",
 ]
 
 

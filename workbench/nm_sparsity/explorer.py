@@ -15,8 +15,8 @@ import torch
 from workbench.nm_sparsity.sparsify import sparsify
 from workbench.nm_sparsity.statistics import mask_statistics, prune
 from workbench.nm_sparsity.tensors import BLOCK_DIM, TENSOR_KINDS, layer_names, real_tensors
-from workbench.nm_sparsity.training import digits_data, make_mlp, train
-from workbench.ui import csv_download, error_message, guarded, load_extensions
+from workbench.nm_sparsity.training import digits_data, iter_train, make_mlp
+from workbench.ui import app_progress, csv_download, error_message, guarded, load_extensions
 
 __all__ = ["Explorer", "NM_PATTERNS", "parse_pattern"]
 
@@ -69,7 +69,7 @@ class Explorer(pn.viewable.Viewer):
         self._stop_button = pn.widgets.Button(label="Stop", color="warning", disabled=True)
         self._train_button.on_click(self._on_train)
         self._stop_button.on_click(self._on_stop)
-        self._progress = pn.widgets.Tqdm(sizing_mode="stretch_width")
+        self._progress = app_progress()
         self._error = pn.Column()
 
     # ---------- controls ----------
@@ -203,13 +203,11 @@ class Explorer(pn.viewable.Viewer):
         self._train_button.disabled, self._stop_button.disabled = True, False
         data = digits_data(self.seed)
         try:
-            for epoch in self._progress(range(1, self.epochs + 1), total=self.epochs, desc="epochs"):
-                hist = train(model, data, epochs=1, lr=0.05 * 0.5 * (1 + np.cos(np.pi * (epoch - 1) / self.epochs)),
-                             seed=self.seed * 1000 + epoch)
-                rec = {**hist[0], "epoch": epoch}
+            records = iter_train(model, data, epochs=self.epochs, seed=self.seed)
+            for rec in self._progress(records, total=self.epochs, desc="epochs"):
                 self._runs[label].append(rec)
                 self._curves.object = self._curve_plot()
-                self._status.object = (f"**{label}** epoch {epoch}/{self.epochs}: test accuracy "
+                self._status.object = (f"**{label}** epoch {rec['epoch']}/{self.epochs}: test accuracy "
                                        f"{100 * rec['test_accuracy']:.2f} %, loss {rec['loss']:.4f}")
                 await asyncio.sleep(0.01)  # let the page update and the Stop button through
                 if self._stop:

@@ -205,8 +205,8 @@ def sparsify(
     ]
     for name, mod in chosen:
         _check_layer(name, mod, cfg)
-    generator = torch.Generator(device=next(model.parameters()).device if any(True for _ in model.parameters()) else "cpu")
-    generator.manual_seed(seed)
+    params = list(model.parameters())
+    generator = torch.Generator(device=params[0].device if params else "cpu").manual_seed(seed)
     for _, mod in chosen:
         mod.nm_config = cfg
         mod.nm_generator = generator

@@ -8,7 +8,7 @@ by :func:`~workbench.nm_sparsity.sparsify.prune_gradient`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -16,7 +16,7 @@ from torch import nn
 
 from workbench.data import load
 
-__all__ = ["DigitsData", "digits_data", "make_mlp", "train", "evaluate", "capture_gradients"]
+__all__ = ["DigitsData", "digits_data", "make_mlp", "train", "iter_train", "evaluate", "capture_gradients"]
 
 
 @dataclass
@@ -57,7 +57,7 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return acc
 
 
-def train(
+def iter_train(
     model: nn.Module,
     data: DigitsData,
     *,
@@ -65,27 +65,18 @@ def train(
     lr: float = 0.05,
     batch_size: int = 64,
     seed: int = 0,
-    progress: Callable | None = None,
-    on_epoch: Callable[[dict], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> list[dict]:
-    """SGD (momentum 0.9, cosine learning-rate decay) with cross-entropy; returns one record per epoch.
+) -> Iterator[dict]:
+    """Train with SGD (momentum 0.9, cosine learning-rate decay) and cross-entropy, yielding after each epoch.
 
-    Args:
-        progress: tqdm-like callable wrapping the epoch iterator (``tqdm.auto.tqdm``, ``pn.widgets.Tqdm``).
-        on_epoch: called with each record ``{"epoch", "loss", "train_accuracy", "test_accuracy"}``.
-        should_stop: polled after each epoch; training ends early when it returns True.
+    Yields ``{"epoch", "loss", "train_accuracy", "test_accuracy"}``; the caller may stop iterating at
+    any epoch (the dashboard does, to stream curves and honour its Stop button).
     """
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
     loss_fn = nn.CrossEntropyLoss()
-    history = []
-    epochs_iter = range(1, epochs + 1)
-    if progress is not None:
-        epochs_iter = progress(epochs_iter, total=epochs, desc="epochs")
     n = data.x_train.shape[0]
-    for epoch in epochs_iter:
+    for epoch in range(1, epochs + 1):
         perm = torch.randperm(n, generator=gen)
         total = 0.0
         for i in range(0, n, batch_size):
@@ -96,18 +87,33 @@ def train(
             opt.step()
             total += loss.item() * len(idx)
         sched.step()
-        record = {
+        yield {
             "epoch": epoch,
             "loss": total / n,
             "train_accuracy": evaluate(model, data.x_train, data.y_train),
             "test_accuracy": evaluate(model, data.x_test, data.y_test),
         }
-        history.append(record)
-        if on_epoch is not None:
-            on_epoch(record)
-        if should_stop is not None and should_stop():
-            break
-    return history
+
+
+def train(
+    model: nn.Module,
+    data: DigitsData,
+    *,
+    epochs: int = 20,
+    lr: float = 0.05,
+    batch_size: int = 64,
+    seed: int = 0,
+    progress: Callable | None = None,
+) -> list[dict]:
+    """Run :func:`iter_train` to the end; returns one record per epoch.
+
+    Args:
+        progress: tqdm-like callable wrapping the epoch iterator (``tqdm.auto.tqdm``, ``pn.widgets.Tqdm``).
+    """
+    records = iter_train(model, data, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
+    if progress is not None:
+        records = progress(records, total=epochs, desc="epochs")
+    return list(records)
 
 
 def capture_gradients(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:

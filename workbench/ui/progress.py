@@ -16,4 +16,5 @@ def app_progress(**kwargs):
     """A ``pn.widgets.Tqdm`` (callable like tqdm) to place in a dashboard."""
     import panel as pn
 
-    return pn.widgets.Tqdm(**{"sizing_mode": "stretch_width", **kwargs})
+    # width=None: Tqdm has a fixed default width, which contradicts a width-responsive sizing mode
+    return pn.widgets.Tqdm(**{"sizing_mode": "stretch_width", "width": None, **kwargs})
