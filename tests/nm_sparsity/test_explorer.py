@@ -33,3 +33,19 @@ def test_training_streams_epochs():
     assert [r["epoch"] for r in rows] == [1, 2]
     assert rows[-1]["test_accuracy"] > 0.5
     assert "epoch 2/2" in e._status.object
+
+
+def test_stop_button_ends_training_early():
+    e = Explorer(epochs=20, gradients="2:4")
+
+    async def run():
+        task = asyncio.create_task(e._on_train())
+        while not e.history_rows():  # wait for the first streamed epoch
+            await asyncio.sleep(0.005)
+        e._on_stop()
+        await task
+
+    asyncio.run(run())
+    assert len(e.history_rows()) < 20
+    assert "stopped" in e._status.object
+    assert not e._train_button.disabled and e._stop_button.disabled
