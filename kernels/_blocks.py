@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["check_nm", "to_blocks", "from_blocks"]
+__all__ = ["check_nm", "check_finite_flag", "to_blocks", "from_blocks"]
 
 
 def check_nm(x: torch.Tensor, n: int, m: int, dim: int, *, check_finite: bool = True) -> int:
@@ -39,11 +39,14 @@ def check_nm(x: torch.Tensor, n: int, m: int, dim: int, *, check_finite: bool = 
             f"x: size {x.shape[dim]} along dim={dim} is not a multiple of m={m} (shape {tuple(x.shape)})"
         )
     if check_finite and x.numel():
-        if torch.isnan(x).any():
-            raise ValueError("x: contains NaN")
-        if torch.isinf(x).any():
-            raise ValueError("x: contains Inf")
+        check_finite_flag(x, torch.isfinite(x).all())  # one pass when all is well
     return dim
+
+
+def check_finite_flag(x: torch.Tensor, all_finite: torch.Tensor) -> None:
+    """Raise the NaN/Inf ``ValueError`` of :func:`check_nm` from a fused kernel's finiteness flag."""
+    if not bool(all_finite):
+        raise ValueError("x: contains NaN" if bool(torch.isnan(x).any()) else "x: contains Inf")
 
 
 def to_blocks(x: torch.Tensor, m: int, dim: int) -> torch.Tensor:

@@ -15,7 +15,7 @@ import time
 import torch
 
 from kernels import mvue_prune, nm_prune
-from kernels.reference import nm_prune_topk
+from kernels.reference import mvue_prune_sorted, nm_prune_topk
 
 SIZES = {"1M": 1 << 20, "16M": 1 << 24, "64M": 1 << 26}
 
@@ -45,7 +45,10 @@ def run(sizes: list[str], repeat: int, device: str) -> list[dict]:
             clone_s = _median_time(lambda: x.clone(), repeat)
             ops = [
                 ("nm_prune", 2, 4, lambda: nm_prune(x, 2, 4), lambda: nm_prune_topk(x, 2, 4)),
-                ("mvue_prune", 2, 4, lambda: mvue_prune(x, 2, 4, generator=gen), None),
+                ("mvue_prune", 2, 4, lambda: mvue_prune(x, 2, 4, generator=gen),
+                 lambda: mvue_prune_sorted(x, 2, 4, generator=gen)),
+                ("mvue_prune", 1, 2, lambda: mvue_prune(x, 1, 2, generator=gen),
+                 lambda: mvue_prune_sorted(x, 1, 2, generator=gen)),
             ]
             for op, n, m, ours, ref in ops:
                 ours_s = _median_time(ours, repeat)

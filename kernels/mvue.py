@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import torch
 
-from kernels._blocks import check_nm, from_blocks, to_blocks
+from kernels import _fused_cpu
+from kernels._blocks import check_finite_flag, check_nm, from_blocks, to_blocks
+from kernels._random import block_uniforms, draw_key
 
 __all__ = ["mvue_prune", "mvue_probabilities", "mvue_variance"]
 
@@ -137,21 +139,32 @@ def mvue_prune(
         x: floating tensor; ``x.shape[dim]`` must be a multiple of ``m``.
         n, m: keep at most ``n`` of every ``m`` consecutive entries along ``dim`` (``1 <= n < m``).
         method: ``"exact"`` (water-filling + systematic sampling, any ``n:m``) or ``"approx"`` (2:4).
-        generator: the random source; results repeat exactly for the same generator state.
+        generator: draws one key per call; the per-block uniforms are a counter-based hash of
+            (key, block index) (:mod:`kernels._random`), so results repeat exactly for the same
+            generator state, whichever path (generic or fused) runs.
 
     Returns:
         Tensor of ``x``'s shape and dtype with ``E[out] = x``; kept entries are ``x_i / p_i``.
     """
-    dim = check_nm(x, n, m, dim)
+    fused = (
+        method == "exact" and (n, m) in ((1, 2), (2, 4)) and isinstance(x, torch.Tensor)
+        and _fused_cpu.fused_available(x)
+    )
+    dim = check_nm(x, n, m, dim, check_finite=not fused)
     _check_method(method, n, m)
     blocks = to_blocks(x, m, dim)
     cdtype = _compute_dtype(x.dtype)
+    key = draw_key(generator, x.device)
+    if fused:
+        kernel = _fused_cpu.mvue12 if m == 2 else _fused_cpu.mvue24
+        out, finite = kernel(blocks, torch.tensor(key, dtype=torch.int64), cdtype)
+        check_finite_flag(x, finite)
+        return from_blocks(out, x, dim)
+    u = block_uniforms(key, blocks.shape[0], 1 if method == "exact" else 2, x.device, cdtype)
     p = _block_probabilities(blocks, n, method)
     if method == "exact":
-        u = torch.rand((blocks.shape[0], 1), generator=generator, device=x.device, dtype=cdtype)
         keep = _systematic_keep(p, n, u)
     else:
-        u = torch.rand((blocks.shape[0], 2), generator=generator, device=x.device, dtype=cdtype)
         keep = _approx_keep(blocks.to(cdtype).abs() + APPROX_EPS, u)
     values = blocks.to(cdtype) / p.clamp_min(torch.finfo(cdtype).tiny)
     out = torch.where(keep, values, torch.zeros((), dtype=cdtype, device=x.device)).to(x.dtype)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from kernels._blocks import check_nm, from_blocks, to_blocks
+from kernels import _fused_cpu
+from kernels._blocks import check_finite_flag, check_nm, from_blocks, to_blocks
 
 __all__ = ["nm_mask", "nm_prune"]
 
@@ -57,4 +58,12 @@ def nm_prune(x: torch.Tensor, n: int, m: int, dim: int = -1) -> torch.Tensor:
 
     Same shape and dtype as ``x``; at most ``n`` non-zeros per block of ``m`` along ``dim``.
     """
-    return torch.where(nm_mask(x, n, m, dim), x, torch.zeros((), dtype=x.dtype, device=x.device))
+    fused = (n, m) == (2, 4) and isinstance(x, torch.Tensor) and _fused_cpu.fused_available(x)
+    dim = check_nm(x, n, m, dim, check_finite=not fused)
+    blocks = to_blocks(x, m, dim)
+    if fused:
+        out, finite = _fused_cpu.prune24(blocks)
+        check_finite_flag(x, finite)
+        return from_blocks(out, x, dim)
+    keep = _block_rank(blocks.abs()) < n
+    return from_blocks(torch.where(keep, blocks, torch.zeros((), dtype=x.dtype, device=x.device)), x, dim)

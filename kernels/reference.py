@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["nm_prune_topk"]
+__all__ = ["nm_prune_topk", "mvue_prune_sorted"]
 
 
 def nm_prune_topk(x: torch.Tensor, n: int, m: int) -> torch.Tensor:
@@ -13,3 +13,21 @@ def nm_prune_topk(x: torch.Tensor, n: int, m: int) -> torch.Tensor:
     idx = blocks.abs().topk(n, dim=-1).indices
     mask = torch.zeros_like(blocks, dtype=torch.bool).scatter_(-1, idx, True)
     return (blocks * mask).reshape(x.shape)
+
+
+def mvue_prune_sorted(x: torch.Tensor, n: int, m: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Exact MVUE N:M along the last dim, the straightforward way: sort each block, water-fill the
+    inclusion probabilities, systematic sampling over a cumulative sum (many passes over memory)."""
+    import os
+
+    from kernels.mvue import mvue_prune
+
+    saved = os.environ.get("WORKBENCH_FUSED")
+    os.environ["WORKBENCH_FUSED"] = "0"
+    try:
+        return mvue_prune(x, n, m, generator=generator)
+    finally:
+        if saved is None:
+            del os.environ["WORKBENCH_FUSED"]
+        else:
+            os.environ["WORKBENCH_FUSED"] = saved
