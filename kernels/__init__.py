@@ -1,11 +1,18 @@
 """Seed Workbench compute kernels.
 
 Plain functions on :class:`torch.Tensor`. Each op has a vectorized PyTorch implementation (CPU, and
-the test oracle); a Triton path for CUDA devices is added op by op. ``kernels`` never imports
+the test oracle), a fused ``torch.compile`` path for large CPU tensors, and a Triton path used on CUDA
+devices (``WORKBENCH_KERNELS=torch|triton`` overrides the choice; see :mod:`kernels._backend`). ``kernels`` never imports
 ``workbench``.
 """
 
-from kernels.nm_mask import nm_mask, nm_prune
+from kernels.compressed import nm_compress, nm_decompress
 from kernels.mvue import mvue_probabilities, mvue_prune, mvue_variance
+from kernels.nm_mask import nm_mask, nm_prune
+from kernels.semi_structured import from_semi_structured, nm_linear, semi_structured_supported, to_semi_structured
 
-__all__ = ["nm_mask", "nm_prune", "mvue_prune", "mvue_probabilities", "mvue_variance"]
+__all__ = [
+    "nm_mask", "nm_prune", "mvue_prune", "mvue_probabilities", "mvue_variance",
+    "nm_compress", "nm_decompress", "to_semi_structured", "from_semi_structured", "nm_linear",
+    "semi_structured_supported",
+]

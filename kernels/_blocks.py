@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["check_nm", "check_finite_flag", "to_blocks", "from_blocks"]
+__all__ = ["check_types", "check_nm", "check_finite_flag", "to_blocks", "from_blocks"]
+
+
+def check_types(x, n, m, dim) -> None:
+    """``TypeError`` naming the argument unless ``x`` is a tensor and ``n``, ``m``, ``dim`` are ints."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x: expected a torch.Tensor, got {type(x).__name__}")
+    for name, value in (("n", n), ("m", m), ("dim", dim)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}")
 
 
 def check_nm(x: torch.Tensor, n: int, m: int, dim: int, *, check_finite: bool = True) -> int:
@@ -18,13 +27,9 @@ def check_nm(x: torch.Tensor, n: int, m: int, dim: int, *, check_finite: bool = 
     argument for ``n < 1``, ``n >= m``, a ``dim`` out of range, ``x.shape[dim] % m != 0`` or
     NaN/Inf entries in ``x``.
     """
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x: expected a torch.Tensor, got {type(x).__name__}")
+    check_types(x, n, m, dim)
     if not x.dtype.is_floating_point:
         raise TypeError(f"x: expected a floating-point tensor, got dtype {x.dtype}")
-    for name, value in (("n", n), ("m", m)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}")
     if n < 1:
         raise ValueError(f"n: expected n >= 1, got n={n}")
     if n >= m:

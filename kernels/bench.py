@@ -14,10 +14,11 @@ import time
 
 import torch
 
-from kernels import mvue_prune, nm_prune
+from kernels import _fused_cpu, mvue_prune, nm_prune
+from kernels._backend import choose_backend
 from kernels.reference import mvue_prune_sorted, nm_prune_topk
 
-SIZES = {"1M": 1 << 20, "16M": 1 << 24, "64M": 1 << 26}
+SIZES = {"64K": 1 << 16, "1M": 1 << 20, "16M": 1 << 24, "64M": 1 << 26}
 
 
 def _median_time(fn, repeat: int) -> float:
@@ -32,6 +33,13 @@ def _median_time(fn, repeat: int) -> float:
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
+
+
+def _backend_name(x: torch.Tensor) -> str:
+    """The path our ops take for ``x``: ``triton``, ``torch+compile`` (fused CPU) or ``torch``."""
+    if choose_backend(x, supported=True, what="benchmark") == "triton":
+        return "triton"
+    return "torch+compile" if _fused_cpu.fused_available(x) else "torch"
 
 
 def run(sizes: list[str], repeat: int, device: str) -> list[dict]:
@@ -55,7 +63,7 @@ def run(sizes: list[str], repeat: int, device: str) -> list[dict]:
                 ref_s = _median_time(ref, repeat) if ref else None
                 results.append({
                     "op": op, "n": n, "m": m, "dtype": str(dtype).replace("torch.", ""), "numel": numel,
-                    "device": device, "backend": "torch", "ours_s": ours_s, "reference_s": ref_s,
+                    "device": device, "backend": _backend_name(x), "ours_s": ours_s, "reference_s": ref_s,
                     "clone_s": clone_s,
                 })
     return results
@@ -64,7 +72,7 @@ def run(sizes: list[str], repeat: int, device: str) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m kernels.bench", description=__doc__.splitlines()[0])
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--sizes", default="1M,16M", help=f"comma-separated among {list(SIZES)}")
+    p.add_argument("--sizes", default="1M,16M,64M", help=f"comma-separated among {list(SIZES)}")
     p.add_argument("--repeat", type=int, default=5)
     args = p.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
@@ -78,12 +86,12 @@ def main(argv: list[str] | None = None) -> int:
                           "results": results}))
         return 0
     print(f"device={device} torch={torch.__version__} threads={torch.get_num_threads()}")
-    print(f"{'op':12s} {'n:m':5s} {'dtype':9s} {'numel':>9s} {'ours ms':>9s} {'ref ms':>9s} {'clone ms':>9s} "
+    print(f"{'op':12s} {'n:m':5s} {'backend':14s} {'dtype':9s} {'numel':>9s} {'ours ms':>9s} {'ref ms':>9s} {'clone ms':>9s} "
           f"{'ours/ref':>9s} {'ours/clone':>10s}")
     for r in results:
         ref = f"{1e3 * r['reference_s']:9.2f}" if r["reference_s"] else f"{'-':>9s}"
         ratio = f"{r['ours_s'] / r['reference_s']:9.2f}" if r["reference_s"] else f"{'-':>9s}"
-        print(f"{r['op']:12s} {r['n']}:{r['m']:<3d} {r['dtype']:9s} {r['numel']:9d} {1e3 * r['ours_s']:9.2f} {ref} "
+        print(f"{r['op']:12s} {r['n']}:{r['m']:<3d} {r['backend']:14s} {r['dtype']:9s} {r['numel']:9d} {1e3 * r['ours_s']:9.2f} {ref} "
               f"{1e3 * r['clone_s']:9.2f} {ratio} {r['ours_s'] / r['clone_s']:10.2f}")
     return 0
 

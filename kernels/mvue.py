@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import torch
 
-from kernels import _fused_cpu
-from kernels._blocks import check_finite_flag, check_nm, from_blocks, to_blocks
+from kernels import _fused_cpu, _triton
+from kernels._backend import choose_backend
+from kernels._blocks import check_finite_flag, check_nm, check_types, from_blocks, to_blocks
 from kernels._random import block_uniforms, draw_key
 
 __all__ = ["mvue_prune", "mvue_probabilities", "mvue_variance"]
@@ -124,6 +125,39 @@ def mvue_variance(x: torch.Tensor, n: int, m: int, dim: int = -1, *, method: str
     return torch.where(xc != 0, xc.square() * (1.0 / p.clamp_min(torch.finfo(p.dtype).tiny) - 1.0), torch.zeros_like(p))
 
 
+@torch.library.custom_op("workbench::mvue_prune", mutates_args=())
+def _mvue_prune_op(x: torch.Tensor, n: int, m: int, dim: int, method: str, key: int) -> torch.Tensor:
+    fused = (
+        method == "exact" and (n, m) in ((1, 2), (2, 4)) and _fused_cpu.fused_available(x)
+    )
+    dim = check_nm(x, n, m, dim, check_finite=not fused)
+    _check_method(method, n, m)
+    blocks = to_blocks(x, m, dim)
+    cdtype = _compute_dtype(x.dtype)
+    supported = method == "approx" or (n, m) in ((1, 2), (2, 4))
+    if choose_backend(x, supported=supported, what=f"mvue_prune {method} {n}:{m}") == "triton":
+        return from_blocks(_triton.mvue_blocks(blocks, n, m, method, key), x, dim).contiguous()
+    if fused:
+        kernel = _fused_cpu.mvue12 if m == 2 else _fused_cpu.mvue24
+        out, finite = kernel(blocks, torch.tensor(key, dtype=torch.int64), cdtype)
+        check_finite_flag(x, finite)
+        return from_blocks(out, x, dim).contiguous().contiguous()
+    u = block_uniforms(key, blocks.shape[0], 1 if method == "exact" else 2, x.device, cdtype)
+    p = _block_probabilities(blocks, n, method)
+    if method == "exact":
+        keep = _systematic_keep(p, n, u)
+    else:
+        keep = _approx_keep(blocks.to(cdtype).abs() + APPROX_EPS, u)
+    values = blocks.to(cdtype) / p.clamp_min(torch.finfo(cdtype).tiny)
+    out = torch.where(keep, values, torch.zeros((), dtype=cdtype, device=x.device)).to(x.dtype)
+    return from_blocks(out, x, dim).contiguous()
+
+
+@_mvue_prune_op.register_fake
+def _(x, n, m, dim, method, key):
+    return torch.empty_like(x, memory_format=torch.contiguous_format)
+
+
 def mvue_prune(
     x: torch.Tensor,
     n: int,
@@ -146,26 +180,7 @@ def mvue_prune(
     Returns:
         Tensor of ``x``'s shape and dtype with ``E[out] = x``; kept entries are ``x_i / p_i``.
     """
-    fused = (
-        method == "exact" and (n, m) in ((1, 2), (2, 4)) and isinstance(x, torch.Tensor)
-        and _fused_cpu.fused_available(x)
-    )
-    dim = check_nm(x, n, m, dim, check_finite=not fused)
-    _check_method(method, n, m)
-    blocks = to_blocks(x, m, dim)
-    cdtype = _compute_dtype(x.dtype)
-    key = draw_key(generator, x.device)
-    if fused:
-        kernel = _fused_cpu.mvue12 if m == 2 else _fused_cpu.mvue24
-        out, finite = kernel(blocks, torch.tensor(key, dtype=torch.int64), cdtype)
-        check_finite_flag(x, finite)
-        return from_blocks(out, x, dim)
-    u = block_uniforms(key, blocks.shape[0], 1 if method == "exact" else 2, x.device, cdtype)
-    p = _block_probabilities(blocks, n, method)
-    if method == "exact":
-        keep = _systematic_keep(p, n, u)
-    else:
-        keep = _approx_keep(blocks.to(cdtype).abs() + APPROX_EPS, u)
-    values = blocks.to(cdtype) / p.clamp_min(torch.finfo(cdtype).tiny)
-    out = torch.where(keep, values, torch.zeros((), dtype=cdtype, device=x.device)).to(x.dtype)
-    return from_blocks(out, x, dim)
+    check_types(x, n, m, dim)
+    if not isinstance(method, str):
+        raise TypeError(f"method: expected a str, got {type(method).__name__}")
+    return _mvue_prune_op(x, n, m, dim, method, draw_key(generator, x.device))

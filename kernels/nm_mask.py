@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import torch
 
-from kernels import _fused_cpu
-from kernels._blocks import check_finite_flag, check_nm, from_blocks, to_blocks
+from kernels import _fused_cpu, _triton
+from kernels._backend import choose_backend
+from kernels._blocks import check_finite_flag, check_nm, check_types, from_blocks, to_blocks
 
 __all__ = ["nm_mask", "nm_prune"]
 
@@ -48,22 +49,54 @@ def nm_mask(x: torch.Tensor, n: int, m: int, dim: int = -1) -> torch.Tensor:
         ``torch.bool`` tensor of ``x.shape`` with exactly ``n`` ``True`` per block.
     """
     dim = check_nm(x, n, m, dim)
-    mag = to_blocks(x, m, dim).abs()
-    keep = _block_rank(mag) < n
+    blocks = to_blocks(x, m, dim)
+    if choose_backend(x, supported=m <= 8, what=f"nm_mask {n}:{m}") == "triton":
+        return from_blocks(_triton.nm_prune_blocks(blocks, n, m, with_mask=True)[1], x, dim)
+    keep = _block_rank(blocks.abs()) < n
     return from_blocks(keep, x, dim)
+
+
+@torch.library.custom_op("workbench::nm_prune", mutates_args=())
+def _nm_prune_op(x: torch.Tensor, n: int, m: int, dim: int) -> torch.Tensor:
+    fused = (n, m) == (2, 4) and _fused_cpu.fused_available(x)
+    dim = check_nm(x, n, m, dim, check_finite=not fused)
+    blocks = to_blocks(x, m, dim)
+    if choose_backend(x, supported=m <= 8, what=f"nm_prune {n}:{m}") == "triton":
+        return from_blocks(_triton.nm_prune_blocks(blocks, n, m), x, dim).contiguous()
+    if fused:
+        out, finite = _fused_cpu.prune24(blocks)
+        check_finite_flag(x, finite)
+        return from_blocks(out, x, dim).contiguous()
+    keep = _block_rank(blocks.abs()) < n
+    return from_blocks(torch.where(keep, blocks, torch.zeros((), dtype=x.dtype, device=x.device)), x, dim).contiguous()
+
+
+@_nm_prune_op.register_fake
+def _(x, n, m, dim):
+    return torch.empty_like(x, memory_format=torch.contiguous_format)
+
+
+def _nm_prune_setup(ctx, inputs, output):
+    x, n, m, dim = inputs
+    ctx.save_for_backward(x)
+    ctx.nm = (n, m, dim)
+
+
+def _nm_prune_backward(ctx, grad):
+    (x,) = ctx.saved_tensors
+    n, m, dim = ctx.nm
+    return grad * nm_mask(x, n, m, dim), None, None, None  # d(mask * x)/dx = mask
+
+
+_nm_prune_op.register_autograd(_nm_prune_backward, setup_context=_nm_prune_setup)
 
 
 def nm_prune(x: torch.Tensor, n: int, m: int, dim: int = -1) -> torch.Tensor:
     """``x`` with its MSE-optimal N:M mask applied (dropped entries set to zero).
 
-    Same shape and dtype as ``x``; at most ``n`` non-zeros per block of ``m`` along ``dim``.
+    Same shape and dtype as ``x`` (contiguous); at most ``n`` non-zeros per block of ``m`` along
+    ``dim``. Registered as ``torch.ops.workbench.nm_prune``: it works under ``torch.compile`` and
+    autograd (the gradient passes through the kept entries).
     """
-    fused = (n, m) == (2, 4) and isinstance(x, torch.Tensor) and _fused_cpu.fused_available(x)
-    dim = check_nm(x, n, m, dim, check_finite=not fused)
-    blocks = to_blocks(x, m, dim)
-    if fused:
-        out, finite = _fused_cpu.prune24(blocks)
-        check_finite_flag(x, finite)
-        return from_blocks(out, x, dim)
-    keep = _block_rank(blocks.abs()) < n
-    return from_blocks(torch.where(keep, blocks, torch.zeros((), dtype=x.dtype, device=x.device)), x, dim)
+    check_types(x, n, m, dim)
+    return _nm_prune_op(x, n, m, dim)

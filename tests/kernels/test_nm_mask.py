@@ -7,6 +7,8 @@ from kernels import nm_mask, nm_prune
 
 PATTERNS = [(1, 2), (2, 4), (1, 4), (3, 4), (3, 8), (4, 8)]
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 
 def brute_force_mask(x: torch.Tensor, n: int, m: int) -> torch.Tensor:
     """Enumerate every n-of-m pattern per block; keep the one with the most retained magnitude."""
@@ -79,3 +81,9 @@ def test_bad_input_names_the_argument(kwargs, exc, words):
             fn(**kwargs)
         for w in words:
             assert w in str(info.value)
+
+
+def test_odd_m_and_m_up_to_8(gen):
+    x = torch.randn(9, 35, generator=gen, dtype=torch.float64)
+    for n, m in [(2, 5), (3, 7)]:
+        assert torch.equal(nm_mask(x, n, m), brute_force_mask(x, n, m))

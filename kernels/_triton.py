@@ -1,0 +1,74 @@
+"""Triton kernels for the N:M ops (CUDA; on CPU under ``TRITON_INTERPRET=1`` for tests).
+
+Each program handles ``BLOCK`` blocks of ``m`` consecutive entries of a ``(num_blocks, m)`` contiguous
+view: one read and one write per entry. Random numbers come from the counter-based hash of
+:mod:`kernels._random` (same key, same block -> same uniform as the PyTorch paths), so a seed gives
+the same masks on every backend, up to float rounding at sampling boundaries.
+
+Kernels:
+* ``_nm_prune_kernel``: any ``n < m <= 8``; the rank of each entry among its block by ``m^2``
+  comparisons (ties to the lower index), optionally writing the mask;
+* ``_mvue12_kernel``, ``_mvue24_kernel``: exact MVUE by closed-form water-filling + systematic sampling;
+* ``_approx24_kernel``: the sequential 2:4 sampler.
+
+The jit functions are built on first use, so ``TRITON_INTERPRET`` may be set any time before that.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+
+__all__ = ["available", "nm_prune_blocks", "mvue_blocks"]
+
+BLOCK = 256
+APPROX_EPS = 1.19209e-07
+
+
+def available() -> bool:
+    try:
+        import triton  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@functools.cache
+def _kernels():
+    from kernels import _triton_kernels as k
+
+    return dict(nm=k._nm_prune_kernel, mvue12=k._mvue12_kernel, mvue24=k._mvue24_kernel, approx24=k._approx24_kernel)
+
+
+def _grid(num_blocks: int):
+    return (max(1, -(-num_blocks // BLOCK)),)
+
+
+def nm_prune_blocks(blocks: torch.Tensor, n: int, m: int, *, with_mask: bool = False):
+    """``blocks``: contiguous ``(B, m)``, ``m <= 8`` -> pruned blocks (and the bool mask if asked)."""
+    blocks = blocks.contiguous()
+    out = torch.empty_like(blocks)
+    mask = torch.empty(blocks.shape, dtype=torch.int8, device=blocks.device) if with_mask else out
+    if blocks.shape[0]:
+        _kernels()["nm"][_grid(blocks.shape[0])](blocks, out, mask, blocks.shape[0], N=n, M=m,
+                                                 WRITE_MASK=with_mask, BLOCK=BLOCK)
+    return (out, mask.bool()) if with_mask else out
+
+
+def mvue_blocks(blocks: torch.Tensor, n: int, m: int, method: str, key: int) -> torch.Tensor:
+    """Exact MVUE 1:2 / 2:4 or approx 2:4 of contiguous ``(B, m)`` blocks with uniforms from ``key``."""
+    blocks = blocks.contiguous()
+    out = torch.empty_like(blocks)
+    if not blocks.shape[0]:
+        return out
+    f64 = blocks.dtype == torch.float64
+    k = _kernels()
+    grid, b = _grid(blocks.shape[0]), blocks.shape[0]
+    if method == "approx":
+        k["approx24"][grid](blocks, out, key, b, EPS=APPROX_EPS, F64=f64, BLOCK=BLOCK)
+    elif (n, m) == (1, 2):
+        k["mvue12"][grid](blocks, out, key, b, F64=f64, BLOCK=BLOCK)
+    else:
+        k["mvue24"][grid](blocks, out, key, b, F64=f64, BLOCK=BLOCK)
+    return out

@@ -1,0 +1,149 @@
+"""Triton jit functions of :mod:`kernels._triton`. Imported on first use: importing it needs triton, and
+``TRITON_INTERPRET`` is read when these functions are decorated."""
+
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def _uniform(counter, key, F64: tl.constexpr):
+    h = (counter.to(tl.int64) & 0xFFFFFFFF) ^ key
+    h = h ^ (h >> 16)
+    h = (h * 0x7FEB352D) & 0xFFFFFFFF
+    h = h ^ (h >> 16)
+    h = (h * 0x31848BAB) & 0xFFFFFFFF
+    h = h ^ (h >> 16)
+    h = (h * 0x2C1B3C6D) & 0xFFFFFFFF
+    h = h ^ (h >> 15)
+    if F64:
+        return (h >> 8).to(tl.float64) * (1.0 / 16777216)
+    return (h >> 8).to(tl.float32) * (1.0 / 16777216)
+
+@triton.jit
+def _load(x_ptr, rows, i: tl.constexpr, M: tl.constexpr, ok, F64: tl.constexpr):
+    v = tl.load(x_ptr + rows * M + i, mask=ok, other=0.0)
+    if F64:
+        return v.to(tl.float64)
+    return v.to(tl.float32)
+
+@triton.jit
+def _nm_prune_kernel(x_ptr, y_ptr, mask_ptr, B, N: tl.constexpr, M: tl.constexpr,
+                     WRITE_MASK: tl.constexpr, BLOCK: tl.constexpr):
+    rows = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    ok = rows < B
+    for i in tl.static_range(M):
+        xi = tl.load(x_ptr + rows * M + i, mask=ok, other=0.0)
+        ai = tl.abs(xi.to(tl.float32))
+        rank = tl.zeros([BLOCK], dtype=tl.int32)
+        for j in tl.static_range(M):
+            if j != i:
+                aj = tl.abs(tl.load(x_ptr + rows * M + j, mask=ok, other=0.0).to(tl.float32))
+                if j < i:
+                    rank += (aj >= ai).to(tl.int32)
+                else:
+                    rank += (aj > ai).to(tl.int32)
+        keep = rank < N
+        tl.store(y_ptr + rows * M + i, tl.where(keep, xi, tl.zeros_like(xi)), mask=ok)
+        if WRITE_MASK:
+            tl.store(mask_ptr + rows * M + i, keep.to(tl.int8), mask=ok)
+
+@triton.jit
+def _keep_value(x, p, c, prev, u, N: tl.constexpr):
+    """One systematic-sampling step: returns (output value, new cumulative sum, new tick)."""
+    c = tl.minimum(c + p, N)
+    tick = tl.ceil(c - u)
+    val = tl.where(tick > prev, x / tl.maximum(p, 1e-30), 0.0)
+    return val, c, tick
+
+@triton.jit
+def _mvue12_kernel(x_ptr, y_ptr, key, B, F64: tl.constexpr, BLOCK: tl.constexpr):
+    rows = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    ok = rows < B
+    x0 = _load(x_ptr, rows, 0, 2, ok, F64)
+    x1 = _load(x_ptr, rows, 1, 2, ok, F64)
+    a0, a1 = tl.abs(x0), tl.abs(x1)
+    s = a0 + a1
+    s = tl.maximum(s, 1e-30)
+    p0 = tl.where(a0 > 0, a0 / s, 0.0)
+    p1 = tl.where(a1 > 0, a1 / s, 0.0)
+    u = _uniform(rows, key, F64)
+    c = tl.zeros_like(u)
+    prev = tl.ceil(-u)
+    v0, c, prev = _keep_value(x0, p0, c, prev, u, 1)
+    v1, c, prev = _keep_value(x1, p1, c, prev, u, 1)
+    tl.store(y_ptr + rows * 2, v0.to(y_ptr.dtype.element_ty), mask=ok)
+    tl.store(y_ptr + rows * 2 + 1, v1.to(y_ptr.dtype.element_ty), mask=ok)
+
+@triton.jit
+def _p24(a, s, top):
+    p = tl.where(2 * top <= s, 2 * a / tl.maximum(s, 1e-30), tl.minimum(a / tl.maximum(s - top, 1e-30), 1.0))
+    return tl.where(a > 0, p, 0.0)
+
+@triton.jit
+def _mvue24_kernel(x_ptr, y_ptr, key, B, F64: tl.constexpr, BLOCK: tl.constexpr):
+    rows = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    ok = rows < B
+    x0 = _load(x_ptr, rows, 0, 4, ok, F64)
+    x1 = _load(x_ptr, rows, 1, 4, ok, F64)
+    x2 = _load(x_ptr, rows, 2, 4, ok, F64)
+    x3 = _load(x_ptr, rows, 3, 4, ok, F64)
+    a0, a1, a2, a3 = tl.abs(x0), tl.abs(x1), tl.abs(x2), tl.abs(x3)
+    s = a0 + a1 + a2 + a3
+    top = tl.maximum(tl.maximum(a0, a1), tl.maximum(a2, a3))
+    u = _uniform(rows, key, F64)
+    c = tl.zeros_like(u)
+    prev = tl.ceil(-u)
+    v0, c, prev = _keep_value(x0, _p24(a0, s, top), c, prev, u, 2)
+    v1, c, prev = _keep_value(x1, _p24(a1, s, top), c, prev, u, 2)
+    v2, c, prev = _keep_value(x2, _p24(a2, s, top), c, prev, u, 2)
+    v3, c, prev = _keep_value(x3, _p24(a3, s, top), c, prev, u, 2)
+    ty = y_ptr.dtype.element_ty
+    tl.store(y_ptr + rows * 4, v0.to(ty), mask=ok)
+    tl.store(y_ptr + rows * 4 + 1, v1.to(ty), mask=ok)
+    tl.store(y_ptr + rows * 4 + 2, v2.to(ty), mask=ok)
+    tl.store(y_ptr + rows * 4 + 3, v3.to(ty), mask=ok)
+
+@triton.jit
+def _approx_p(x, s, r, ratio):
+    t = x / s
+    return tl.minimum(t + x * (r - ratio), 1.0)
+
+@triton.jit
+def _approx24_kernel(x_ptr, y_ptr, key, B, EPS: tl.constexpr, F64: tl.constexpr, BLOCK: tl.constexpr):
+    rows = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    ok = rows < B
+    x0 = _load(x_ptr, rows, 0, 4, ok, F64)
+    x1 = _load(x_ptr, rows, 1, 4, ok, F64)
+    x2 = _load(x_ptr, rows, 2, 4, ok, F64)
+    x3 = _load(x_ptr, rows, 3, 4, ok, F64)
+    m0, m1, m2, m3 = tl.abs(x0) + EPS, tl.abs(x1) + EPS, tl.abs(x2) + EPS, tl.abs(x3) + EPS
+    s = m0 + m1 + m2 + m3
+    u0 = _uniform(rows * 2, key, F64)
+    u1 = _uniform(rows * 2 + 1, key, F64)
+    # first draw proportional to the magnitudes (as torch: count of cumulative sums below u0*S)
+    v = u0 * s
+    first = ((m0 < v).to(tl.int32) + (m0 + m1 < v).to(tl.int32) + (m0 + m1 + m2 < v).to(tl.int32)
+             + (m0 + m1 + m2 + m3 < v).to(tl.int32))
+    first = tl.minimum(first, 3)
+    r0, r1 = tl.where(first == 0, 0.0, m0), tl.where(first == 1, 0.0, m1)
+    r2, r3 = tl.where(first == 2, 0.0, m2), tl.where(first == 3, 0.0, m3)
+    w = u1 * (r0 + r1 + r2 + r3)
+    second = ((r0 < w).to(tl.int32) + (r0 + r1 < w).to(tl.int32) + (r0 + r1 + r2 < w).to(tl.int32)
+              + (r0 + r1 + r2 + r3 < w).to(tl.int32))
+    second = tl.minimum(second, 3)
+    # rounding can push the draw onto `first`: take the largest remaining entry (lowest index on ties)
+    big = tl.maximum(tl.maximum(r0, r1), tl.maximum(r2, r3))
+    arg = tl.where(r0 == big, 0, tl.where(r1 == big, 1, tl.where(r2 == big, 2, 3)))
+    second = tl.where(second == first, arg, second)
+    q0, q1, q2, q3 = m0 / s / (s - m0), m1 / s / (s - m1), m2 / s / (s - m2), m3 / s / (s - m3)
+    rr = q0 + q1 + q2 + q3
+    ty = y_ptr.dtype.element_ty
+    k0 = (first == 0) | (second == 0)
+    k1 = (first == 1) | (second == 1)
+    k2 = (first == 2) | (second == 2)
+    k3 = (first == 3) | (second == 3)
+    tl.store(y_ptr + rows * 4, tl.where(k0, x0 / _approx_p(m0, s, rr, q0), 0.0).to(ty), mask=ok)
+    tl.store(y_ptr + rows * 4 + 1, tl.where(k1, x1 / _approx_p(m1, s, rr, q1), 0.0).to(ty), mask=ok)
+    tl.store(y_ptr + rows * 4 + 2, tl.where(k2, x2 / _approx_p(m2, s, rr, q2), 0.0).to(ty), mask=ok)
+    tl.store(y_ptr + rows * 4 + 3, tl.where(k3, x3 / _approx_p(m3, s, rr, q3), 0.0).to(ty), mask=ok)
+
