@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["check_types", "check_nm", "check_finite_flag", "to_blocks", "from_blocks"]
+APPROX_EPS = 1.19209e-07  # float32 machine epsilon, added to magnitudes by the approx 2:4 sampler (Hu et al.)
+
+__all__ = ["APPROX_EPS", "check_types", "check_nm", "check_finite_flag", "to_blocks", "from_blocks"]
 
 
 def check_types(x, n, m, dim) -> None:

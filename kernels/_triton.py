@@ -20,10 +20,11 @@ import functools
 
 import torch
 
+from kernels._blocks import APPROX_EPS
+
 __all__ = ["available", "nm_prune_blocks", "mvue_blocks"]
 
 BLOCK = 256
-APPROX_EPS = 1.19209e-07
 
 
 def available() -> bool:

@@ -28,13 +28,12 @@ import torch
 
 from kernels import _fused_cpu, _triton
 from kernels._backend import choose_backend
-from kernels._blocks import check_finite_flag, check_nm, check_types, from_blocks, to_blocks
+from kernels._blocks import APPROX_EPS, check_finite_flag, check_nm, check_types, from_blocks, to_blocks
 from kernels._random import block_uniforms, draw_key
 
 __all__ = ["mvue_prune", "mvue_probabilities", "mvue_variance"]
 
 METHODS = ("exact", "approx")
-APPROX_EPS = 1.19209e-07  # float32 machine epsilon, as in Hu et al.'s sampler
 
 
 def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
