@@ -50,6 +50,14 @@ TOPICS: dict[str, Topic] = {
             "Chmiel, Hubara, Banner, Soudry. Minimum Variance Unbiased N:M Sparsity for the Neural Gradients. ICLR 2023",
             "https://arxiv.org/abs/2203.10991",
         ),
+        Topic(
+            "structure_learning",
+            "LDS: learning discrete graph structure for GNNs",
+            "Learn a Bernoulli distribution over the edges jointly with a GCN by a bilevel program; the "
+            "learned graph beats the kNN graph it starts from.",
+            "Franceschi, Niepert, Pontil, He. Learning Discrete Structures for Graph Neural Networks. ICML 2019",
+            "https://arxiv.org/abs/1903.11960",
+        ),
     ]
 }
 

@@ -55,3 +55,19 @@ def test_nm_sparsity_interactions(page, app_url):
     page.get_by_text("epoch 15/15").first.wait_for(timeout=60_000)
     assert page.locator("text=Traceback").count() == 0
     assert not page.console_errors, page.console_errors
+
+
+def test_structure_learning_interactions(page, app_url):
+    open_topic(page, app_url, "structure_learning")
+    page.get_by_text("Node 0").first.wait_for(timeout=30_000)
+    node = page.locator("input[type='number'], input.bk-input").filter(has_not=page.locator("[type=range]"))
+    field = page.get_by_label("Node") if page.get_by_label("Node").count() else node.last
+    field.fill("7")
+    field.press("Enter")
+    page.get_by_text("Node 7").first.wait_for(timeout=30_000)
+    # training streams theta: the status reports outer iterations, then done
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("outer iteration").first.wait_for(timeout=120_000)
+    page.get_by_text("done").first.wait_for(timeout=180_000)
+    assert page.locator("text=Traceback").count() == 0
+    assert not page.console_errors, page.console_errors

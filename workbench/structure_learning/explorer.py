@@ -1,0 +1,261 @@
+"""Dashboard "inspect learned graphs": learn a graph with LDS and look at it, what changed against the
+starting graph, how homophilous it is, and which neighbours a node got, while theta evolves."""
+
+from __future__ import annotations
+
+import threading
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+import param
+import torch
+
+from workbench.structure_learning.datasets import load_planetoid, load_table
+from workbench.structure_learning.inspect_graph import edge_changes, homophily, layout, neighbours, top_edges
+from workbench.structure_learning.lds import LDS, knn_graph
+from workbench.structure_learning.sampler import symmetric
+from workbench.ui import error_message, guarded, load_extensions
+
+__all__ = ["Explorer", "DATASETS"]
+
+DATASETS = ["wine", "cancer", "digits", "cora", "citeseer"]
+MAX_EDGES = 1500  # edges sent to the browser at most (never N^2)
+KIND_COLORS = {"kept": "#7f7f7f", "added": "#2ca02c", "removed": "#d62728"}
+QUICK = dict(max_inner_steps=200, max_outer=12, patience=5)  # the page's default schedule
+
+
+@pn.cache(max_items=8)
+def _data(dataset: str, seed: int):
+    return load_table(dataset, seed) if dataset in ("wine", "cancer", "digits") else load_planetoid(dataset)
+
+
+@pn.cache(max_items=16)
+def _start_graph(dataset: str, k: int, seed: int) -> torch.Tensor:
+    d = _data(dataset, seed)
+    g = torch.as_tensor(d.graph) if d.graph is not None else knn_graph(d.X, k)
+    return ((g + g.T) > 0).float()
+
+
+@pn.cache(max_items=16)
+def _layout(dataset: str, k: int, seed: int) -> np.ndarray:
+    return layout(_data(dataset, seed).X, _start_graph(dataset, k, seed), seed)
+
+
+@pn.cache(max_items=4)
+def default_fit(dataset: str = "wine", k: int = 20, tau: int = 5, seed: int = 0) -> torch.Tensor:
+    """Edge probabilities learned with the page's short schedule (cached; the app computes it at start)."""
+    d = _data(dataset, seed)
+    graph = d.graph if d.graph is not None else None
+    return LDS(k=k, tau=tau, seed=seed, **QUICK).fit(d.X, d.y, d.train_idx, d.val_idx, graph=graph).edge_probs_
+
+
+class Explorer(pn.viewable.Viewer):
+    """Inspect graphs learned by LDS (Franceschi et al., ICML 2019)."""
+
+    dataset = param.Selector(default="wine", objects=DATASETS, doc="Data set (Cora/Citeseer start from their citation graph)")
+    k = param.Integer(default=20, bounds=(2, 50), doc="Neighbours of the starting kNN graph")
+    tau = param.Integer(default=5, bounds=(1, 20), doc="Inner steps per hypergradient (truncation)")
+    threshold = param.Number(default=0.5, bounds=(0.05, 0.95), step=0.05, doc="Probability above which an edge counts as present")
+    show = param.ListSelector(default=["kept", "added", "removed"], objects=["kept", "added", "removed"],
+                              doc="Edges drawn, relative to the starting graph")
+    node = param.Integer(default=0, bounds=(0, None), doc="Node whose neighbours are listed (or click a node)")
+    seed = param.Integer(default=0, bounds=(0, 10_000), doc="Seed of the split, the GCN and the samples")
+
+    def __init__(self, **params):
+        load_extensions()
+        super().__init__(**params)
+        self._probs: torch.Tensor | None = None
+        self._learned_for: tuple | None = None
+        self._history: list[dict] = []
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self._latest: dict | None = None
+        self._callback = None
+        self._status = pn.pane.Markdown("")
+        self._train_button = pn.widgets.Button(label="Train", color="primary")
+        self._stop_button = pn.widgets.Button(label="Stop", color="warning", disabled=True)
+        self._train_button.on_click(self._on_train)
+        self._stop_button.on_click(lambda _e: setattr(self, "_stop", True))
+        self._error = pn.Column()
+        self._tap = hv.streams.Tap(x=None, y=None)
+        self._tap.add_subscriber(self._on_tap)
+        self._load_default()
+
+    # ---------- state ----------
+    def _key(self):
+        return (self.dataset, self.k, self.tau, self.seed)
+
+    def _load_default(self):
+        if self.dataset in ("wine", "cancer"):
+            self._probs = default_fit(self.dataset, self.k, self.tau, self.seed)
+            self._status.object = f"Showing kNN-LDS learned on **{self.dataset}** (short schedule). Press **Train** to watch it learn."
+        else:
+            self._probs = None
+            self._status.object = f"Showing the starting graph of **{self.dataset}**. Press **Train** to learn (slow: O(N²) per step)."
+        self._learned_for = self._key()
+        self._history = []
+
+    @param.depends("dataset", "k", "tau", "seed", watch=True)
+    def _settings_changed(self):
+        if self._thread is None:
+            try:
+                self._load_default()
+            except Exception as exc:  # noqa: BLE001 - shown, not raised
+                self._error.clear()
+                self._error.append(error_message(exc))
+
+    def _current(self) -> torch.Tensor:
+        start = _start_graph(self.dataset, self.k, self.seed)
+        return self._probs if self._probs is not None else start
+
+    # ---------- views ----------
+    @param.depends("dataset", "k", "seed", "threshold", "show", "_trigger")
+    @guarded
+    def graph_view(self):
+        d = _data(self.dataset, self.seed)
+        start = _start_graph(self.dataset, self.k, self.seed)
+        probs = self._current()
+        pos = _layout(self.dataset, self.k, self.seed)
+        changes = edge_changes(start, probs, self.threshold)
+        edges = top_edges(torch.where(changes["kept"] | changes["added"], probs, torch.zeros(())), MAX_EDGES,
+                          self.threshold)
+        rows = [(int(i), int(j), float(p), "added" if start[int(i), int(j)] == 0 else "kept") for i, j, p in edges]
+        removed = changes["removed"].nonzero()[:MAX_EDGES]
+        rows += [(int(i), int(j), float(probs[i, j]), "removed") for i, j in removed]
+        rows = [r for r in rows if r[3] in self.show]
+        src = np.array([r[0] for r in rows], dtype=int)
+        dst = np.array([r[1] for r in rows], dtype=int)
+        segs = hv.Segments(
+            (pos[src, 0], pos[src, 1], pos[dst, 0], pos[dst, 1], np.array([max(r[2], 0.15) for r in rows]),
+             np.array([r[3] for r in rows])), kdims=["x0", "y0", "x1", "y1"], vdims=["p", "kind"],
+        ).opts(color="kind", cmap=KIND_COLORS, alpha="p", line_width=1)
+        points = hv.Points((pos[:, 0], pos[:, 1], np.arange(len(d.y)), d.y.astype(str)), vdims=["node", "class"]).opts(
+            color="class", cmap="Category10", size=7, tools=["hover", "tap"], line_color="white")
+        self._tap.source = points
+        graph = (segs * points).opts(width=620, height=520, xaxis=None, yaxis=None, show_legend=False,
+                                     title=f"{self.dataset}: {len(rows):,} edges drawn")
+        n_all = {k: int(v.sum()) for k, v in changes.items()}
+        info = pn.pane.Markdown(
+            f"Edges with p ≥ {self.threshold:.2f} vs the starting graph: **kept {n_all['kept']:,}**, "
+            f"**added {n_all['added']:,}**, **removed {n_all['removed']:,}** (grey / green / red; at most "
+            f"{MAX_EDGES:,} per kind drawn). Colours: classes. Click a node to list its neighbours.")
+        return pn.Column(info, pn.pane.HoloViews(graph, sizing_mode="fixed"))
+
+    _trigger = param.Integer(default=0, precedence=-1)
+
+    @param.depends("dataset", "k", "seed", "_trigger")
+    @guarded
+    def histogram_view(self):
+        probs = self._current().triu(1)
+        vals = probs[probs > 0.01].numpy()
+        edges = np.linspace(0, 1, 41)
+        freq, _ = np.histogram(vals, bins=edges)
+        return pn.pane.HoloViews(hv.Histogram((edges, freq)).opts(
+            width=420, height=260, xlabel="edge probability", ylabel="pairs (p > 0.01)", color="#2f6f4f",
+            title="edge probabilities"))
+
+    @param.depends("dataset", "k", "seed", "threshold", "_trigger")
+    @guarded
+    def homophily_view(self):
+        d = _data(self.dataset, self.seed)
+        start = _start_graph(self.dataset, self.k, self.seed)
+        probs = self._current()
+        rows = [("starting graph", homophily(start, d.y)), ("learned, expected (weights p)", homophily(probs, d.y)),
+                (f"learned, p ≥ {self.threshold:.2f}", homophily((probs >= self.threshold).float(), d.y))]
+        table = "| graph | homophily |\n|---|---|\n" + "\n".join(f"| {a} | {b:.3f} |" for a, b in rows)
+        return pn.pane.Markdown("Share of edge weight joining nodes of the same class:\n\n" + table)
+
+    @param.depends("dataset", "k", "seed", "node", "_trigger")
+    @guarded
+    def neighbours_view(self):
+        d = _data(self.dataset, self.seed)
+        if self.node >= len(d.y):
+            raise ValueError(f"node: expected an index in [0, {len(d.y) - 1}], got {self.node}")
+        start = _start_graph(self.dataset, self.k, self.seed)
+        rows = neighbours(self._current(), self.node, top=12)
+        lines = [f"| {j} | {d.y[j]} | {p:.3f} | {'yes' if start[self.node, j] > 0 else 'no'} |" for j, p in rows]
+        return pn.pane.Markdown(
+            f"**Node {self.node}** (class {d.y[self.node]}): most probable neighbours\n\n"
+            "| node | class | probability | in starting graph |\n|---|---|---|---|\n" + "\n".join(lines))
+
+    def _on_tap(self, x=None, y=None):
+        if x is None or y is None:
+            return
+        pos = _layout(self.dataset, self.k, self.seed)
+        self.node = int(np.argmin((pos[:, 0] - x) ** 2 + (pos[:, 1] - y) ** 2))
+
+    @param.depends("_trigger")
+    def curve_view(self):
+        if not self._history:
+            return pn.pane.Markdown("*Training curves appear here while LDS trains.*")
+        acc = hv.Curve([(r["outer"], r["es_accuracy"]) for r in self._history], "outer iteration",
+                       "early-stopping accuracy").opts(width=420, height=240, title="ES accuracy")
+        edges = hv.Curve([(r["outer"], r["expected_edges"]) for r in self._history], "outer iteration",
+                         "expected edges").opts(width=420, height=240, title="Σθ (expected edges)", color="#d62728")
+        return pn.pane.HoloViews((acc + edges).cols(2))
+
+    # ---------- training (a thread; a periodic callback pushes theta to the page) ----------
+    def _on_train(self, _event=None):
+        if self._thread is not None:
+            return
+        self._error.clear()
+        self._history, self._stop, self._latest = [], False, None
+        d = _data(self.dataset, self.seed)
+        learner = LDS(k=self.k, tau=self.tau, seed=self.seed, **QUICK)
+
+        def work():
+            try:
+                learner.fit(d.X, d.y, d.train_idx, d.val_idx, graph=d.graph, on_outer=self._record,
+                            should_stop=lambda: self._stop)
+                self._latest = {"final": learner.edge_probs_}
+            except Exception as exc:  # noqa: BLE001 - reported on the page
+                self._latest = {"error": exc}
+
+        self._train_button.disabled, self._stop_button.disabled = True, False
+        self._status.object = f"Training LDS on **{self.dataset}** (k={self.k}, τ={self.tau}) …"
+        self._thread = threading.Thread(target=work, daemon=True)
+        self._thread.start()
+        self._callback = pn.state.add_periodic_callback(self._poll, period=500)
+
+    def _record(self, record: dict):
+        theta = record.pop("theta")
+        self._history.append(record)
+        self._latest = {"theta": symmetric(theta)}
+
+    def _poll(self):
+        latest, self._latest = self._latest, None
+        if latest is None:
+            return
+        if "theta" in latest or "final" in latest:
+            self._probs = latest.get("final", latest.get("theta"))
+            r = self._history[-1] if self._history else {}
+            self._status.object = (f"**{self.dataset}** outer iteration {r.get('outer', 0) + 1}: ES accuracy "
+                                   f"{100 * r.get('es_accuracy', 0):.1f} %, expected edges {r.get('expected_edges', 0):,.0f}")
+            self._trigger += 1
+        if "error" in latest:
+            self._error.append(error_message(latest["error"]))
+        if "final" in latest or "error" in latest:
+            if self._callback is not None:
+                self._callback.stop()
+            self._callback, self._thread = None, None
+            self._train_button.disabled, self._stop_button.disabled = False, True
+            self._status.object += " — done" + (" (stopped)" if self._stop else "")
+
+    # ---------- layout ----------
+    def controls(self):
+        w = pn.Param(self.param, parameters=["dataset", "k", "tau", "threshold", "show", "node", "seed"],
+                     widgets={"threshold": {"type": pn.widgets.FloatSlider, "throttled": True},
+                              "show": pn.widgets.CheckButtonGroup, "k": {"type": pn.widgets.IntSlider, "throttled": True}},
+                     show_name=False, sizing_mode="stretch_width")
+        return pn.Column("### Graph", w, pn.Row(self._train_button, self._stop_button), sizing_mode="stretch_width")
+
+    def main_view(self):
+        return pn.Column(self._status, self._error, "## Learned graph", self.graph_view,
+                         pn.Row(pn.Column("## Homophily", self.homophily_view, "## Neighbours", self.neighbours_view),
+                                pn.Column("## Edge probabilities", self.histogram_view)),
+                         "## Training", self.curve_view, sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return pn.Row(pn.Column(self.controls(), width=320, sizing_mode="fixed"), self.main_view(),
+                      sizing_mode="stretch_width")
