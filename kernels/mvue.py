@@ -140,16 +140,22 @@ def _mvue_prune_op(x: torch.Tensor, n: int, m: int, dim: int, method: str, key: 
         kernel = _fused_cpu.mvue12 if m == 2 else _fused_cpu.mvue24
         out, finite = kernel(blocks, torch.tensor(key, dtype=torch.int64), cdtype)
         check_finite_flag(x, finite)
-        return from_blocks(out, x, dim).contiguous().contiguous()
-    u = block_uniforms(key, blocks.shape[0], 1 if method == "exact" else 2, x.device, cdtype)
+        return from_blocks(out, x, dim).contiguous()
+    return from_blocks(mvue_blocks_generic(blocks, n, method, key), x, dim).contiguous()
+
+
+def mvue_blocks_generic(blocks: torch.Tensor, n: int, method: str, key: int) -> torch.Tensor:
+    """The vectorized PyTorch path on ``(B, m)`` blocks: sort-based water-filling (or the approx
+    probabilities), then systematic (or sequential) sampling with the uniforms of ``key``."""
+    cdtype = _compute_dtype(blocks.dtype)
+    u = block_uniforms(key, blocks.shape[0], 1 if method == "exact" else 2, blocks.device, cdtype)
     p = _block_probabilities(blocks, n, method)
     if method == "exact":
         keep = _systematic_keep(p, n, u)
     else:
         keep = _approx_keep(blocks.to(cdtype).abs() + APPROX_EPS, u)
     values = blocks.to(cdtype) / p.clamp_min(torch.finfo(cdtype).tiny)
-    out = torch.where(keep, values, torch.zeros((), dtype=cdtype, device=x.device)).to(x.dtype)
-    return from_blocks(out, x, dim).contiguous()
+    return torch.where(keep, values, torch.zeros((), dtype=cdtype, device=blocks.device)).to(blocks.dtype)
 
 
 @_mvue_prune_op.register_fake

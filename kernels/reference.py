@@ -18,16 +18,8 @@ def nm_prune_topk(x: torch.Tensor, n: int, m: int) -> torch.Tensor:
 def mvue_prune_sorted(x: torch.Tensor, n: int, m: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """Exact MVUE N:M along the last dim, the straightforward way: sort each block, water-fill the
     inclusion probabilities, systematic sampling over a cumulative sum (many passes over memory)."""
-    import os
+    from kernels._random import draw_key
+    from kernels.mvue import mvue_blocks_generic
 
-    from kernels.mvue import mvue_prune
-
-    saved = os.environ.get("WORKBENCH_FUSED")
-    os.environ["WORKBENCH_FUSED"] = "0"
-    try:
-        return mvue_prune(x, n, m, generator=generator)
-    finally:
-        if saved is None:
-            del os.environ["WORKBENCH_FUSED"]
-        else:
-            os.environ["WORKBENCH_FUSED"] = saved
+    blocks = x.reshape(-1, m)
+    return mvue_blocks_generic(blocks, n, "exact", draw_key(generator, x.device)).reshape(x.shape)
