@@ -22,7 +22,7 @@ import os
 
 import torch
 
-from kernels._random import hash32
+from kernels._random import counter_uniforms
 
 __all__ = ["fused_available", "prune24", "mvue24", "mvue12", "MIN_NUMEL"]
 
@@ -77,8 +77,7 @@ def _systematic(p: torch.Tensor, blocks: torch.Tensor, u: torch.Tensor, n: int) 
 
 
 def _uniforms(key: torch.Tensor, num_blocks: int, dtype: torch.dtype) -> torch.Tensor:
-    counter = torch.arange(num_blocks, dtype=torch.int64)
-    return ((hash32(counter ^ key) >> 8).to(dtype) * (1.0 / (1 << 24))).unsqueeze(-1)
+    return counter_uniforms(torch.arange(num_blocks, dtype=torch.int64), key, dtype).unsqueeze(-1)
 
 
 def _mvue24(blocks: torch.Tensor, key: torch.Tensor, dtype: torch.dtype):

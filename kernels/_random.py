@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["draw_key", "block_uniforms", "hash32"]
+__all__ = ["draw_key", "block_uniforms", "counter_uniforms", "hash32"]
 
 _MASK = 0xFFFFFFFF
 _ROUNDS = (0x7FEB352D, 0x31848BAB, 0x2C1B3C6D)
@@ -32,8 +32,13 @@ def draw_key(generator: torch.Generator | None, device) -> int:
     return int(torch.randint(0, 1 << 32, (1,), generator=generator, device=generator.device))
 
 
+def counter_uniforms(counter: torch.Tensor, key, dtype=torch.float32) -> torch.Tensor:
+    """Uniforms in ``[0, 1)`` (24 random bits) for int64 ``counter`` values and ``key`` (int or 0-d tensor)."""
+    bits = hash32((counter & _MASK) ^ key) >> 8
+    return bits.to(dtype) * (1.0 / (1 << 24))
+
+
 def block_uniforms(key: int, num_blocks: int, per_block: int, device, dtype=torch.float32) -> torch.Tensor:
     """``(num_blocks, per_block)`` uniforms in ``[0, 1)`` for ``key``."""
     counter = torch.arange(num_blocks * per_block, device=device, dtype=torch.int64)
-    bits = hash32((counter & _MASK) ^ key) >> 8  # 24 bits
-    return (bits.to(dtype) * (1.0 / (1 << 24))).reshape(num_blocks, per_block)
+    return counter_uniforms(counter, key, dtype).reshape(num_blocks, per_block)

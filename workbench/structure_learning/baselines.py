@@ -7,6 +7,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from workbench.structure_learning.bilevel import inner_loss
 from workbench.structure_learning.gcn import gcn_forward, init_gcn, normalize_adjacency
 from workbench.structure_learning.validation import check_graph_inputs
 
@@ -48,8 +49,8 @@ class FixedGraphGCN:
         stale = 0
         for _ in range(self.max_steps):
             opt.zero_grad()
-            logits = gcn_forward(weights, self.x_, self.a_hat_, dropout=self.dropout, training=True, generator=gen)
-            loss = F.cross_entropy(logits[train], y[train]) + 0.5 * self.weight_decay * weights[0].square().sum()
+            loss = inner_loss(weights, self.x_, self.a_hat_, y, train, weight_decay=self.weight_decay,
+                              dropout=self.dropout, generator=gen)
             loss.backward()
             opt.step()
             with torch.no_grad():

@@ -170,8 +170,6 @@ class Explorer(pn.viewable.Viewer):
     @guarded
     def neighbours_view(self):
         d = _data(self.dataset, self.seed)
-        if self.node >= len(d.y):
-            raise ValueError(f"node: expected an index in [0, {len(d.y) - 1}], got {self.node}")
         start = _start_graph(self.dataset, self.k, self.seed)
         rows = neighbours(self._current(), self.node, top=12)
         lines = [f"| {j} | {d.y[j]} | {p:.3f} | {'yes' if start[self.node, j] > 0 else 'no'} |" for j, p in rows]
