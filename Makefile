@@ -31,6 +31,7 @@ lab: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m kernels.bench
+	$(BIN)/python -m workbench.execution.bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -25,3 +25,12 @@ def test_data_command_finds_shared_sets(capsys):
     assert main(["data"]) == 0
     out = capsys.readouterr().out
     assert "digits" in out and "planetoid" in out
+
+
+def test_only_is_checked_before_any_work(capsys):
+    # a topic without parts refuses --only; a bad part name is reported with the valid ones
+    assert main(["reproduce", "nm_sparsity", "--quick", "--only", "x"]) == 2
+    assert "--only" in capsys.readouterr().err
+    assert main(["reproduce", "structure_learning", "--quick", "--only", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "only" in err and "nope" in err and "cora" in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import inspect
 import sys
 
 from workbench.topics import TOPICS
@@ -24,10 +25,21 @@ def _cmd_reproduce(args) -> int:
         return 2
     from tqdm.auto import tqdm
 
+    reproduce = TOPICS[args.slug].reproduce
+    kwargs = {}
+    if args.only:
+        if "only" not in inspect.signature(reproduce).parameters:
+            print(f"workbench reproduce: topic {args.slug!r} has no --only option", file=sys.stderr)
+            return 2
+        kwargs["only"] = [name.strip() for name in args.only.split(",") if name.strip()]
     progress = None if args.json else (lambda it, **kw: tqdm(it, file=sys.stderr, **kw))
     # with --json, stdout carries the JSON object alone: anything else printed goes to stderr
-    with contextlib.redirect_stdout(sys.stderr):
-        report = TOPICS[args.slug].reproduce(quick=args.quick, seed=args.seed, progress=progress)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            report = reproduce(quick=args.quick, seed=args.seed, progress=progress, **kwargs)
+    except ValueError as e:
+        print(f"workbench reproduce: {e}", file=sys.stderr)
+        return 2
     print(report.to_json() if args.json else report)
     return 0
 
@@ -78,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true", help="the fast version (under a minute on 2 cores)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    s.add_argument("--only", help="comma-separated parts, for topics that have them (structure_learning: data sets)")
     s.set_defaults(func=_cmd_reproduce)
     s = sub.add_parser("bench", help="kernel benchmarks")
     s.add_argument("--json", action="store_true")

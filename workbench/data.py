@@ -88,7 +88,7 @@ DATASETS: dict[str, Dataset] = {
         ),
         Dataset(
             "lobster",
-            "AAPL 2012-06-21, first 998 LOBSTER events after the open, 10 levels",
+            "AAPL 2012-06-21, first 999 LOBSTER events after the open, 10 levels",
             "LOBSTER free sample (lobsterdata.com); no stable direct link: download the AAPL level-10 sample",
             files={
                 "AAPL_2012-06-21_34200000_57600000_message_10.csv":

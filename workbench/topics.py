@@ -58,6 +58,15 @@ TOPICS: dict[str, Topic] = {
             "Franceschi, Niepert, Pontil, He. Learning Discrete Structures for Graph Neural Networks. ICML 2019",
             "https://arxiv.org/abs/1903.11960",
         ),
+        Topic(
+            "execution",
+            "Hybrid continuous/discrete RL for optimal execution",
+            "A continuous agent scopes a price range in basis points, a discrete agent picks the tick: "
+            "limit-order execution that generalises across stocks, replayed on a real and a synthetic order book.",
+            "Pan, Zhang, Luo, He, Liu. Learn Continuously, Act Discretely: Hybrid Action-Space Reinforcement "
+            "Learning for Optimal Execution. IJCAI 2022",
+            "https://arxiv.org/abs/2207.11152",
+        ),
     ]
 }
 

@@ -20,3 +20,4 @@ def test_reproduce_quick_json():
     assert rows[("wine", "knn_lds")]["accuracy_mean"] >= 97.3 - 5
     assert rows[("cancer", "knn_lds")]["accuracy_mean"] >= 94.4 - 5
     assert data["seconds"] < 60
+    assert data["edge_removal"] == []  # the edge-removal experiment belongs to the full run

@@ -71,3 +71,30 @@ def test_structure_learning_interactions(page, app_url):
     page.get_by_text("done").first.wait_for(timeout=180_000)
     assert page.locator("text=Traceback").count() == 0
     assert not page.console_errors, page.console_errors
+
+
+def test_execution_playback_and_agents(page, app_url):
+    open_topic(page, app_url, "execution")
+    page.get_by_text("shortfall").first.wait_for(timeout=30_000)
+    status = page.get_by_text("t =").first
+    status.wait_for(timeout=30_000)
+    before = status.inner_text()
+    # step, then play: the cursor moves, so the status line's time changes
+    page.locator("button.next").click()
+    page.get_by_text("t =").first.wait_for(timeout=10_000)
+    deadline = time.monotonic() + 30
+    while status.inner_text() == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert status.inner_text() != before
+    page.locator("button.play").click()
+    moved = status.inner_text()
+    deadline = time.monotonic() + 30
+    while status.inner_text() == moved and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert status.inner_text() != moved
+    page.locator("button.pause").click()
+    # switching the agent recomputes the episode: the summary names the new agent
+    page.locator("select").nth(1).select_option("twap")
+    page.get_by_text("agent twap").first.wait_for(timeout=30_000)
+    assert page.locator("text=Traceback").count() == 0
+    assert not page.console_errors, page.console_errors

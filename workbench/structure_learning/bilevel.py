@@ -7,7 +7,8 @@ Inner problem (per step :math:`t`, fresh graph :math:`A_t \\sim \\mathrm{Ber}(\\
 Outer objective: :math:`F = \\mathrm{CE}_{val}(w_{\\tau}, A)`, :math:`A \\sim \\mathrm{Ber}(\\theta)`.
 The hypergradient :math:`\\nabla_\\theta F` differentiates through the ``tau`` Adam steps (their
 graph is kept with ``create_graph=True``) and reaches :math:`\\theta` through the straight-through
-samples; the steps before the chunk are truncated (their weights enter as constants).
+samples (:math:`\\partial A_{ij}/\\partial\\theta_{ij} = 1`); the steps before the chunk are truncated
+(their weights enter as constants).
 
 Adam is written out as a differentiable function; it uses :math:`\\sqrt{\\hat v + \\epsilon^2}` in
 place of :math:`\\sqrt{\\hat v} + \\epsilon` so that its derivative stays finite where a gradient is 0.
@@ -20,8 +21,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from workbench.structure_learning.gcn import gcn_forward, normalize_adjacency
-from workbench.structure_learning.sampler import sample_graph, symmetric
+from workbench.structure_learning.gcn import gcn_forward
+from workbench.structure_learning.sampler import EdgeSampler, symmetric
+from workbench.structure_learning.taped_graph import Tape, TapedGraph
 
 __all__ = ["AdamState", "adam_step", "inner_loss", "HyperStep", "hyper_step"]
 
@@ -77,8 +79,9 @@ class HyperStep:
     val_loss: float
 
 
-def _graph(theta, generator, sample: bool):
-    return sample_graph(theta, generator) if sample else symmetric(theta)
+def _graph(theta, sampler: EdgeSampler | None, generator, tape: Tape) -> TapedGraph:
+    a = sampler.sample(generator) if sampler is not None else symmetric(theta.detach())
+    return TapedGraph(a, tape)
 
 
 def hyper_step(theta: torch.Tensor, weights, state: AdamState, x, y, train_idx, val_idx, *, tau: int, lr: float,
@@ -86,23 +89,28 @@ def hyper_step(theta: torch.Tensor, weights, state: AdamState, x, y, train_idx, 
                generator: torch.Generator | None = None) -> HyperStep:
     """``tau`` inner Adam steps from ``(weights, state)`` and ``d CE_val / d theta`` through them.
 
+    Each sampled graph is a constant sparse matrix whose uses are taped (:mod:`taped_graph`); the
+    straight-through hypergradient is then :math:`\\mathrm{triu}(G + G^\\top)` with :math:`G = \\sum_t dF/dA_t`.
+
     Args:
         theta: ``(N, N)`` edge probabilities (strict upper triangle).
         sample: draw Bernoulli graphs (LDS); ``False`` uses the expected graph ``theta + theta^T``,
             which makes the step deterministic (used to check the hypergradient by finite differences).
     """
-    theta = theta.detach().requires_grad_(True)
+    tape = Tape()
+    sampler = EdgeSampler(theta) if sample else None
     w = [wi.detach().requires_grad_(True) for wi in weights]
     st = state.detached()
     losses = []
     for _ in range(tau):
-        a_hat = normalize_adjacency(_graph(theta, generator, sample))
-        loss = inner_loss(w, x, a_hat, y, train_idx, weight_decay=weight_decay,
+        graph = _graph(theta, sampler, generator, tape)
+        loss = inner_loss(w, x, graph, y, train_idx, weight_decay=weight_decay,
                           dropout=dropout if sample else 0.0, generator=generator)
         grads = torch.autograd.grad(loss, w, create_graph=True)
         w, st = adam_step(w, grads, st, lr)
         losses.append(float(loss.detach()))
-    a_hat = normalize_adjacency(_graph(theta, generator, sample))
-    val = F.cross_entropy(gcn_forward(w, x, a_hat)[val_idx], y[val_idx])
-    (hg,) = torch.autograd.grad(val, theta)
-    return HyperStep(hg.triu(1), [wi.detach() for wi in w], st.detached(), losses, float(val.detach()))
+    graph = _graph(theta, sampler, generator, tape)
+    val = F.cross_entropy(gcn_forward(w, x, graph)[val_idx], y[val_idx])
+    g = tape.gradient(torch.autograd.grad(val, tape.probes, allow_unused=True))
+    hg = (g + g.T).triu(1)
+    return HyperStep(hg, [wi.detach() for wi in w], st.detached(), losses, float(val.detach()))

@@ -12,7 +12,8 @@
    for ``inner_patience`` steps;
 3. the validation labels are split in half: one half drives the hypergradient, the other (early
    stopping) scores the model averaged over ``n_samples`` graphs after each outer iteration; the
-   best one is kept, and training stops after ``patience`` outer iterations without improvement.
+   best one is kept (accuracy, ties broken by loss), and training stops after ``patience`` outer iterations
+   without a higher early-stopping accuracy.
 
 Predictions average the GCN's softmax over ``n_samples`` sampled graphs.
 """
@@ -26,8 +27,9 @@ import torch
 import torch.nn.functional as F
 
 from workbench.structure_learning.bilevel import AdamState, hyper_step
-from workbench.structure_learning.gcn import gcn_forward, init_gcn, normalize_adjacency
-from workbench.structure_learning.sampler import project, sample_graph, symmetric
+from workbench.structure_learning.gcn import gcn_forward, init_gcn, sparse_features
+from workbench.structure_learning.sampler import EdgeSampler, project, symmetric
+from workbench.structure_learning.taped_graph import TapedGraph
 from workbench.structure_learning.validation import check_graph_inputs
 
 __all__ = ["LDS", "knn_graph", "mean_prediction"]
@@ -43,10 +45,10 @@ def knn_graph(X: np.ndarray, k: int, metric: str = "cosine") -> torch.Tensor:
 @torch.no_grad()
 def mean_prediction(weights, x, theta, n_samples: int, generator=None) -> torch.Tensor:
     """Softmax of the GCN averaged over ``n_samples`` graphs drawn from ``theta``: ``(N, C)``."""
-    probs = 0
+    probs, sampler = 0, EdgeSampler(theta)
     for _ in range(n_samples):
-        a_hat = normalize_adjacency(sample_graph(theta, generator, straight_through=False))
-        probs = probs + F.softmax(gcn_forward(weights, x, a_hat), dim=-1)
+        graph = TapedGraph(sampler.sample(generator))
+        probs = probs + F.softmax(gcn_forward(weights, x, graph), dim=-1)
     return probs / n_samples
 
 
@@ -96,14 +98,14 @@ class LDS:
         start = graph if graph is not None else knn_graph(X.numpy(), self.k, self.metric)
         self.initial_graph_ = ((start + start.T) > 0).float()  # the undirected starting graph, for comparison
         theta = project(start.float())
-        x = X.float()
+        x = sparse_features(X.float())
         best, stale, hyper_k = (-1.0, -float("inf")), 0, 0
         self.history_ = []
         outer = range(self.max_outer)
         if progress is not None:
             outer = progress(outer, total=self.max_outer, desc="outer iterations")
         for it in outer:
-            weights = init_gcn(x.shape[1], n_classes, self.hidden, generator=gen)
+            weights = init_gcn(X.shape[1], n_classes, self.hidden, generator=gen)
             state = AdamState.zeros_like(weights)
             steps, best_loss, inner_stale = 0, float("inf"), 0
             stopped = False
@@ -132,11 +134,12 @@ class LDS:
             self.history_.append(record)
             if on_outer is not None:
                 on_outer({**record, "theta": theta.clone()})
-            if (es_acc, -es_loss) > best:  # accuracy first; the small early-stopping half often ties at 100 %
-                best, stale = (es_acc, -es_loss), 0
+            # patience counts outer iterations without a higher early-stopping accuracy (as in the LDS code);
+            # the kept model is the best by accuracy, ties broken by the early-stopping loss
+            stale = 0 if es_acc > best[0] else stale + 1
+            if (es_acc, -es_loss) > best:
+                best = (es_acc, -es_loss)
                 self.weights_, self.theta_ = [w.clone() for w in weights], theta.clone()
-            else:
-                stale += 1
             if stale >= self.patience or stopped:
                 break
         self.es_accuracy_, self.best_score_ = best[0], best

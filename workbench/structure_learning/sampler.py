@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["upper_mask", "project", "symmetric", "sample_graph"]
+__all__ = ["upper_mask", "project", "symmetric", "sample_graph", "EdgeSampler", "sample_edges"]
 
 
 def upper_mask(n: int, device=None) -> torch.Tensor:
@@ -41,3 +41,33 @@ def sample_graph(theta: torch.Tensor, generator: torch.Generator | None = None, 
     if straight_through:
         a = a + (probs - probs.detach())  # exactly a in the forward pass, d a / d theta = 1
     return a
+
+
+class EdgeSampler:
+    """Draws graphs ``A ~ Ber(theta)`` as sparse symmetric COO tensors (no gradient).
+
+    Built once per ``theta``: it keeps the support of ``triu(theta, 1)`` (``theta`` after LDS's projection
+    is exactly 0 on roughly half the pairs), so each draw costs one uniform per candidate edge rather
+    than one per entry of the ``(N, N)`` matrix.
+    """
+
+    def __init__(self, theta: torch.Tensor):
+        t = theta.detach()
+        self.shape, self.n = t.shape, t.shape[0]
+        flat = t.reshape(-1)
+        index = flat.nonzero().squeeze(1)
+        self.index = index[index // self.n < index % self.n]  # strict upper triangle only
+        self.p = flat[self.index].clamp(0, 1)
+
+    def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        u = torch.rand(self.p.shape, generator=generator, dtype=self.p.dtype, device=self.p.device)
+        chosen = self.index[u < self.p]
+        i, j = chosen // self.n, chosen % self.n
+        idx = torch.stack([torch.cat([i, j]), torch.cat([j, i])])
+        values = torch.ones(idx.shape[1], dtype=self.p.dtype, device=self.p.device)
+        return torch.sparse_coo_tensor(idx, values, self.shape, check_invariants=False).coalesce()
+
+
+def sample_edges(theta: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One graph ``A ~ Ber(theta)`` as a sparse symmetric COO tensor (no gradient); see :class:`EdgeSampler`."""
+    return EdgeSampler(theta).sample(generator)

@@ -1,0 +1,141 @@
+"""The agents and PPO: the hybrid's joint log-probability, every policy's limit price, errors, advantages, seeds."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from workbench.execution.agents import (
+    ContinuousPolicy, DiscretePolicy, HybridPolicy, VWAPAgent, make_policy,
+)
+from workbench.execution.env import N_FEATURES, ExecutionEnv
+from workbench.execution.market import MarketDay
+from workbench.execution.ppo import PPOConfig, _advantages, train
+from workbench.execution.pretrained import load_policy
+from workbench.execution.synthetic import simulate_day
+
+
+@pytest.fixture(scope="module")
+def day():
+    """Two minutes of the mid-tick synthetic stock (one tick = 100 price units = 2 bps at 50 dollars)."""
+    return MarketDay.from_synthetic(simulate_day("mid_tick", seed=0, seconds=120))
+
+
+def make_env(day, side=-1):
+    env = ExecutionEnv(day, side=side, volume=1000, steps=3, step_seconds=10.0)
+    env.reset(options={"day": 0, "start": day.session_start + 5.0})
+    return env
+
+
+def test_hybrid_log_prob_is_the_sum_of_its_two_heads_computed_by_hand():
+    torch.manual_seed(0)
+    policy = HybridPolicy(hidden=16, window=3)
+    with torch.no_grad():
+        policy.log_std.fill_(-0.4)  # a non-trivial std, so a wrong sigma would show
+    obs = torch.randn(6, N_FEATURES)
+    raw = policy.sample(obs, greedy=False)
+    logp, entropy = policy.distribution(obs, raw)
+    u, k = raw[:, 0], raw[:, 1].long()
+    assert logp.shape == entropy.shape == (6,)
+    with torch.no_grad():
+        mu, sigma = policy.mean(obs).squeeze(-1), policy.log_std.exp()
+        # Normal density written out: log N(u; mu, sigma) = -(u - mu)^2 / (2 sigma^2) - log sigma - log(2 pi) / 2
+        cont = -((u - mu) ** 2) / (2 * sigma**2) - sigma.log() - 0.5 * math.log(2 * math.pi)
+        # the discrete head sees the state *and* the sampled u; Categorical = log-softmax of its logits at k
+        logits = policy.logits(torch.cat([obs, u[:, None]], 1))
+        disc = logits - logits.logsumexp(-1, keepdim=True)
+        expected = cont + disc[torch.arange(6), k]
+        h_cont = 0.5 * math.log(2 * math.pi * math.e) + sigma.log()
+        h_disc = -(disc.exp() * disc).sum(-1)
+    # float32 sums of O(1) terms computed in a different order: agreement to ~1e-6 relative, not bitwise
+    torch.testing.assert_close(logp, expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(entropy, h_cont + h_disc, rtol=1e-5, atol=1e-5)
+    # the joint log-probability really depends on the discrete choice (not just the continuous head)
+    other = raw.clone()
+    other[:, 1] = (other[:, 1] + 1) % (2 * policy.window + 1)
+    assert not torch.allclose(policy.distribution(obs, other)[0], logp)
+
+
+@pytest.mark.parametrize("side", [-1, 1])
+def test_hybrid_order_goes_centre_plus_k_ticks_from_the_near_touch(day, side):
+    policy = HybridPolicy(hidden=8, scale_bps=5.0, window=3)
+    for centre, k in [(0, 0), (2, -3), (-1, 3), (4, 1), (-3, -2)]:
+        env = make_env(day, side)
+        near, tick = env.near_touch, env.tick
+        u = centre * env.ticks_to_bps(1) / policy.scale_bps  # the continuous head's u that scopes this centre
+        raw = torch.tensor([[u, k + policy.window]])
+        action, extras = policy.to_env(raw, env)
+        assert (extras["centre"], extras["k"], extras["ticks"]) == (centre, k, centre + k)
+        assert extras["window"] == (centre - 3, centre + 3)
+        env.step(action, extras)
+        # the placed order (logged before it trades): positive ticks are more passive, above the best ask for a
+        # sell and below the best bid for a buy; prices are integers, so the equality is exact
+        assert env.log.orders[0][0] == near - side * (centre + k) * tick
+
+
+@pytest.mark.parametrize("side", [-1, 1])
+def test_discrete_order_goes_ticks_from_the_near_touch_on_a_real_step(day, side):
+    policy = DiscretePolicy(hidden=8, max_ticks=4)
+    for k in range(2 * policy.max_ticks + 1):
+        env = make_env(day, side)
+        near, tick = env.near_touch, env.tick
+        action, extras = policy.to_env(torch.tensor([[float(k)]]), env)
+        assert extras["ticks"] == k - policy.max_ticks
+        env.step(action, extras)
+        # the order the environment actually placed (logged before it trades) sits exactly that many ticks away
+        assert env.log.orders[0][0] == near - side * (k - policy.max_ticks) * tick
+        assert env.log.extras[0] == extras
+
+
+def test_continuous_offset_is_scale_times_u(day):
+    env = make_env(day)
+    for scale in (5.0, 7.5):
+        policy = ContinuousPolicy(hidden=8, scale_bps=scale)
+        for u in (-1.5, 0.0, 0.25, 2.0):  # exactly representable in float32, so the product is exact
+            action, extras = policy.to_env(torch.tensor([[u]]), env)
+            assert action.shape == (1,) and action[0] == scale * u == extras["offset_bps"]
+            assert extras["ticks"] == pytest.approx(scale * u / env.ticks_to_bps(1), rel=1e-12)
+
+
+def test_unknown_names_and_unfitted_vwap_raise():
+    with pytest.raises(ValueError, match="name"):
+        make_policy("nope")
+    with pytest.raises(ValueError, match="name.*'nope'"):
+        load_policy("nope")
+    with pytest.raises(RuntimeError, match="fit"):
+        VWAPAgent().act(np.zeros(N_FEATURES, dtype=np.float32), None)
+    assert isinstance(make_policy("hybrid", window=2), HybridPolicy) and make_policy("hybrid", window=2).window == 2
+
+
+def test_gae_with_lambda_one_is_reward_to_go_minus_value_and_with_lambda_zero_the_td_error():
+    rewards = [1.0, -2.0, 3.0, 0.5]
+    values = np.array([0.5, 1.0, -0.5, 2.0])
+    # gamma = 1 and the episode ends after the last step (terminal value 0)
+    reward_to_go = np.array([2.5, 1.5, 3.5, 0.5])  # 1 - 2 + 3 + 0.5, -2 + 3 + 0.5, 3 + 0.5, 0.5
+    adv, ret = _advantages(rewards, values, lam=1.0)
+    # binary fractions summed in float64: exact up to reassociation, so a 1e-12 tolerance is generous
+    np.testing.assert_allclose(adv, reward_to_go - values, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ret, reward_to_go, rtol=0, atol=1e-12)
+    td = np.array([1.0 + 1.0 - 0.5, -2.0 - 0.5 - 1.0, 3.0 + 2.0 + 0.5, 0.5 + 0.0 - 2.0])  # r_t + V_{t+1} - V_t
+    adv, ret = _advantages(rewards, values, lam=0.0)
+    np.testing.assert_allclose(adv, td, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ret, td + values, rtol=0, atol=1e-12)
+
+
+def test_train_is_reproducible_under_a_seed(day):
+    def run(seed):
+        torch.manual_seed(seed)
+        policy = make_policy("hybrid", hidden=16)
+        start = {k: v.clone() for k, v in policy.state_dict().items()}
+        env = ExecutionEnv(day, side=-1, volume=1000, steps=4, step_seconds=10.0, reward="decision")
+        train(policy, env, PPOConfig(episodes=64, batch_episodes=32, epochs=2), seed=seed)
+        return start, policy.state_dict()
+
+    start, a = run(0)
+    _, b = run(0)
+    # CPU, single process, same seed: the same episodes, samples and updates, so bitwise-equal weights
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], start[k]) for k in a)  # it did train (the check is not vacuous)
+    _, c = run(1)
+    assert any(not torch.equal(a[k], c[k]) for k in a)

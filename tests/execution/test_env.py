@@ -1,0 +1,126 @@
+"""The execution environment on tiny hand-made days whose fills are known."""
+
+import numpy as np
+import pytest
+
+from workbench.execution.book import OrderBook
+from workbench.execution.env import MARKET, ExecutionEnv
+from workbench.execution.lobster import Messages
+from workbench.execution.market import MarketDay
+from workbench.execution.synthetic import _snapshot_row
+
+TICK = 100
+
+
+def make_day(events, levels=5) -> MarketDay:
+    """``events``: (time, type, id, size, price, direction) applied to a book to get LOBSTER snapshots."""
+    book = OrderBook(tick_size=TICK)
+    rows = []
+    for t, ty, oid, size, price, d in events:
+        if ty == 1:
+            book.add(oid, d, price, size, time=t)
+        elif ty == 2:
+            book.cancel(oid, size)
+        elif ty == 3:
+            book.delete(oid)
+        elif ty == 4:
+            book.execute(oid, size, time=t)
+        rows.append(_snapshot_row(book, levels))
+    cols = list(zip(*events))
+    m = Messages(time=np.array(cols[0], float), type=np.array(cols[1]), order_id=np.array(cols[2]),
+                 size=np.array(cols[3]), price=np.array(cols[4]), direction=np.array(cols[5]))
+    return MarketDay("tiny", m, np.stack(rows), TICK)
+
+
+# the opening book: bid 9,900 (ids 1, 2), ask 10,100 (ids 3, 4: 150 shares ahead of anyone who joins), ask 10,200
+OPENING = [(0.0, 1, 1, 100, 9900, 1), (0.1, 1, 2, 100, 9800, 1), (0.2, 1, 3, 100, 10100, -1),
+           (0.3, 1, 4, 50, 10100, -1), (0.4, 1, 5, 200, 10200, -1)]
+
+
+def run(events, action, volume=100, steps=1, step_seconds=10.0):
+    day = make_day(OPENING + events + [(20.0, 1, 99, 100, 9700, 1)])  # a late event so the day spans the horizon
+    # prices near 1 dollar: one tick is ~100 bps, so allow offsets of many ticks
+    env = ExecutionEnv(day, side=-1, volume=volume, steps=steps, step_seconds=step_seconds, max_offset_bps=1e4)
+    env.reset(options={"day": 0, "start": 0.5})
+    _, reward, done, _, info = env.step(action)
+    return env, reward, done, info
+
+
+def test_queue_ahead_is_consumed_before_we_fill():
+    # we join the ask at 10,100 behind 150 shares; cancel 50 of them, execute 100: the queue ahead is gone;
+    # then a buyer executes order 6, which arrived after us: that share flow would have hit us first
+    events = [(1.0, 3, 4, 50, 10100, -1), (2.0, 4, 3, 100, 10100, -1), (3.0, 1, 6, 100, 10100, -1),
+              (4.0, 4, 6, 60, 10100, -1)]
+    env, reward, done, info = run(events, [0.0])
+    passive = [f for f in env.log.fills if f.kind == "passive"]
+    assert [(f.price, f.size) for f in passive] == [(10100, 60)]
+    # the remaining 40 shares are sold at the end into the best bid (9,900)
+    final = [f for f in env.log.fills if f.kind == "final"]
+    assert [(f.price, f.size) for f in final] == [(9900, 40)]
+    assert done and info["executed"] == 100
+
+
+def test_executions_ahead_of_us_do_not_fill_us():
+    events = [(1.0, 4, 3, 100, 10100, -1), (2.0, 4, 4, 40, 10100, -1)]  # 140 of the 150 ahead
+    env, *_ = run(events, [0.0])
+    assert not [f for f in env.log.fills if f.kind == "passive"]
+
+
+def test_trade_through_and_crossing_buyer_fill_at_our_price():
+    # we rest one tick inside (sell at 10,000, alone); a new buy at 10,000 crosses us
+    env, *_ = run([(1.0, 1, 7, 30, 10000, 1)], [-1e4 * TICK / 10100])
+    assert [(f.price, f.size, f.kind) for f in env.log.fills][:1] == [(10000, 30, "passive")]
+    # a trade at 10,200 (worse than our 10,100 for the buyer) means our order would have been taken
+    env, *_ = run([(1.0, 3, 3, 100, 10100, -1), (1.5, 3, 4, 50, 10100, -1), (2.0, 4, 5, 80, 10200, -1)], [0.0])
+    assert [(f.price, f.size) for f in env.log.fills if f.kind == "passive"] == [(10100, 80)]
+
+
+def test_marketable_limit_walks_the_bids_and_market_order_sweeps():
+    env, *_ = run([], [-1e4 * 300 / 10100], volume=150)  # sell limit at 9,800 crosses both bid levels
+    assert [(f.price, f.size, f.kind) for f in env.log.fills] == [(9900, 100, "cross"), (9800, 50, "cross")]
+    env, *_ = run([], [MARKET], volume=250)  # beyond the visible depth: one tick past the last level
+    assert [(f.price, f.size) for f in env.log.fills] == [(9900, 100), (9800, 100), (9700, 50)]
+
+
+def test_rewards_add_up_to_minus_the_shortfall():
+    day = make_day(OPENING + [(1.0 + i, 4, 3 if i == 0 else 5, 10, 10100 if i == 0 else 10200, -1) for i in range(3)]
+                   + [(40.0, 1, 99, 100, 9700, 1)])
+    env = ExecutionEnv(day, side=-1, volume=300, steps=3, step_seconds=10.0)
+    env.reset(options={"day": 0, "start": 0.5})
+    total, done = 0.0, False
+    while not done:
+        _, r, done, _, info = env.step([0.0])
+        total += r
+    assert total == pytest.approx(-info["shortfall_bps"], abs=1e-9)  # the same sum, two ways
+    assert info["executed"] == 300
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(side=0), "side"), (dict(volume=0), "volume"), (dict(steps=0), "steps"),
+    (dict(step_seconds=-1.0), "step_seconds"), (dict(steps=10, step_seconds=100.0), "horizon"),
+])
+def test_bad_settings_are_named(kwargs, match):
+    day = make_day(OPENING + [(20.0, 1, 99, 100, 9700, 1)])
+    with pytest.raises(ValueError, match=match):
+        ExecutionEnv(day, **{"side": -1, "volume": 100, "steps": 1, "step_seconds": 10.0, **kwargs})
+
+
+def test_bad_actions_are_named():
+    day = make_day(OPENING + [(20.0, 1, 99, 100, 9700, 1)])
+    env = ExecutionEnv(day, side=-1, volume=100, steps=1, step_seconds=10.0)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step([0.0])
+    env.reset(options={"day": 0, "start": 0.5})
+    for bad in ([np.nan], [0.0, 0.5, 1.0]):
+        with pytest.raises(ValueError, match="action"):
+            env.step(bad)
+
+
+def test_gymnasium_env_checker_accepts_the_environment():
+    from gymnasium.utils.env_checker import check_env
+
+    from workbench.execution.synthetic import simulate_day
+
+    day = MarketDay.from_synthetic(simulate_day("mid_tick", seed=0, seconds=120.0))
+    env = ExecutionEnv(day, side=-1, volume=500, steps=4, step_seconds=10.0)
+    check_env(env, skip_render_check=True)  # API, spaces, seeding determinism

@@ -1,0 +1,31 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.slow
+def test_reproduce_quick_json():
+    proc = subprocess.run([sys.executable, "-m", "workbench", "reproduce", "execution", "--quick", "--json"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["quick"] is True and data["seconds"] < 60
+    assert data["replay_messages_per_s"] > 300_000  # the bound; one core, the strict replay
+    rows = {(r["agent"], r["eval"]): r for r in data["results"]}
+    agents = {a for a, _ in rows}
+    assert {"twap", "vwap", "continuous", "discrete", "hybrid"} <= agents
+    assert {e for _, e in rows} == {"held_out_days", "held_out_stock", "real_aapl"}
+    for r in rows.values():
+        assert {"agent", "shortfall_bps_mean", "shortfall_bps_std", "episodes"} <= set(r)
+        assert r["episodes"] == (192 if r["agent"] in ("continuous", "discrete", "hybrid") else 0)
+    # TWAP crosses the spread every step; a policy that places limit orders near the touch pays less. On the
+    # same held-out episodes (paired, so the market's drift cancels) the hybrid, even after the quick run's
+    # 192 episodes, is cheaper than TWAP: measured -1.5 bps with a paired standard error of ~0.5 bps; the
+    # bound only asks for the sign.
+    assert rows[("hybrid", "held_out_days")]["vs_twap_agent_bps_mean"] < 0
+    curves = {c["agent"] for c in data["curves"]}
+    assert curves == {"continuous", "discrete", "hybrid"}
+    for c in data["curves"]:
+        assert c["episodes"][0] == 0 and c["episodes"][-1] == 192 and len(c["shortfall_bps"]) == len(c["episodes"])

@@ -1,0 +1,195 @@
+"""Execution agents: schedule baselines and the three learned price-placement policies.
+
+Every agent answers ``act(obs, env, greedy) -> (env action, extras)``. Sizes follow the TWAP slice
+(inventory left / steps left); the agents differ in the limit price:
+
+* :class:`TWAPAgent`: a market order for each slice (crosses the spread every step);
+* :class:`VWAPAgent`: market orders sized by a volume profile learned from training days;
+* :class:`FixedOffsetAgent`: a limit order ``ticks`` ticks from the near touch (0 = join the best
+  quote on our side, negative = inside the spread or crossing);
+* :class:`ContinuousPolicy`: a Gaussian policy on the offset in basis points of the near touch (the
+  price-percentage action that generalises across stocks);
+* :class:`DiscretePolicy`: a categorical policy over tick offsets ``-K..K`` from the near touch;
+* :class:`HybridPolicy` (HALOP, Pan et al. 2022): the continuous head scopes a centre offset in basis
+  points, rounded to a tick ``c``; the discrete head, which sees the state and the centre, picks
+  ``k`` in ``-W..W``; the order goes ``c + k`` ticks from the near touch. Both heads train jointly
+  (PPO on the joint log-probability :math:`\\log \\pi_c(u|s) + \\log \\pi_d(k|s,u)`).
+
+Shapes: observations ``(B, N_FEATURES)``; the learned policies' ``distribution`` returns per-sample
+log-probabilities ``(B,)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from workbench.execution.env import MARKET, N_FEATURES
+
+__all__ = ["TWAPAgent", "VWAPAgent", "FixedOffsetAgent", "ContinuousPolicy", "DiscretePolicy", "HybridPolicy",
+           "LEARNED_AGENTS", "make_policy"]
+
+
+class TWAPAgent:
+    """Equal slices, each a market order."""
+
+    name = "twap"
+
+    def act(self, obs, env, greedy: bool = True):
+        return np.array([MARKET]), {}
+
+
+class VWAPAgent:
+    """Market orders sized by the average share of traded volume in each step of the horizon.
+
+    ``fit(days, steps, step_seconds)`` estimates the profile from training days (all windows of the
+    horizon's length, step by step); on flow without an intraday pattern it is close to TWAP.
+    """
+
+    name = "vwap"
+
+    def __init__(self):
+        self.profile_: np.ndarray | None = None
+
+    def fit(self, days, steps: int, step_seconds: float, windows_per_day: int = 20) -> "VWAPAgent":
+        totals = np.zeros(steps)
+        for d in days:
+            m = d.messages
+            trades = (m.type == 4) | (m.type == 5)
+            t, q = m.time[trades], m.size[trades]
+            for s0 in np.linspace(d.start, d.end - steps * step_seconds, windows_per_day):
+                edges = s0 + step_seconds * np.arange(steps + 1)
+                totals += np.histogram(t, bins=edges, weights=q)[0]
+        self.profile_ = totals / totals.sum() if totals.sum() > 0 else np.full(steps, 1 / steps)
+        return self
+
+    def act(self, obs, env, greedy: bool = True):
+        if self.profile_ is None:
+            raise RuntimeError("VWAPAgent: call fit(days, steps, step_seconds) first")
+        t = env._t
+        left = self.profile_[t:].sum()
+        frac = 1.0 if t == env.steps - 1 or left <= 0 else self.profile_[t] / left
+        return np.array([MARKET, frac]), {}
+
+
+class FixedOffsetAgent:
+    """A limit order ``ticks`` ticks from the near touch for each TWAP slice."""
+
+    def __init__(self, ticks: int = 0):
+        self.ticks = int(ticks)
+        self.name = f"limit_{self.ticks:+d}t"
+
+    def act(self, obs, env, greedy: bool = True):
+        return np.array([env.ticks_to_bps(self.ticks)]), {}
+
+
+def _mlp(n_in: int, n_out: int, hidden: int = 64) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(n_in, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
+                         nn.Linear(hidden, n_out))
+
+
+class _Learned(nn.Module):
+    """Shared parts: a value network and conversion from raw samples to env actions."""
+
+    def __init__(self, hidden: int = 64):
+        super().__init__()
+        self.value = _mlp(N_FEATURES, 1, hidden)
+
+    @torch.no_grad()
+    def act(self, obs, env, greedy: bool = True):
+        raw = self.sample(torch.as_tensor(obs, dtype=torch.float32)[None], greedy)
+        return self.to_env(raw, env)
+
+
+class ContinuousPolicy(_Learned):
+    """Gaussian over ``u``; the offset is ``scale_bps * u`` basis points from the near touch."""
+
+    name = "continuous"
+
+    def __init__(self, hidden: int = 64, scale_bps: float = 5.0):
+        super().__init__(hidden)
+        self.mean = _mlp(N_FEATURES, 1, hidden)
+        self.log_std = nn.Parameter(torch.zeros(1))
+        self.scale_bps = scale_bps
+
+    def distribution(self, obs, raw):
+        dist = torch.distributions.Normal(self.mean(obs).squeeze(-1), self.log_std.exp())
+        return dist.log_prob(raw[:, 0]), dist.entropy()
+
+    def sample(self, obs, greedy: bool):
+        mu = self.mean(obs).squeeze(-1)
+        u = mu if greedy else torch.normal(mu, self.log_std.exp().expand_as(mu))
+        return u[:, None]
+
+    def to_env(self, raw, env):
+        bps = float(raw[0, 0]) * self.scale_bps
+        return np.array([bps]), {"offset_bps": bps, "ticks": bps / max(env.ticks_to_bps(1), 1e-9)}
+
+
+class DiscretePolicy(_Learned):
+    """Categorical over tick offsets ``-K..K`` from the near touch."""
+
+    name = "discrete"
+
+    def __init__(self, hidden: int = 64, max_ticks: int = 8):
+        super().__init__(hidden)
+        self.max_ticks = max_ticks
+        self.logits = _mlp(N_FEATURES, 2 * max_ticks + 1, hidden)
+
+    def distribution(self, obs, raw):
+        dist = torch.distributions.Categorical(logits=self.logits(obs))
+        return dist.log_prob(raw[:, 0].long()), dist.entropy()
+
+    def sample(self, obs, greedy: bool):
+        logits = self.logits(obs)
+        k = logits.argmax(-1) if greedy else torch.distributions.Categorical(logits=logits).sample()
+        return k[:, None].float()
+
+    def to_env(self, raw, env):
+        ticks = int(raw[0, 0]) - self.max_ticks
+        return np.array([env.ticks_to_bps(ticks)]), {"ticks": ticks}
+
+
+class HybridPolicy(_Learned):
+    """Continuous scoping (basis points) + discrete choice within ``2W+1`` ticks around it."""
+
+    name = "hybrid"
+
+    def __init__(self, hidden: int = 64, scale_bps: float = 5.0, window: int = 3):
+        super().__init__(hidden)
+        self.scale_bps, self.window = scale_bps, window
+        self.mean = _mlp(N_FEATURES, 1, hidden)
+        self.log_std = nn.Parameter(torch.zeros(1))
+        self.logits = _mlp(N_FEATURES + 1, 2 * window + 1, hidden)
+
+    def distribution(self, obs, raw):
+        u, k = raw[:, 0], raw[:, 1].long()
+        cont = torch.distributions.Normal(self.mean(obs).squeeze(-1), self.log_std.exp())
+        disc = torch.distributions.Categorical(logits=self.logits(torch.cat([obs, u[:, None]], 1)))
+        return cont.log_prob(u) + disc.log_prob(k), cont.entropy() + disc.entropy()
+
+    def sample(self, obs, greedy: bool):
+        mu = self.mean(obs).squeeze(-1)
+        u = mu if greedy else torch.normal(mu, self.log_std.exp().expand_as(mu))
+        logits = self.logits(torch.cat([obs, u[:, None]], 1))
+        k = logits.argmax(-1) if greedy else torch.distributions.Categorical(logits=logits).sample()
+        return torch.stack([u, k.float()], 1)
+
+    def to_env(self, raw, env):
+        bps = float(raw[0, 0]) * self.scale_bps
+        centre = int(round(bps / max(env.ticks_to_bps(1), 1e-9)))
+        k = int(raw[0, 1]) - self.window
+        ticks = centre + k
+        return np.array([env.ticks_to_bps(ticks)]), {"offset_bps": bps, "centre": centre, "k": k, "ticks": ticks,
+                                                    "window": (centre - self.window, centre + self.window)}
+
+
+LEARNED_AGENTS = {"continuous": ContinuousPolicy, "discrete": DiscretePolicy, "hybrid": HybridPolicy}
+
+
+def make_policy(name: str, **kwargs) -> _Learned:
+    """A fresh learned policy by name (``continuous``, ``discrete``, ``hybrid``)."""
+    if name not in LEARNED_AGENTS:
+        raise ValueError(f"name: expected one of {sorted(LEARNED_AGENTS)}, got {name!r}")
+    return LEARNED_AGENTS[name](**kwargs)
