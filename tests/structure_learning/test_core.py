@@ -108,7 +108,8 @@ def test_table_splits_follow_the_paper():
     assert len(d.train_idx) == 10 and len(d.val_idx) == 20
     assert len(set(d.train_idx) | set(d.val_idx) | set(d.test_idx)) == len(d.y) == 178
     assert np.allclose(d.X.mean(0), 0, atol=1e-9) and np.allclose(d.X.std(0), 1)
-    digits = load_table("digits", seed=0)  # 50 / 100 / rest
+    digits = load_table("digits", seed=0)  # 50 / 100 / rest; pixel counts / 16, so cosine kNN is unchanged
+    assert digits.X.min() == 0 and digits.X.max() == 1
     assert len(digits.train_idx) == 50 and len(digits.val_idx) == 100 and len(digits.test_idx) == 1797 - 150
 
 

@@ -172,14 +172,7 @@ class OrderBook:
             raise ValueError(f"order_id: expected an id not resting in the book, got duplicate {order_id}")
         side = _check_side(side)
         price = self._check_price(price, check_tick)
-        size = _check_size(size)
-        fills = Fills()
-        if self._crosses(side, price):
-            size = self._match(side, size, price, time, order_id, fills)
-        if size:
-            self._rest(order_id, side, price, size)
-        fills.remaining = size
-        return fills
+        return self._submit(order_id, side, price, _check_size(size), time)
 
     def market(self, side: int, size: int, time: float = 0.0, order_id: int | None = None) -> Fills:
         """A market order: trade ``size`` against the opposite side, best price first.
@@ -236,13 +229,7 @@ class OrderBook:
                 self._reduce(order_id, side, old_price, resting - new_size)
             return Fills(remaining=new_size)
         self._reduce(order_id, side, old_price, resting)
-        fills = Fills()
-        if self._crosses(side, new_price):
-            new_size = self._match(side, new_size, new_price, time, order_id, fills)
-        if new_size:
-            self._rest(order_id, side, new_price, new_size)
-        fills.remaining = new_size
-        return fills
+        return self._submit(order_id, side, new_price, new_size, time)
 
     # ----------------------------------------------------------------------------- queries
     def best_bid(self) -> int | None:
@@ -330,6 +317,16 @@ class OrderBook:
         if found is None:
             raise ValueError(f"order_id: expected the id of a resting order to {action}, got unknown {order_id!r}")
         return found
+
+    def _submit(self, order_id: int, side: int, price: int, size: int, time: float) -> Fills:
+        """Match a validated limit order against the opposite side, rest what is left at ``price``."""
+        fills = Fills()
+        if self._crosses(side, price):
+            size = self._match(side, size, price, time, order_id, fills)
+        if size:
+            self._rest(order_id, side, price, size)
+        fills.remaining = size
+        return fills
 
     def _crosses(self, side: int, price: int) -> bool:
         keys = self._sides[-side].keys

@@ -4,7 +4,8 @@ Setting (the paper trains on CSI 300 snapshots, which are not public; see the re
 parent order of 5 % of the stock's expected traded volume over the horizon, within 10 steps of 20 s,
 TWAP-sized child orders whose limit price the agent chooses. Learning agents (continuous, discrete,
 hybrid) are trained with PPO on days of three synthetic stocks with different tick sizes, price levels
-and liquidity, then evaluated greedily on held-out days of those stocks, on a held-out stock, and on
+and liquidity (the weights kept are the best on separate validation days), then evaluated greedily on
+held-out days of those stocks, on a held-out stock, and on
 the real AAPL sample's replay (10 steps of 4.5 s, 300 shares). Baselines: TWAP and VWAP schedules with
 market orders, and fixed-offset limit orders.
 
@@ -44,8 +45,11 @@ class Setting:
         self.episodes, self.seeds, self.starts_per_day, self.eval_every = episodes, seeds, starts_per_day, eval_every
 
 
-QUICK = Setting(train_days=1, day_seconds=600.0, test_days=1, episodes=192, seeds=1, starts_per_day=4, eval_every=96)
-FULL = Setting(train_days=4, day_seconds=1800.0, test_days=2, episodes=3200, seeds=3, starts_per_day=12, eval_every=320)
+# evaluation episodes are cheap (milliseconds) and a 200 s episode's shortfall moves by ~10 bps with the market,
+# so effects of ~1 bps need hundreds of them: 100 starts per day (overlapping windows)
+QUICK = Setting(train_days=1, day_seconds=600.0, test_days=1, episodes=192, seeds=1, starts_per_day=12, eval_every=96)
+FULL = Setting(train_days=4, day_seconds=1800.0, test_days=2, episodes=3200, seeds=3, starts_per_day=100,
+               eval_every=320)
 
 
 def parent_volume(day: MarketDay) -> int:
@@ -111,6 +115,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     seeds = [seed + i for i in range(cfg.seeds)]
     train_days = [d for s in TRAIN_STOCKS for d in synthetic_days(s, range(cfg.train_days), cfg.day_seconds)]
     test_seeds = range(100, 100 + cfg.test_days)
+    val_days = [d for s in TRAIN_STOCKS for d in synthetic_days(s, [50], cfg.day_seconds)]  # model selection only
     eval_sets = {
         "held_out_days": [d for s in TRAIN_STOCKS for d in synthetic_days(s, test_seeds, cfg.day_seconds)],
         "held_out_stock": synthetic_days(HELD_OUT_STOCK, test_seeds, cfg.day_seconds),
@@ -125,6 +130,8 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         real, real_error = None, str(e)
     eval_eps = {name: _episodes(env, cfg.starts_per_day if name != "real_aapl" else 5)
                 for name, env in eval_envs.items()}
+    val_env = ExecutionEnv(val_days, **env_kw)
+    val_eps = _episodes(val_env, cfg.starts_per_day)
     per: dict[tuple[str, str], list[list[float]]] = {}
     pa: dict[tuple[str, str], list[float]] = {}
     for agent in _baselines(train_days):
@@ -133,7 +140,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
             per[(agent.name, name)] = [[x["shortfall_bps"] for x in m]]
             pa[(agent.name, name)] = [x["pa_twap_bps"] for x in m]
     curves = []
-    curve_eps = eval_eps["held_out_days"][:: max(1, len(eval_eps["held_out_days"]) // 24)]
+    curve_eps = eval_eps["held_out_days"][:: max(1, len(eval_eps["held_out_days"]) // 300)]
     twap_curve_level = float(np.mean([m["shortfall_bps"] for m in evaluate(TWAPAgent(), eval_envs["held_out_days"],
                                                                              curve_eps)]))
     jobs = [(a, s) for a in ("continuous", "discrete", "hybrid") for s in seeds]
@@ -142,10 +149,12 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         torch.manual_seed(s)
         policy = make_policy(agent_name)
         curve = train(policy, train_env, PPOConfig(episodes=cfg.episodes, eval_every=cfg.eval_every), seed=s,
-                      eval_episodes=curve_eps, eval_env=eval_envs["held_out_days"])
+                      eval_episodes=curve_eps, eval_env=eval_envs["held_out_days"], val_episodes=val_eps,
+                      val_env=val_env)
         curves.append({"agent": agent_name, "seed": s, "episodes": curve.episodes,
                        "shortfall_bps": curve.shortfall_bps,
-                       "shortfall_vs_twap_bps": [x - twap_curve_level for x in curve.shortfall_bps]})
+                       "shortfall_vs_twap_bps": [x - twap_curve_level for x in curve.shortfall_bps],
+                       "val_shortfall_bps": curve.val_shortfall_bps, "selected_at": curve.selected_at})
         for name, env in eval_envs.items():
             m = evaluate(policy, env, eval_eps[name])
             per.setdefault((agent_name, name), []).append([x["shortfall_bps"] for x in m])

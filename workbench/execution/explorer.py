@@ -130,23 +130,21 @@ class Explorer(pn.viewable.Viewer):
         d.hbar(y="price", right="size", height="h", source=self._depth, color="color")
         self._our_level = Span(location=0, dimension="width", line_color="#1f77b4", line_width=2)
         d.add_layout(self._our_level)
-        g = figure(height=230, sizing_mode="stretch_width", title="Inventory and cumulative shortfall",
-                   x_axis_label="seconds into the episode", y_axis_label="shares left", tools="xpan,reset")
-        g.step("t", "ours", source=self._inv, color="#1f77b4", legend_label="ours: shares left", mode="after")
-        g.step("t", "twap", source=self._inv, color="#7f7f7f", legend_label="TWAP: shares left", mode="after",
-               line_dash="dashed")
-        g.legend.location = "top_right"
-        c = figure(height=230, sizing_mode="stretch_width", title="Shortfall so far (bps of the parent order)",
-                   x_axis_label="seconds into the episode", y_axis_label="bps", tools="xpan,reset")
-        c.step("t", "cost", source=self._inv, color="#1f77b4", legend_label="ours", mode="after")
-        c.step("t", "twap_cost", source=self._inv, color="#7f7f7f", legend_label="TWAP", mode="after",
-               line_dash="dashed")
-        c.legend.location = "top_left"
-        self._cursor_inv = Span(location=0, dimension="height", line_color="black", line_dash="dashed")
-        self._cursor_cost = Span(location=0, dimension="height", line_color="black", line_dash="dashed")
-        g.add_layout(self._cursor_inv)
-        c.add_layout(self._cursor_cost)
+        g, self._cursor_inv = self._ours_vs_twap("Inventory", "shares left", "ours", "twap", "top_right")
+        c, self._cursor_cost = self._ours_vs_twap("Shortfall so far (bps of the parent order)", "bps", "cost",
+                                                  "twap_cost", "top_left")
         self._price_fig, self._depth_fig, self._inv_fig, self._cost_fig = p, d, g, c
+
+    def _ours_vs_twap(self, title, ylabel, ours, twap, legend):
+        """A step chart of one quantity for our agent and for TWAP, with a cursor: ``(figure, cursor)``."""
+        f = figure(height=230, sizing_mode="stretch_width", title=title, x_axis_label="seconds into the episode",
+                   y_axis_label=ylabel, tools="xpan,reset")
+        f.step("t", ours, source=self._inv, color="#1f77b4", legend_label="ours", mode="after")
+        f.step("t", twap, source=self._inv, color="#7f7f7f", legend_label="TWAP", mode="after", line_dash="dashed")
+        f.legend.location = legend
+        cursor = Span(location=0, dimension="height", line_color="black", line_dash="dashed")
+        f.add_layout(cursor)
+        return f, cursor
 
     # ---------- episode ----------
     @param.depends("market", "day_seed", "agent", "start", watch=True)

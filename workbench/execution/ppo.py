@@ -45,6 +45,8 @@ class Curve:
 
     episodes: list[int] = field(default_factory=list)
     shortfall_bps: list[float] = field(default_factory=list)
+    val_shortfall_bps: list[float] = field(default_factory=list)
+    selected_at: int | None = None  # training episodes of the weights kept (validation early stopping)
 
 
 def rollout(agent, env, *, greedy: bool, seed: int | None = None, options: dict | None = None):
@@ -83,10 +85,20 @@ def _advantages(rewards: list[float], values: np.ndarray, lam: float):
 
 
 def train(policy, env, config: PPOConfig | None = None, *, seed: int = 0, eval_episodes: list[dict] | None = None,
-          eval_env=None, progress: Callable | None = None) -> Curve:
+          eval_env=None, val_episodes: list[dict] | None = None, val_env=None,
+          progress: Callable | None = None) -> Curve:
     """Train ``policy`` in place on ``env``; returns the evaluation curve: the greedy policy's mean shortfall on
-    ``eval_episodes`` (options for ``eval_env``, default ``env``); empty without ``eval_episodes``."""
+    ``eval_episodes`` (options for ``eval_env``, default ``env``); empty without ``eval_episodes``.
+
+    With ``val_episodes`` (options for ``val_env``), the greedy policy is also scored on them at every
+    evaluation point, and the weights with the lowest validation shortfall are restored at the end (early
+    stopping on a validation set, as execution RL is usually selected; keep it disjoint from test days).
+    """
+    import copy
+
     eval_env = env if eval_env is None else eval_env
+    val_env = env if val_env is None else val_env
+    best = [float("inf"), None]
     cfg = config or PPOConfig()
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -97,6 +109,12 @@ def train(policy, env, config: PPOConfig | None = None, *, seed: int = 0, eval_e
         if eval_episodes:
             curve.episodes.append(seen)
             curve.shortfall_bps.append(float(np.mean([m["shortfall_bps"] for m in evaluate(policy, eval_env, eval_episodes)])))
+        if val_episodes:
+            score = float(np.mean([m["shortfall_bps"] for m in evaluate(policy, val_env, val_episodes)]))
+            curve.val_shortfall_bps.append(score)
+            if score < best[0]:
+                best[0], best[1] = score, copy.deepcopy(policy.state_dict())
+                curve.selected_at = seen
 
     record(0)
     n_updates = max(1, cfg.episodes // cfg.batch_episodes)
@@ -136,6 +154,8 @@ def train(policy, env, config: PPOConfig | None = None, *, seed: int = 0, eval_e
         seen += cfg.batch_episodes
         if seen // cfg.eval_every > before // cfg.eval_every:
             record(seen)
-    if not curve.episodes or curve.episodes[-1] != seen:
+    if (eval_episodes or val_episodes) and (not curve.episodes or curve.episodes[-1] != seen):
         record(seen)
+    if best[1] is not None:
+        policy.load_state_dict(best[1])
     return curve

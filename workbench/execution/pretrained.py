@@ -1,7 +1,7 @@
 """Policies trained once by the workbench and shipped with it, for the explorer and the notebook.
 
 ``python -m workbench.execution.pretrained`` trains the continuous, discrete and hybrid policies with
-the full run's setting (seed 0; :mod:`experiments`) and writes their weights (a few kB each) to
+the full run's setting (seed 0, weights selected on the validation days; :mod:`experiments`) and writes their weights (a few kB each) to
 ``workbench/execution/weights/``. :func:`load_policy` reads them back.
 """
 
@@ -34,17 +34,23 @@ def load_policy(name: str):
 def train_and_save(seed: int = 0, episodes: int | None = None, progress=None) -> dict[str, Path]:
     """Train every learned policy on the full run's training days and save the weights."""
     from workbench.execution.env import ExecutionEnv
-    from workbench.execution.experiments import FULL, STEP_SECONDS, STEPS, TRAIN_STOCKS, parent_volume, synthetic_days
+    from workbench.execution.experiments import (
+        FULL, STEP_SECONDS, STEPS, TRAIN_STOCKS, _episodes, parent_volume, synthetic_days,
+    )
     from workbench.execution.ppo import PPOConfig, train
 
     days = [d for s in TRAIN_STOCKS for d in synthetic_days(s, range(FULL.train_days), FULL.day_seconds)]
-    env = ExecutionEnv(days, side=-1, volume=parent_volume, steps=STEPS, step_seconds=STEP_SECONDS, reward="decision")
+    kw = dict(side=-1, volume=parent_volume, steps=STEPS, step_seconds=STEP_SECONDS)
+    env = ExecutionEnv(days, **kw, reward="decision")
+    val_env = ExecutionEnv([d for s in TRAIN_STOCKS for d in synthetic_days(s, [50], FULL.day_seconds)], **kw)
+    val_eps = _episodes(val_env, FULL.starts_per_day)
     WEIGHTS.mkdir(exist_ok=True)
     out = {}
     for name in LEARNED_AGENTS:
         torch.manual_seed(seed)
         policy = make_policy(name)
-        train(policy, env, PPOConfig(episodes=episodes or FULL.episodes), seed=seed, progress=progress)
+        train(policy, env, PPOConfig(episodes=episodes or FULL.episodes), seed=seed, progress=progress,
+              val_episodes=val_eps, val_env=val_env)
         out[name] = WEIGHTS / f"{name}.pt"
         torch.save(policy.state_dict(), out[name])
     return out

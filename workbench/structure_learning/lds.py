@@ -13,7 +13,7 @@
 3. the validation labels are split in half: one half drives the hypergradient, the other (early
    stopping) scores the model averaged over ``n_samples`` graphs after each outer iteration; the
    best one is kept (accuracy, ties broken by loss), and training stops after ``patience`` outer iterations
-   without a higher early-stopping accuracy.
+   without a higher early-stopping accuracy (or, once it is 100 %, without a lower early-stopping loss).
 
 Predictions average the GCN's softmax over ``n_samples`` sampled graphs.
 """
@@ -135,8 +135,11 @@ class LDS:
             if on_outer is not None:
                 on_outer({**record, "theta": theta.clone()})
             # patience counts outer iterations without a higher early-stopping accuracy (as in the LDS code);
-            # the kept model is the best by accuracy, ties broken by the early-stopping loss
-            stale = 0 if es_acc > best[0] else stale + 1
+            # once that accuracy is 100 % (common with Wine's and Cancer's 10 early-stopping nodes) it cannot
+            # rise, and a lower early-stopping loss counts as progress instead. The kept model is the best by
+            # accuracy, ties broken by the loss.
+            saturated = es_acc == best[0] == 1.0
+            stale = 0 if es_acc > best[0] or (saturated and -es_loss > best[1]) else stale + 1
             if (es_acc, -es_loss) > best:
                 best = (es_acc, -es_loss)
                 self.weights_, self.theta_ = [w.clone() for w in weights], theta.clone()
