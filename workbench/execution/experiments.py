@@ -40,16 +40,19 @@ class Setting:
     """How much to simulate and train."""
 
     def __init__(self, train_days: int, day_seconds: float, test_days: int, episodes: int, seeds: int,
-                 starts_per_day: int, eval_every: int):
+                 starts_per_day: int, eval_every: int, val_days: int, val_starts: int):
         self.train_days, self.day_seconds, self.test_days = train_days, day_seconds, test_days
+        self.val_days, self.val_starts = val_days, val_starts
         self.episodes, self.seeds, self.starts_per_day, self.eval_every = episodes, seeds, starts_per_day, eval_every
 
 
 # evaluation episodes are cheap (milliseconds) and a 200 s episode's shortfall moves by ~10 bps with the market,
 # so effects of ~1 bps need hundreds of them: 100 starts per day (overlapping windows)
-QUICK = Setting(train_days=1, day_seconds=600.0, test_days=1, episodes=192, seeds=1, starts_per_day=12, eval_every=96)
+QUICK = Setting(train_days=1, day_seconds=600.0, test_days=1, episodes=192, seeds=1, starts_per_day=12, eval_every=96,
+                val_days=2, val_starts=6)
 FULL = Setting(train_days=4, day_seconds=1800.0, test_days=2, episodes=3200, seeds=3, starts_per_day=100,
-               eval_every=320)
+               eval_every=320, val_days=8, val_starts=25)
+VAL_SECONDS = 600.0
 
 
 def parent_volume(day: MarketDay) -> int:
@@ -115,7 +118,8 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     seeds = [seed + i for i in range(cfg.seeds)]
     train_days = [d for s in TRAIN_STOCKS for d in synthetic_days(s, range(cfg.train_days), cfg.day_seconds)]
     test_seeds = range(100, 100 + cfg.test_days)
-    val_days = [d for s in TRAIN_STOCKS for d in synthetic_days(s, [50], cfg.day_seconds)]  # model selection only
+    # model selection only: many short days, so that no single day's trend decides which checkpoint is kept
+    val_days = [d for s in TRAIN_STOCKS for d in synthetic_days(s, range(50, 50 + cfg.val_days), VAL_SECONDS)]
     eval_sets = {
         "held_out_days": [d for s in TRAIN_STOCKS for d in synthetic_days(s, test_seeds, cfg.day_seconds)],
         "held_out_stock": synthetic_days(HELD_OUT_STOCK, test_seeds, cfg.day_seconds),
@@ -131,7 +135,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     eval_eps = {name: _episodes(env, cfg.starts_per_day if name != "real_aapl" else 5)
                 for name, env in eval_envs.items()}
     val_env = ExecutionEnv(val_days, **env_kw)
-    val_eps = _episodes(val_env, cfg.starts_per_day)
+    val_eps = _episodes(val_env, cfg.val_starts)
     per: dict[tuple[str, str], list[list[float]]] = {}
     pa: dict[tuple[str, str], list[float]] = {}
     for agent in _baselines(train_days):
