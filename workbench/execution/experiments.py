@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from workbench.data import DataNotFoundError
 from workbench.execution.agents import FixedOffsetAgent, TWAPAgent, VWAPAgent, make_policy
 from workbench.execution.env import ExecutionEnv
 from workbench.execution.market import MarketDay
@@ -130,7 +131,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     try:
         real = real_day()
         eval_envs["real_aapl"] = ExecutionEnv(real, side=-1, volume=300, steps=STEPS, step_seconds=4.5)
-    except Exception as e:  # the real sample is optional: say so in the notes
+    except DataNotFoundError as e:  # the real sample is optional: say so in the notes
         real, real_error = None, str(e)
     eval_eps = {name: _episodes(env, cfg.starts_per_day if name != "real_aapl" else 5)
                 for name, env in eval_envs.items()}
