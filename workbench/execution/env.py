@@ -132,8 +132,7 @@ class ExecutionEnv(gym.Env):
     @property
     def near_touch(self) -> int:
         """Best price on our own side: the best ask for a sell, the best bid for a buy."""
-        p = self._day.best(self._i, self._rest_side)
-        return p if p is not None else int(round(self._day.mid(self._i)))
+        return self._day.near_touch(self._i, self._rest_side)
 
     @property
     def _rest_side(self) -> int:

@@ -169,7 +169,7 @@ class Explorer(pn.viewable.Viewer):
         self._orders.data = dict(x0=[a for a, _, _ in placed], x1=[b for _, b, _ in placed],
                                  y=[p / 1e4 for _, _, p in placed], label=["order"] * len(placed))
         # the hybrid's window, in ticks from the near touch (a sell: + is above the best ask)
-        wins = [(s, e, x, self._near_at(i)) for s, e, x, i in zip(starts, ends, log.extras, log.step_index)
+        wins = [(s, e, x, d.near_touch(i, log.side)) for s, e, x, i in zip(starts, ends, log.extras, log.step_index)
                 if "window" in x]
         self._windows.data = dict(
             left=[w[0] for w in wins], right=[w[1] for w in wins],
@@ -194,10 +194,6 @@ class Explorer(pn.viewable.Viewer):
             self._player.value = 0  # triggers _show_frame
         else:
             self._show_frame(0)
-
-    def _near_at(self, i: int) -> int:
-        p = self._env.days[0].best(i, self._log.side)
-        return p if p is not None else int(round(self._env.days[0].mid(i)))
 
     # ---------- frame (small updates only) ----------
     def _show_frame(self, frame: int):

@@ -106,10 +106,12 @@ class MarketDay:
         return int(prices[0]) if len(prices) else None
 
     def mid(self, i: int) -> float:
-        bid, ask = self.best(i, 1), self.best(i, -1)
-        if bid is None or ask is None:
-            return float(bid if ask is None else ask)
-        return 0.5 * (bid + ask)
+        return float(self.mids()[i])
+
+    def near_touch(self, i: int, side: int) -> int:
+        """Best price on ``side`` after message ``i`` (the mid, rounded, when that side is empty)."""
+        p = self.best(i, side)
+        return p if p is not None else int(round(self.mid(i)))
 
     def volume_at(self, i: int, side: int, price: int) -> int:
         prices, sizes = self.side_levels(i, side)

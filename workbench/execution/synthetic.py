@@ -146,7 +146,6 @@ class _Flow:
         self.rows: list[tuple] = []
         self.snaps: list[np.ndarray] = []
         self.latent: list[float] = []
-        self.resting: dict[int, int] = {}  # order id -> side, for uniform cancellation
         self.ids: list[int] = []  # resting ids, swap-remove list
         self.pos: dict[int, int] = {}
 
@@ -180,7 +179,6 @@ class _Flow:
         oid, size = self.next_id, size or self._size()
         self.next_id += 1
         self.book.add(oid, side, price, size, time=t)
-        self.resting[oid] = side
         self._track(oid)
         self._record(t, 1, oid, size, price, side, f)
 
@@ -198,7 +196,6 @@ class _Flow:
             self._record(t, 2, oid, part, price, side, f)
             return
         self.book.delete(oid)
-        del self.resting[oid]
         self._untrack(oid)
         self._record(t, 3, oid, size, price, side, f)
 
@@ -215,7 +212,6 @@ class _Flow:
             self.book.execute(oid, take, time=t)
             size -= take
             if take == rest:
-                del self.resting[oid]
                 self._untrack(oid)
             self._record(t, 4, oid, take, best, side, f)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["upper_mask", "project", "symmetric", "sample_graph", "EdgeSampler", "sample_edges"]
+__all__ = ["upper_mask", "project", "symmetric", "sample_graph", "EdgeSampler"]
 
 
 def upper_mask(n: int, device=None) -> torch.Tensor:
@@ -66,8 +66,3 @@ class EdgeSampler:
         idx = torch.stack([torch.cat([i, j]), torch.cat([j, i])])
         values = torch.ones(idx.shape[1], dtype=self.p.dtype, device=self.p.device)
         return torch.sparse_coo_tensor(idx, values, self.shape, check_invariants=False).coalesce()
-
-
-def sample_edges(theta: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """One graph ``A ~ Ber(theta)`` as a sparse symmetric COO tensor (no gradient); see :class:`EdgeSampler`."""
-    return EdgeSampler(theta).sample(generator)
