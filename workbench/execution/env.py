@@ -44,6 +44,7 @@ __all__ = ["ExecutionEnv", "ChildFill", "EpisodeLog", "MARKET", "N_FEATURES"]
 
 MARKET = -1e6  # an offset at or below this is a market order
 N_FEATURES = 12
+REWARDS = ("arrival", "decision", "markout")
 OBS_BOUND = 10.0  # every feature is scaled to a few units; clipped to +-10
 
 
@@ -85,7 +86,13 @@ class ExecutionEnv(gym.Env):
         max_offset_bps: offsets are clipped to ``[-max_offset_bps, max_offset_bps]`` unless a market order.
         reward: ``"arrival"`` (fills against the arrival mid: the return is minus the shortfall) or
             ``"decision"`` (fills against the mid when the step's order was placed: the execution part of
-            the shortfall without the price drift before each decision, a lower-variance training signal).
+            the shortfall without the price drift before each decision, a lower-variance training signal but
+            blind to adverse selection: an unfilled passive order is never charged for the move that left it
+            unfilled) or ``"markout"`` (fills against the mid at the end of the step: the change of the
+            marked-to-market value minus :math:`X_t (M_{t+1} - M_t)`, the drift on the inventory held at the
+            step's start; that term is fixed before the action and has mean zero when the mid is a martingale,
+            so the expected return is still minus the shortfall, with the drift's variance removed and adverse
+            selection kept: a passive fill that precedes a favourable move scores less).
     """
 
     metadata = {"render_modes": []}
@@ -104,8 +111,8 @@ class ExecutionEnv(gym.Env):
             raise ValueError(f"steps: expected a positive integer, got {steps!r}")
         if not step_seconds > 0:
             raise ValueError(f"step_seconds: expected a positive duration, got {step_seconds!r}")
-        if reward not in ("arrival", "decision"):
-            raise ValueError(f"reward: expected 'arrival' or 'decision', got {reward!r}")
+        if reward not in REWARDS:
+            raise ValueError(f"reward: expected one of {REWARDS}, got {reward!r}")
         horizon = steps * step_seconds
         short = [d.name for d in days if d.end - d.start < horizon]
         if short:
@@ -222,7 +229,8 @@ class ExecutionEnv(gym.Env):
         self._t += 1
         if self._t == self.steps and self._remaining - filled > 0:
             fills += self._sweep(self._remaining - filled, i_end, "final")
-        reward = self._account(fills, self._arrival if self.reward_mode == "arrival" else d.mid(self._prev_i))
+        reference = {"arrival": self._arrival, "decision": d.mid(self._prev_i), "markout": d.mid(i_end)}
+        reward = self._account(fills, reference[self.reward_mode])
         self._last_fill_ratio = filled / size if size else 0.0
         self.log.inventory.append(self._remaining)
         done = self._t == self.steps

@@ -35,13 +35,13 @@ def train_and_save(seed: int = 0, episodes: int | None = None, progress=None) ->
     """Train every learned policy on the full run's training days and save the weights."""
     from workbench.execution.env import ExecutionEnv
     from workbench.execution.experiments import (
-        FULL, STEP_SECONDS, STEPS, TRAIN_STOCKS, VAL_SECONDS, _episodes, parent_volume, synthetic_days,
+        FULL, STEP_SECONDS, STEPS, TRAIN_REWARD, TRAIN_STOCKS, VAL_SECONDS, _episodes, parent_volume, synthetic_days,
     )
     from workbench.execution.ppo import PPOConfig, train
 
     days = [d for s in TRAIN_STOCKS for d in synthetic_days(s, range(FULL.train_days), FULL.day_seconds)]
     kw = dict(side=-1, volume=parent_volume, steps=STEPS, step_seconds=STEP_SECONDS)
-    env = ExecutionEnv(days, **kw, reward="decision")
+    env = ExecutionEnv(days, **kw, reward=TRAIN_REWARD)
     val_days = [d for s in TRAIN_STOCKS for d in synthetic_days(s, range(50, 50 + FULL.val_days), VAL_SECONDS)]
     val_env = ExecutionEnv(val_days, **kw)
     val_eps = _episodes(val_env, FULL.val_starts)
