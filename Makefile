@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SHARED_DATA := $(abspath ../shared/data)
 export WORKBENCH_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 
-.PHONY: install run test test-fast lab bench clean
+.PHONY: install firedrake run test test-fast lab bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,10 +17,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# PETSc 3.26.0 (built once into ~/.cache/workbench) + Firedrake 2026.10.0 into the venv; ~16 min the first time
+firedrake: $(STAMP)
+	scripts/install_firedrake.sh
+
+HAVE_FIREDRAKE = $(BIN)/python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('firedrake') is None)"
+
 run: $(STAMP)
 	$(BIN)/workbench serve --port $(PORT)
 
 test: $(STAMP)
+	@$(HAVE_FIREDRAKE) || $(MAKE) firedrake
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: $(STAMP)

@@ -67,6 +67,14 @@ TOPICS: dict[str, Topic] = {
             "Learning for Optimal Execution. IJCAI 2022",
             "https://arxiv.org/abs/2207.11152",
         ),
+        Topic(
+            "mesh_adaptation",
+            "E2N: goal-oriented mesh adaptation for tidal farms",
+            "Adapt the mesh to the farm's power with dual-weighted-residual error indicators, then let a small "
+            "network estimate them without the enriched adjoint solve: the same accuracy, a fraction of the cost.",
+            "Wallwork, Lu, Zhang, Piggott. E2N: Error Estimation Networks for Goal-Oriented Mesh Adaptation. 2022",
+            "https://arxiv.org/abs/2207.11233",
+        ),
     ]
 }
 

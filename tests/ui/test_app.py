@@ -98,3 +98,20 @@ def test_execution_playback_and_agents(page, app_url):
     page.get_by_text("agent twap").first.wait_for(timeout=30_000)
     assert page.locator("text=Traceback").count() == 0
     assert not page.console_errors, page.console_errors
+
+
+def test_mesh_adaptation_meshes_switch(page, app_url):
+    open_topic(page, app_url, "mesh_adaptation")
+    page.get_by_text("Precomputed results").first.wait_for(timeout=30_000)
+    summary = page.get_by_text("coloured by").first
+    summary.wait_for(timeout=30_000)
+    assert "coloured by element size" in summary.inner_text()
+    # the first select is the farm, then the two methods, then the colouring
+    page.locator("select").nth(3).select_option("flow speed")
+    page.get_by_text("coloured by flow speed").first.wait_for(timeout=30_000)
+    page.locator("select").nth(0).select_option("offset")
+    page.get_by_text("offset farm").first.wait_for(timeout=30_000)
+    page.locator("select").nth(1).select_option("uniform")
+    page.get_by_text("uniform, level").first.wait_for(timeout=30_000)
+    assert page.locator("text=Traceback").count() == 0
+    assert not page.console_errors, page.console_errors

@@ -1,0 +1,63 @@
+"""Produce the files the repo ships for ``mesh_adaptation``: ``python -m workbench.mesh_adaptation.ship``.
+
+Runs the full pipeline (:func:`~workbench.mesh_adaptation.experiments.reproduce`, Firedrake required),
+saves the trained network to ``weights/e2n.pt`` (used by ``--quick`` and the page's live E2N runs) and one
+``results/<case>.npz`` per test farm: all result rows, the uniform meshes and, for DWR and E2N, every
+iteration of the run at ``--showcase`` target complexity (what the page shows without Firedrake).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+from importlib.metadata import version as _version
+from pathlib import Path
+
+import torch
+
+from workbench.mesh_adaptation.experiments import NETWORK_PATH, reproduce
+from workbench.mesh_adaptation.store import save_case
+
+__all__ = ["main"]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m workbench.mesh_adaptation.ship", description=__doc__.splitlines()[0])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--showcase", type=float, default=1000.0, help="target complexity whose meshes are stored")
+    p.add_argument("--json", default=None, help="also write the report's JSON here")
+    args = p.parse_args(argv)
+    return ship(args.seed, args.showcase, args.json)
+
+
+def ship(seed: int = 0, showcase: float = 1000.0, json_path=None, settings=None, results=None, network=None) -> int:
+    """Run and write the files (``settings``, ``results``, ``network``: overrides, for tests)."""
+    from tqdm import tqdm
+
+    report = reproduce(quick=False, seed=seed, progress=tqdm, keep_runs=True, settings=settings)
+    data = report.data
+    runs, model = data.pop("runs"), data.pop("model")
+    network = Path(network or NETWORK_PATH)
+    network.parent.mkdir(exist_ok=True)
+    torch.save(model.state_dict(), network)
+    computed_with = (f"workbench.mesh_adaptation.ship, seed {seed}, firedrake {_version('firedrake')}, "
+                     f"{platform.machine()}, {datetime.date.today().isoformat()}")
+    for case in sorted({r["case"] for r in data["results"]}):
+        stored = {"uniform": [runs[k] for k in sorted(k for k in runs if k[0] == case and k[1] == "uniform")]}
+        for method in ("dwr", "e2n"):
+            stored[method] = runs[(case, method, showcase)].iterations
+        meta = {"reference": data["reference"].get(case), "training": data["training"], "settings": data["settings"],
+                "showcase_complexity": showcase, "computed_with": computed_with}
+        rows = [r for r in data["results"] if r["case"] == case]
+        print(save_case(case, rows, meta, stored, folder=results))
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(data, f, indent=1)
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
