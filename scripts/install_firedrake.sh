@@ -16,7 +16,7 @@ export PETSC_ARCH=arch-workbench
 export HDF5_MPI=ON OMP_NUM_THREADS=1
 VENV=${VENV:-.venv}
 PY=$VENV/bin/python
-JOBS=${JOBS:-$(nproc)}
+JOBS=${JOBS:-$(getconf _NPROCESSORS_ONLN)}  # not nproc: it obeys OMP_NUM_THREADS=1, set above
 APT_PACKAGES=(build-essential gfortran cmake pkg-config libopenmpi-dev openmpi-bin libopenblas-dev
   libhdf5-mpi-dev libmumps-ptscotch-dev libptscotch-dev libmetis-dev libscalapack-openmpi-dev
   libsuperlu-dist-dev libsuitesparse-dev libhwloc-dev zlib1g-dev)
