@@ -66,3 +66,14 @@ def test_target_complexity_must_be_positive(grid, bad):
 
 def test_areas(grid):
     assert triangle_areas(grid.vertices, grid.triangles).sum() == pytest.approx(1200 * 500)
+
+
+def test_dorfler_marking_takes_the_fewest_cells_reaching_the_fraction():
+    from workbench.mesh_adaptation.adaptation import dorfler_marking
+
+    eta = np.array([1.0, 5.0, 3.0, 1.0])  # total 10: 50 % needs only the 5, 60 % the 5 and the 3
+    assert dorfler_marking(eta, 0.5).tolist() == [False, True, False, False]
+    assert dorfler_marking(eta, 0.6).tolist() == [False, True, True, False]
+    assert dorfler_marking(eta, 1.0).sum() == 4
+    with pytest.raises(ValueError, match="theta"):
+        dorfler_marking(eta, 0.0)

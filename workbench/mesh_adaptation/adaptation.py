@@ -25,7 +25,7 @@ from workbench.mesh_adaptation.farm import FarmCase
 from workbench.mesh_adaptation.metric import anisotropic_dwr_metric, check_target_complexity
 from workbench.mesh_adaptation.remeshing import TriMesh, remesh, uniform_channel_mesh
 
-__all__ = ["Iteration", "AdaptationRun", "adapt", "METHODS", "solve_on"]
+__all__ = ["Iteration", "AdaptationRun", "adapt", "refine_isotropic", "dorfler_marking", "METHODS", "solve_on"]
 
 METHODS = ("dwr", "e2n")
 STAGES = ("forward", "adjoint", "estimator", "metric", "remesh")
@@ -151,4 +151,59 @@ def adapt(case: FarmCase, target_complexity: float, method: str = "dwr", *, mode
         t0 = time.perf_counter()
         mesh = remesh(mesh, metric)
         iteration.seconds["remesh"] = time.perf_counter() - t0
+    return run
+
+
+def dorfler_marking(indicators: np.ndarray, theta: float) -> np.ndarray:
+    """Boolean mask of the fewest cells whose indicators sum to at least ``theta`` of the total (Dorfler 1996)."""
+    eta = np.abs(np.asarray(indicators, float))
+    if not 0 < theta <= 1:
+        raise ValueError(f"theta: expected a fraction in (0, 1], got {theta!r}")
+    order = np.argsort(-eta)
+    n = int(np.searchsorted(np.cumsum(eta[order]), theta * eta.sum()) + 1)
+    mask = np.zeros(len(eta), bool)
+    mask[order[:min(n, len(eta))]] = True
+    return mask
+
+
+def refine_isotropic(case: FarmCase, steps: int = 4, theta: float = 0.5, *, initial_mesh: TriMesh | None = None,
+                     keep_fields: bool = True) -> AdaptationRun:
+    """The isotropic, refine-only baseline: solve, DWR indicators, refine the Dorfler-marked cells with
+    Firedrake's ``refine_marked_elements`` (each marked triangle split in four, conforming closure), ``steps``
+    times. No coarsening, no anisotropy: what goal-oriented adaptation does without a metric and a remesher.
+    ``AdaptationRun.method`` is ``"isotropic"``; stages: forward, adjoint, estimator, remesh (the refinement)."""
+    from workbench.mesh_adaptation.dwr import dwr_indicators
+    from workbench.mesh_adaptation.mesh_conversion import from_firedrake, to_firedrake
+    from workbench.mesh_adaptation.solver import ShallowWaterProblem
+
+    if not isinstance(case, FarmCase):
+        raise TypeError(f"case: expected a FarmCase, got {type(case).__name__}")
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps: expected a positive integer, got {steps!r}")
+    dorfler_marking(np.ones(1), theta)  # checks theta before any solve
+    fmesh = to_firedrake(initial_mesh if initial_mesh is not None else uniform_channel_mesh())
+    run = AdaptationRun(case, "isotropic", float("nan"))
+    for i in range(steps):
+        t0 = time.perf_counter()
+        problem = ShallowWaterProblem(fmesh, case)
+        problem.solve()
+        t_fwd = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        adjoint = problem.solve_adjoint()
+        t_adj = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        indicators = dwr_indicators(problem, adjoint).indicators
+        t_est = time.perf_counter() - t0
+        it = Iteration(from_firedrake(fmesh), int(problem.W.dim()), problem.qoi(), float(indicators.sum()),
+                       {"forward": t_fwd, "adjoint": t_adj, "estimator": t_est},
+                       indicators if keep_fields else None, _speed_at_vertices(problem) if keep_fields else None)
+        run.iterations.append(it)
+        if i == steps - 1:
+            break
+        t0 = time.perf_counter()
+        fd = problem.fd
+        marker = fd.Function(fd.FunctionSpace(fmesh, "DG", 0))
+        marker.dat.data[:] = dorfler_marking(indicators, theta).astype(float)
+        fmesh = fmesh.refine_marked_elements(marker)
+        it.seconds["remesh"] = time.perf_counter() - t0
     return run
