@@ -22,7 +22,7 @@ from workbench.execution.experiments import (
 from workbench.execution.ppo import rollout
 from workbench.execution.pretrained import load_policy
 from workbench.execution.synthetic import STOCKS
-from workbench.ui import error_message, load_extensions
+from workbench.ui import error_message, explorer_layout, load_extensions
 
 __all__ = ["Explorer", "AGENTS", "MARKETS", "default_episode"]
 
@@ -261,5 +261,4 @@ class Explorer(pn.viewable.Viewer):
             sizing_mode="stretch_width")
 
     def __panel__(self):
-        return pn.Row(pn.Column(self.controls(), width=320, sizing_mode="fixed"), self.main_view(),
-                      sizing_mode="stretch_width")
+        return explorer_layout(self.controls(), self.main_view())

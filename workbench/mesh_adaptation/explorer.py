@@ -21,7 +21,7 @@ from bokeh.plotting import figure
 from workbench.mesh_adaptation.farm import CASES
 from workbench.mesh_adaptation.firedrake_support import INSTALL_HINT, firedrake_available
 from workbench.mesh_adaptation.store import StoredIteration, load_case
-from workbench.ui import error_message, load_extensions
+from workbench.ui import error_message, explorer_layout, load_extensions
 
 __all__ = ["Explorer", "MAX_TRIANGLES"]
 
@@ -267,5 +267,4 @@ class Explorer(pn.viewable.Viewer):
             sizing_mode="stretch_width")
 
     def __panel__(self):
-        return pn.Row(pn.Column(self.controls(), width=320, sizing_mode="fixed"), self.main_view(),
-                      sizing_mode="stretch_width")
+        return explorer_layout(self.controls(), self.main_view())

@@ -16,7 +16,7 @@ from workbench.nm_sparsity.sparsify import sparsify
 from workbench.nm_sparsity.statistics import mask_statistics, prune
 from workbench.nm_sparsity.tensors import BLOCK_DIM, TENSOR_KINDS, layer_names, real_tensors
 from workbench.nm_sparsity.training import digits_data, iter_train, make_mlp
-from workbench.ui import app_progress, csv_download, error_message, guarded, load_extensions
+from workbench.ui import app_progress, csv_download, error_message, explorer_layout, guarded, load_extensions
 
 __all__ = ["Explorer", "NM_PATTERNS", "parse_pattern"]
 
@@ -235,5 +235,4 @@ class Explorer(pn.viewable.Viewer):
         )
 
     def __panel__(self):
-        return pn.Row(pn.Column(self.controls(), width=320, sizing_mode="fixed"), self.main_view(),
-                      sizing_mode="stretch_width")
+        return explorer_layout(self.controls(), self.main_view())

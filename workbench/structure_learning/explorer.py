@@ -15,7 +15,7 @@ from workbench.structure_learning.datasets import load_planetoid, load_table
 from workbench.structure_learning.inspect_graph import edge_changes, homophily, layout, neighbours, top_edges
 from workbench.structure_learning.lds import LDS, knn_graph
 from workbench.structure_learning.sampler import symmetric
-from workbench.ui import error_message, guarded, load_extensions
+from workbench.ui import error_message, explorer_layout, guarded, load_extensions
 
 __all__ = ["Explorer", "DATASETS"]
 
@@ -255,5 +255,4 @@ class Explorer(pn.viewable.Viewer):
                          "## Training", self.curve_view, sizing_mode="stretch_width")
 
     def __panel__(self):
-        return pn.Row(pn.Column(self.controls(), width=320, sizing_mode="fixed"), self.main_view(),
-                      sizing_mode="stretch_width")
+        return explorer_layout(self.controls(), self.main_view())

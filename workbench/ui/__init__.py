@@ -7,9 +7,9 @@ from workbench.ui.errors import error_message, guarded
 from workbench.ui.export import csv_download, save_html, save_png
 from workbench.ui.extensions import load_extensions
 from workbench.ui.progress import app_progress, notebook_progress
-from workbench.ui.theme import ACCENT, page_template
+from workbench.ui.theme import ACCENT, explorer_layout, page_template
 
 __all__ = [
     "load_extensions", "guarded", "error_message", "app_progress", "notebook_progress",
-    "csv_download", "save_html", "save_png", "page_template", "ACCENT",
+    "csv_download", "save_html", "save_png", "page_template", "explorer_layout", "ACCENT",
 ]

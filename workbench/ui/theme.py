@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ACCENT", "page_template"]
+__all__ = ["ACCENT", "page_template", "explorer_layout"]
 
 ACCENT = "#2f6f4f"  # seed green
 
@@ -22,3 +22,10 @@ def page_template(title: str, main, sidebar=()):
     for item in main if isinstance(main, (list, tuple)) else [main]:
         tpl.main.append(item)
     return tpl
+
+
+def explorer_layout(controls, main):
+    """An explorer outside the app (a notebook cell): its controls in a 320 px column left of its views."""
+    import panel as pn
+
+    return pn.Row(pn.Column(controls, width=320, sizing_mode="fixed"), main, sizing_mode="stretch_width")
