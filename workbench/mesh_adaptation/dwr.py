@@ -102,7 +102,7 @@ def recovered_hessians(problem: ShallowWaterProblem, q=None) -> np.ndarray:
     Each component :math:`f \\in \\{u, v, \\eta\\}`: :math:`g = \\Pi_{P1}\\nabla f` (L2 projection), then
     :math:`\\nabla g` is piecewise constant: the cell Hessian.
     """
-    from workbench.mesh_adaptation.metric import spd_abs
+    from workbench.mesh_adaptation.metric import compose, spd_abs
 
     fd = problem.fd
     q = problem.q if q is None else q
@@ -116,5 +116,5 @@ def recovered_hessians(problem: ShallowWaterProblem, q=None) -> np.ndarray:
         hess = fd.Function(T0).interpolate(0.5 * (fd.grad(g) + fd.grad(g).T))
         lam, vec = spd_abs(np.array(hess.dat.data_ro).reshape(-1, 2, 2), 1e-12)
         scale = (area * np.sqrt(lam.prod(axis=1))).sum() / area.sum()
-        total += np.einsum("kij,kj,klj->kil", vec, lam / max(scale, 1e-300), vec)
+        total += compose(lam / max(scale, 1e-300), vec)
     return total / 3.0

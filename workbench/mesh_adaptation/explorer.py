@@ -20,6 +20,7 @@ from bokeh.plotting import figure
 
 from workbench.mesh_adaptation.farm import CASES
 from workbench.mesh_adaptation.firedrake_support import INSTALL_HINT, firedrake_available
+from workbench.mesh_adaptation.metric import triangle_areas
 from workbench.mesh_adaptation.store import StoredIteration, load_case
 from workbench.ui import error_message, explorer_layout, load_extensions
 
@@ -34,13 +35,11 @@ STAGES = ["forward", "adjoint", "estimator", "metric", "remesh"]
 
 def _triangle_values(it: StoredIteration, colour_by: str) -> tuple[np.ndarray, str, bool]:
     """Per-triangle values, label and whether a log scale suits them."""
-    p = it.vertices[it.triangles].astype(np.float64)
     if colour_by == "flow speed" and it.speed is not None:
         return it.speed[it.triangles].mean(axis=1), "|u| (m/s)", False
     if colour_by == "error indicator" and it.indicators is not None:
         return np.maximum(it.indicators.astype(np.float64), 1e-16), "error indicator η_K (MW)", True
-    e1, e2 = p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]
-    area = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
+    area = triangle_areas(it.vertices.astype(np.float64), it.triangles)
     return np.sqrt(2 * area), "element size √(2|K|) (m)", True
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["triangle_areas", "clement_interpolate", "complexity", "normalise", "enforce_constraints",
-           "anisotropic_dwr_metric", "isotropic_metric", "spd_abs", "check_target_complexity"]
+           "anisotropic_dwr_metric", "isotropic_metric", "spd_abs", "compose", "check_target_complexity"]
 
 
 def check_target_complexity(target) -> float:
@@ -64,7 +64,8 @@ def spd_abs(tensors: np.ndarray, min_eigenvalue: float = 0.0) -> tuple[np.ndarra
     return np.maximum(np.abs(lam), min_eigenvalue), vec
 
 
-def _compose(lam: np.ndarray, vec: np.ndarray) -> np.ndarray:
+def compose(lam: np.ndarray, vec: np.ndarray) -> np.ndarray:
+    """:math:`V \\operatorname{diag}(\\lambda) V^\\top` for each of ``k`` tensors: ``lam (k, 2)``, ``vec (k, 2, 2)``."""
     return np.einsum("kij,kj,klj->kil", vec, lam, vec)
 
 
@@ -90,7 +91,7 @@ def enforce_constraints(metric: np.ndarray, h_min: float = 1e-2, h_max: float = 
     lam, vec = spd_abs(metric)
     lam = np.clip(lam, 1.0 / h_max ** 2, 1.0 / h_min ** 2)
     lam = np.maximum(lam, lam.max(axis=1, keepdims=True) / a_max ** 2)
-    return _compose(lam, vec)
+    return compose(lam, vec)
 
 
 def isotropic_metric(vertices: np.ndarray, triangles: np.ndarray, indicators: np.ndarray,
@@ -119,7 +120,7 @@ def anisotropic_dwr_metric(vertices: np.ndarray, triangles: np.ndarray, indicato
     ratio = 0.5 / k_opt  # (|K_hat| / K_opt)^(2/d), d = 2
     lam, vec = spd_abs(hessians, min_eigenvalue)
     stretch = lam / np.sqrt(lam.prod(axis=1, keepdims=True))
-    cell_metric = _compose(ratio[:, None] * stretch, vec)
+    cell_metric = compose(ratio[:, None] * stretch, vec)
     metric = clement_interpolate(vertices, triangles, cell_metric)
     metric = normalise(vertices, triangles, metric, target)
     return enforce_constraints(metric, h_min, h_max, a_max)
