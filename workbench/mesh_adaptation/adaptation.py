@@ -123,11 +123,11 @@ def adapt(case: FarmCase, target_complexity: float, method: str = "dwr", *, mode
         if method == "dwr":
             indicators = dwr_indicators(problem, adjoint).indicators
         else:
-            features = element_features(problem, adjoint, coarse_indicators(problem, adjoint))
+            features = element_features(problem, adjoint, coarse_indicators(problem, adjoint), trimesh=mesh)
             indicators = model.indicators(features)
         t_est = time.perf_counter() - t0
         if collect_features and features is None:
-            features = element_features(problem, adjoint)
+            features = element_features(problem, adjoint, trimesh=mesh)
         estimator = float(indicators.sum())
         iteration = Iteration(mesh, int(problem.W.dim()), qoi, estimator,
                               {"forward": t_fwd, "adjoint": t_adj, "estimator": t_est},

@@ -42,12 +42,17 @@ def geometry_features(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray
     return np.c_[d, h1, h2]
 
 
-def element_features(problem, adjoint, coarse_indicator: np.ndarray | None = None) -> np.ndarray:
-    """``(n_cells, N_FEATURES)`` for a solved :class:`~workbench.mesh_adaptation.solver.ShallowWaterProblem`."""
+def element_features(problem, adjoint, coarse_indicator: np.ndarray | None = None, trimesh=None) -> np.ndarray:
+    """``(n_cells, N_FEATURES)`` for a solved :class:`~workbench.mesh_adaptation.solver.ShallowWaterProblem`.
+
+    ``trimesh``: the problem's mesh as a :class:`~workbench.mesh_adaptation.remeshing.TriMesh` in Firedrake's cell
+    order, when the caller has it already (else converted here).
+    """
     from workbench.mesh_adaptation.dwr import coarse_indicators
     from workbench.mesh_adaptation.mesh_conversion import from_firedrake
 
     fd, mesh, case = problem.fd, problem.mesh, problem.case
+    tri = trimesh if trimesh is not None else from_firedrake(mesh)
     P0 = fd.FunctionSpace(mesh, "DG", 0)
     w = fd.TestFunction(P0)
     area = np.array(fd.assemble(w * fd.dx).dat.data_ro)
@@ -55,7 +60,6 @@ def element_features(problem, adjoint, coarse_indicator: np.ndarray | None = Non
     bnd = np.array(fd.assemble(w * fd.ds).dat.data_ro)
     if coarse_indicator is None:
         coarse_indicator = coarse_indicators(problem, adjoint)
-    tri = from_firedrake(mesh)
     geometry = geometry_features(tri.vertices, tri.triangles)
 
     def means(q):
