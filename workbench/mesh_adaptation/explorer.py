@@ -217,9 +217,7 @@ class Explorer(pn.viewable.Viewer):
                 from workbench.mesh_adaptation.experiments import load_network
 
                 run = adapt(CASES[case], target, method, model=load_network() if method == "e2n" else None)
-                its = [StoredIteration(it.mesh.vertices, it.mesh.triangles, it.indicators, it.speed,
-                                       {"dofs": it.dofs, "qoi": it.qoi, "estimator": it.estimator,
-                                        "n_cells": it.n_cells, "seconds": it.seconds}) for it in run.iterations]
+                its = [StoredIteration.from_iteration(it) for it in run.iterations]
                 text = (f"Live {method} run: {len(its)} iterations, final power {run.final.qoi:.5f} MW, "
                         f"{sum(run.seconds().values()):.1f} s.")
                 error = None

@@ -30,6 +30,13 @@ class StoredIteration:
     speed: np.ndarray | None
     summary: dict
 
+    @classmethod
+    def from_iteration(cls, it) -> "StoredIteration":
+        """From an :class:`~workbench.mesh_adaptation.adaptation.Iteration` (arrays kept as they are)."""
+        return cls(it.mesh.vertices, it.mesh.triangles, it.indicators, it.speed,
+                   {"dofs": it.dofs, "qoi": it.qoi, "estimator": it.estimator, "n_cells": it.n_cells,
+                    "seconds": it.seconds})
+
 
 @dataclass
 class StoredCase:
@@ -45,16 +52,15 @@ def save_case(case: str, rows: list[dict], meta: dict, runs: dict[str, list], fo
     folder.mkdir(parents=True, exist_ok=True)
     arrays = {"rows": np.array(json.dumps(rows)), "meta": np.array(json.dumps(meta))}
     for method, iterations in runs.items():
-        for k, it in enumerate(iterations):
+        for k, it in enumerate(map(StoredIteration.from_iteration, iterations)):
             key = f"{method}/{k}"
-            arrays[f"{key}/vertices"] = it.mesh.vertices.astype(np.float32)
-            arrays[f"{key}/triangles"] = it.mesh.triangles.astype(np.int32)
+            arrays[f"{key}/vertices"] = it.vertices.astype(np.float32)
+            arrays[f"{key}/triangles"] = it.triangles.astype(np.int32)
             if it.indicators is not None:
                 arrays[f"{key}/indicators"] = it.indicators.astype(np.float32)
             if it.speed is not None:
                 arrays[f"{key}/speed"] = it.speed.astype(np.float32)
-            arrays[f"{key}/summary"] = np.array(json.dumps({"dofs": it.dofs, "qoi": it.qoi, "estimator": it.estimator,
-                                                            "n_cells": it.n_cells, "seconds": it.seconds}))
+            arrays[f"{key}/summary"] = np.array(json.dumps(it.summary))
     path = folder / f"{case}.npz"
     np.savez_compressed(path, **arrays)
     return path
