@@ -79,7 +79,13 @@ if ! grep -q '^MPICC_SHOW' "$VARS"; then
   echo "MPICC_SHOW = $(mpicc -show)" >> "$VARS"
 fi
 
-# 3. Python packages, in the order that works (h5py against MPI HDF5 without build isolation)
+# 3. Python packages, in the order that works (h5py against MPI HDF5 without build isolation).
+# petsc4py and Firedrake compile PETSc's path into their wheels (petsc4py's petsc.cfg, Firedrake's rpath).
+# pip's own wheel cache is keyed by the sdist only, so a wheel it built against another PETSC_DIR would
+# be reused silently ("PETSC_DIR ... do not match the expected values ... from petsc4py"). Build them
+# without pip's cache into a folder that lives inside this PETSc build, and install from there.
+WHEELS=$PETSC_DIR/$PETSC_ARCH/wheels
+wheel_of() { ls "$WHEELS"/"$1"-"$2"-*.whl 2>/dev/null | head -n 1; }
 if "$PY" -c "import firedrake, mmgpy" >/dev/null 2>&1; then
   say "Firedrake: already installed in $VENV"
 else
@@ -90,8 +96,23 @@ else
     say "h5py (MPI build)"
     CC=mpicc HDF5_PKGCONFIG_NAME=hdf5-openmpi "$PY" -m pip install -q --no-binary h5py --no-build-isolation h5py
   fi
-  say "firedrake==$FIREDRAKE_VERSION (builds petsc4py $PETSC_VERSION) and mmgpy"
-  "$PY" -m pip install -q --no-binary h5py "firedrake==$FIREDRAKE_VERSION" mmgpy
+  mkdir -p "$WHEELS"
+  if [ -z "$(wheel_of petsc4py $PETSC_VERSION)" ]; then
+    say "petsc4py $PETSC_VERSION: build a wheel against $PETSC_DIR"
+    PIP_NO_CACHE_DIR=1 "$PY" -m pip wheel -q --no-deps --no-binary petsc4py "petsc4py==$PETSC_VERSION" -w "$WHEELS"
+  fi
+  if [ -z "$(wheel_of firedrake $FIREDRAKE_VERSION)" ]; then
+    # Firedrake's build requires petsc4py==$PETSC_VERSION: --find-links hands the isolated build the wheel above
+    say "firedrake $FIREDRAKE_VERSION: build a wheel against $PETSC_DIR"
+    PIP_NO_CACHE_DIR=1 "$PY" -m pip wheel -q --no-deps --find-links "$WHEELS" \
+      "firedrake==$FIREDRAKE_VERSION" -w "$WHEELS"
+  fi
+  say "install petsc4py, firedrake (from $WHEELS) and mmgpy"
+  petsc4py_whl=$(wheel_of petsc4py $PETSC_VERSION)
+  firedrake_whl=$(wheel_of firedrake $FIREDRAKE_VERSION)
+  "$PY" -m pip install -q --no-binary h5py "$petsc4py_whl" "$firedrake_whl" mmgpy
+  # a venv that held builds against another PETSc keeps them under the same version: replace them
+  "$PY" -m pip install -q --force-reinstall --no-deps "$petsc4py_whl" "$firedrake_whl"
 fi
 "$PY" - <<'PY'
 import firedrake, mmgpy, petsc4py
