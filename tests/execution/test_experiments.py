@@ -4,6 +4,20 @@ import sys
 
 import pytest
 
+from workbench.execution.experiments import HELD_OUT_BLENDS, TRAIN_STOCKS, held_out_stocks, stock_named
+from workbench.execution.synthetic import STOCKS
+
+
+def test_held_out_stocks_are_new_and_named():
+    """The held-out blends are distinct from each other and from every archetype, and resolve by name."""
+    blends = held_out_stocks()
+    assert len(blends) == len(HELD_OUT_BLENDS) == 6
+    assert len({(b.price, b.spacing, b.limit_rate) for b in blends}) == 6
+    assert not {(b.price, b.spacing) for b in blends} & {(s.price, s.spacing) for s in STOCKS.values()}
+    assert all(stock_named(b.name) == b for b in blends) and stock_named(TRAIN_STOCKS[0]) == STOCKS[TRAIN_STOCKS[0]]
+    with pytest.raises(ValueError, match="stock"):
+        stock_named("blend_99")
+
 
 @pytest.mark.slow
 def test_reproduce_quick_json():
@@ -16,7 +30,13 @@ def test_reproduce_quick_json():
     rows = {(r["agent"], r["eval"]): r for r in data["results"]}
     agents = {a for a, _ in rows}
     assert {"twap", "vwap", "continuous", "discrete", "hybrid"} <= agents
-    assert {e for _, e in rows} == {"held_out_days", "held_out_stock", "real_aapl"}
+    assert {e for _, e in rows} == {"held_out_days", "held_out_stocks", "out_of_range_stock", "real_aapl"}
+    # the per-stock breakdown covers the six held-out blends for every agent, on disjoint episodes that add up
+    per_stock = data["per_stock"]
+    assert {r["stock"] for r in per_stock} == {f"blend_{k}" for k in range(6)}
+    assert {r["agent"] for r in per_stock} == agents
+    n_hybrid = sum(r["episodes"] for r in per_stock if r["agent"] == "hybrid")
+    assert n_hybrid == rows[("hybrid", "held_out_stocks")]["eval_episodes"]
     for r in rows.values():
         assert {"agent", "shortfall_bps_mean", "shortfall_bps_std", "episodes"} <= set(r)
         assert r["episodes"] == (192 if r["agent"] in ("continuous", "discrete", "hybrid") else 0)

@@ -55,3 +55,29 @@ def test_bad_simulation_arguments_are_named():
         simulate_day("nope")
     with pytest.raises(ValueError, match="seconds"):
         simulate_day("mid_tick", seconds=0)
+
+
+def test_blended_stocks_lie_between_their_archetypes():
+    """Every parameter of a blend is a weighted geometric mean of two archetypes, so it lies between them."""
+    from workbench.execution.synthetic import blend_stock
+
+    names = ("large_tick", "mid_tick", "small_tick")
+    slack = {"price": STOCKS["mid_tick"].tick / 2, "depth": 0.5}  # rounding to the tick / to whole shares
+
+    def within(x, lo, hi, k):
+        eps = slack.get(k, 1e-9 * hi)
+        return lo - eps <= x <= hi + eps
+
+    for seed in range(6):
+        b = blend_stock(seed, archetypes=names)
+        assert b.name == f"blend_{seed}" and b.price % b.tick == 0
+        brackets = [(n, m) for i, n in enumerate(names) for m in names[i + 1:]
+                    if all(within(getattr(b, k), min(getattr(STOCKS[n], k), getattr(STOCKS[m], k)),
+                                  max(getattr(STOCKS[n], k), getattr(STOCKS[m], k)), k)
+                           for k in ("price", "spacing", "limit_rate", "depth", "market_rate", "sigma_bps"))]
+        assert brackets, b  # one pair of archetypes brackets every parameter at once
+    assert blend_stock(0) == blend_stock(0) and blend_stock(0) != blend_stock(1)
+    with pytest.raises(ValueError, match="archetypes"):
+        blend_stock(0, archetypes=("large_tick",))
+    with pytest.raises(ValueError, match="weight_range"):
+        blend_stock(0, weight_range=(0.5, 1.5))

@@ -96,6 +96,9 @@ def test_execution_playback_and_agents(page, app_url):
     # switching the agent recomputes the episode: the summary names the new agent
     page.locator("select").nth(1).select_option("twap")
     page.get_by_text("agent twap").first.wait_for(timeout=30_000)
+    # a held-out blended stock is a market like the others (its day is simulated on demand)
+    page.locator("select").nth(0).select_option("blend_1")
+    page.get_by_text("blend_1 (synthetic").first.wait_for(timeout=60_000)
     assert page.locator("text=Traceback").count() == 0
     assert not page.console_errors, page.console_errors
 

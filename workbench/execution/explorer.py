@@ -17,7 +17,7 @@ from bokeh.plotting import figure
 from workbench.execution.agents import FixedOffsetAgent, TWAPAgent, VWAPAgent
 from workbench.execution.env import ExecutionEnv
 from workbench.execution.experiments import (
-    FULL, STEP_SECONDS, STEPS, TRAIN_STOCKS, parent_volume, real_day, synthetic_days,
+    FULL, STEP_SECONDS, STEPS, TRAIN_STOCKS, held_out_stocks, parent_volume, real_day, stock_named, synthetic_days,
 )
 from workbench.execution.ppo import rollout
 from workbench.execution.pretrained import load_policy
@@ -27,7 +27,7 @@ from workbench.ui import error_message, explorer_layout, load_extensions
 __all__ = ["Explorer", "AGENTS", "MARKETS", "default_episode"]
 
 REAL = "AAPL 2012-06-21 (real LOBSTER sample)"
-MARKETS = [*STOCKS, REAL]
+MARKETS = [*STOCKS, *(s.name for s in held_out_stocks()), REAL]  # archetypes, held-out blends, real
 AGENTS = ["hybrid", "continuous", "discrete", "twap", "vwap", "limit_+0t", "limit_-1t"]
 MAX_FRAMES = 400
 MAX_POINTS = 3000  # quote points sent per episode at most
@@ -36,9 +36,9 @@ MAX_POINTS = 3000  # quote points sent per episode at most
 def _env(market: str, seed: int) -> ExecutionEnv:
     if market == REAL:
         return ExecutionEnv(real_day(), side=-1, volume=300, steps=STEPS, step_seconds=4.5)
-    if market not in STOCKS:
+    if market not in MARKETS:
         raise ValueError(f"market: expected one of {MARKETS}, got {market!r}")
-    return ExecutionEnv(synthetic_days(market, [seed], FULL.day_seconds), side=-1, volume=parent_volume,
+    return ExecutionEnv(synthetic_days(stock_named(market), [seed], FULL.day_seconds), side=-1, volume=parent_volume,
                         steps=STEPS, step_seconds=STEP_SECONDS)
 
 

@@ -36,7 +36,7 @@ from workbench.execution.book import OrderBook
 from workbench.execution.lobster import ASK_DUMMY, BID_DUMMY, Messages
 from workbench.execution.market import OPEN
 
-__all__ = ["SyntheticStock", "STOCKS", "simulate_day", "SyntheticDay"]
+__all__ = ["SyntheticStock", "STOCKS", "blend_stock", "simulate_day", "SyntheticDay"]
 
 
 
@@ -108,6 +108,36 @@ STOCKS: dict[str, SyntheticStock] = {
                        market_rate=0.3, sigma_bps=2.0),
     ]
 }
+
+
+_BLENDED = ("price", "mean_lots", "limit_rate", "spacing", "depth", "cancel_rate", "stale_cancel_rate",
+            "market_rate", "sigma_bps", "kappa")
+
+
+def blend_stock(seed: int, archetypes: tuple[str, ...] = ("large_tick", "mid_tick", "small_tick"),
+                weight_range: tuple[float, float] = (0.2, 0.8)) -> SyntheticStock:
+    """A new stock between two archetypes: held-out stocks drawn from the range the agents were trained on.
+
+    Two distinct ``archetypes`` ``a, b`` and a weight ``w ~ U(weight_range)`` are drawn with ``seed``; every
+    parameter is the geometric mean :math:`p = p_a^{1-w} p_b^{w}` (price, depth: rounded to the tick, to an
+    integer), so tick size in bps, spacing, liquidity and volatility all lie between the two. The archetypes
+    must share their ``tick`` and ``lot``. Named ``blend_<seed>``.
+    """
+    if len(archetypes) < 2 or any(a not in STOCKS for a in archetypes):
+        raise ValueError(f"archetypes: expected at least two names from {sorted(STOCKS)}, got {archetypes!r}")
+    lo, hi = weight_range
+    if not 0 <= lo <= hi <= 1:
+        raise ValueError(f"weight_range: expected 0 <= low <= high <= 1, got {weight_range!r}")
+    rng = np.random.default_rng(seed)
+    i, j = rng.choice(len(archetypes), size=2, replace=False)
+    a, b = STOCKS[archetypes[i]], STOCKS[archetypes[j]]
+    if a.tick != b.tick or a.lot != b.lot:
+        raise ValueError(f"archetypes: {a.name} and {b.name} must share tick and lot to be blended")
+    w = float(rng.uniform(lo, hi))
+    values = {k: getattr(a, k) ** (1 - w) * getattr(b, k) ** w for k in _BLENDED}
+    values["price"] = max(1, round(values["price"] / a.tick)) * a.tick
+    values["depth"] = max(1, round(values["depth"]))
+    return SyntheticStock(f"blend_{seed}", tick=a.tick, lot=a.lot, **values)
 
 
 @dataclass
