@@ -145,3 +145,27 @@ def test_markout_reward_is_the_arrival_reward_less_the_drift_on_inventory_held()
         drift = sum(x * (mids[t + 1] - mids[t]) for t, x in enumerate(held)) / info["arrival_mid"] * 1e4 / env.volume
         assert total == pytest.approx(-info["shortfall_bps"] - drift, abs=1e-9)
         assert abs(drift) > 1e-6  # the identity is not vacuous: the mid moved while we held shares
+
+
+@pytest.mark.parametrize("mode", ["arrival", "decision"])
+def test_arrival_and_decision_rewards_price_each_steps_fills_against_their_mid(mode):
+    """``arrival``: the return is exactly minus the shortfall. ``decision``: each step's fills are priced
+    against the mid when the order was placed, so the return is minus the shortfall less
+    sum_t F_t (M_t - P_0) / P_0 (F_t the shares filled in step t, sells)."""
+    from workbench.execution.synthetic import simulate_day
+
+    day = MarketDay.from_synthetic(simulate_day("mid_tick", seed=4, seconds=300.0))
+    env = ExecutionEnv(day, side=-1, volume=2000, steps=5, step_seconds=20.0, reward=mode)
+    env.reset(options={"day": 0, "start": day.session_start + 30.0})
+    rewards, done = [], False
+    while not done:
+        _, r, done, _, info = env.step([0.0])
+        rewards.append(r)
+    held = [env.volume] + env.log.inventory
+    filled = [held[t] - held[t + 1] for t in range(env.steps)]
+    p0 = info["arrival_mid"]
+    moved = sum(f * (day.mid(i) - p0) for f, i in zip(filled, env.log.step_index)) / p0 * 1e4 / env.volume
+    expected = -info["shortfall_bps"] - (moved if mode == "decision" else 0.0)
+    assert sum(rewards) == pytest.approx(expected, abs=1e-9)
+    if mode == "decision":
+        assert abs(moved) > 1e-6  # not vacuous: the mid moved between the steps that filled

@@ -229,13 +229,20 @@ class ExecutionEnv(gym.Env):
         self._t += 1
         if self._t == self.steps and self._remaining - filled > 0:
             fills += self._sweep(self._remaining - filled, i_end, "final")
-        reference = {"arrival": self._arrival, "decision": d.mid(self._prev_i), "markout": d.mid(i_end)}
-        reward = self._account(fills, reference[self.reward_mode])
+        reward = self._account(fills, self._reference_mid(i_end))
         self._last_fill_ratio = filled / size if size else 0.0
         self.log.inventory.append(self._remaining)
         done = self._t == self.steps
         info = self.metrics() if done else {}
         return self._observation(), float(reward), done, False, info
+
+    def _reference_mid(self, i_end: int) -> float:
+        """The mid the step's fills are priced against: arrival, the step's decision mid or its end mid."""
+        if self.reward_mode == "decision":
+            return self._day.mid(self._prev_i)
+        if self.reward_mode == "markout":
+            return self._day.mid(i_end)
+        return self._arrival
 
     # -- fills ------------------------------------------------------------------------------
     def _account(self, fills: list[ChildFill], reference: float) -> float:
