@@ -82,6 +82,34 @@ def _speed_at_vertices(problem) -> np.ndarray:
     return np.array(fd.Function(P1).interpolate(fd.sqrt(fd.dot(u, u))).dat.data_ro)
 
 
+def _estimate(problem, mesh: TriMesh, t_fwd: float, method: str, model, keep_fields: bool,
+              collect_features: bool = False) -> tuple[Iteration, np.ndarray]:
+    """One iteration's estimation on a solved ``problem``: adjoint, then the per-element indicators (``"dwr"``:
+    the enriched adjoint; ``"e2n"``: the network on the element features), timed. Returns the Iteration
+    (fields kept as asked) and the indicators ``(n_cells,)``."""
+    from workbench.mesh_adaptation.dwr import coarse_indicators, dwr_indicators
+    from workbench.mesh_adaptation.features import element_features
+
+    t0 = time.perf_counter()
+    adjoint = problem.solve_adjoint()
+    t_adj = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    features = None
+    if method == "e2n":
+        features = element_features(problem, adjoint, coarse_indicators(problem, adjoint), trimesh=mesh)
+        indicators = model.indicators(features)
+    else:
+        indicators = dwr_indicators(problem, adjoint).indicators
+    t_est = time.perf_counter() - t0
+    if collect_features and features is None:
+        features = element_features(problem, adjoint, trimesh=mesh)
+    iteration = Iteration(mesh, int(problem.W.dim()), problem.qoi(), float(indicators.sum()),
+                          {"forward": t_fwd, "adjoint": t_adj, "estimator": t_est},
+                          indicators if keep_fields or collect_features else None,
+                          _speed_at_vertices(problem) if keep_fields else None, features)
+    return iteration, indicators
+
+
 def adapt(case: FarmCase, target_complexity: float, method: str = "dwr", *, model=None,
           initial_mesh: TriMesh | None = None, base_complexity: float = 200.0, min_iterations: int = 3,
           max_iterations: int = 35, rtol: float = 1e-3, keep_fields: bool = True,
@@ -95,8 +123,7 @@ def adapt(case: FarmCase, target_complexity: float, method: str = "dwr", *, mode
         collect_features: also store each iteration's E2N features (training data with ``method="dwr"``:
             the indicators are the targets).
     """
-    from workbench.mesh_adaptation.dwr import coarse_indicators, dwr_indicators, recovered_hessians
-    from workbench.mesh_adaptation.features import element_features
+    from workbench.mesh_adaptation.dwr import recovered_hessians
     from workbench.mesh_adaptation.mesh_conversion import from_firedrake
 
     target = check_target_complexity(target_complexity)
@@ -114,25 +141,8 @@ def adapt(case: FarmCase, target_complexity: float, method: str = "dwr", *, mode
     for i in steps:
         problem, t_fwd = solve_on(mesh, case)
         mesh = from_firedrake(problem.mesh)  # the same mesh in Firedrake's cell order (the indicators' order)
-        qoi = problem.qoi()
-        t0 = time.perf_counter()
-        adjoint = problem.solve_adjoint()
-        t_adj = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        features = None
-        if method == "dwr":
-            indicators = dwr_indicators(problem, adjoint).indicators
-        else:
-            features = element_features(problem, adjoint, coarse_indicators(problem, adjoint), trimesh=mesh)
-            indicators = model.indicators(features)
-        t_est = time.perf_counter() - t0
-        if collect_features and features is None:
-            features = element_features(problem, adjoint, trimesh=mesh)
-        estimator = float(indicators.sum())
-        iteration = Iteration(mesh, int(problem.W.dim()), qoi, estimator,
-                              {"forward": t_fwd, "adjoint": t_adj, "estimator": t_est},
-                              indicators if keep_fields or collect_features else None,
-                              _speed_at_vertices(problem) if keep_fields else None, features)
+        iteration, indicators = _estimate(problem, mesh, t_fwd, method, model, keep_fields, collect_features)
+        qoi, estimator = iteration.qoi, iteration.estimator
         run.iterations.append(iteration)
         if i >= min_iterations and len(run.iterations) > 1:
             prev = run.iterations[-2]
@@ -172,7 +182,6 @@ def refine_isotropic(case: FarmCase, steps: int = 4, theta: float = 0.5, *, init
     Firedrake's ``refine_marked_elements`` (each marked triangle split in four, conforming closure), ``steps``
     times. No coarsening, no anisotropy: what goal-oriented adaptation does without a metric and a remesher.
     ``AdaptationRun.method`` is ``"isotropic"``; stages: forward, adjoint, estimator, remesh (the refinement)."""
-    from workbench.mesh_adaptation.dwr import dwr_indicators
     from workbench.mesh_adaptation.mesh_conversion import from_firedrake, to_firedrake
     from workbench.mesh_adaptation.solver import ShallowWaterProblem
 
@@ -188,15 +197,7 @@ def refine_isotropic(case: FarmCase, steps: int = 4, theta: float = 0.5, *, init
         problem = ShallowWaterProblem(fmesh, case)
         problem.solve()
         t_fwd = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        adjoint = problem.solve_adjoint()
-        t_adj = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        indicators = dwr_indicators(problem, adjoint).indicators
-        t_est = time.perf_counter() - t0
-        it = Iteration(from_firedrake(fmesh), int(problem.W.dim()), problem.qoi(), float(indicators.sum()),
-                       {"forward": t_fwd, "adjoint": t_adj, "estimator": t_est},
-                       indicators if keep_fields else None, _speed_at_vertices(problem) if keep_fields else None)
+        it, indicators = _estimate(problem, from_firedrake(fmesh), t_fwd, "dwr", None, keep_fields)
         run.iterations.append(it)
         if i == steps - 1:
             break
