@@ -4,7 +4,9 @@ import sys
 
 import pytest
 
-from workbench.execution.experiments import HELD_OUT_BLENDS, TRAIN_STOCKS, held_out_stocks, stock_named
+from workbench.execution.experiments import (
+    HELD_OUT_BLENDS, TRAIN_STOCKS, held_out_stocks, stock_named, training_stocks,
+)
 from workbench.execution.synthetic import STOCKS
 
 
@@ -17,6 +19,20 @@ def test_held_out_stocks_are_new_and_named():
     assert all(stock_named(b.name) == b for b in blends) and stock_named(TRAIN_STOCKS[0]) == STOCKS[TRAIN_STOCKS[0]]
     with pytest.raises(ValueError, match="stock"):
         stock_named("blend_99")
+
+
+def test_training_blends_stay_apart_from_the_held_out_stocks():
+    """The robustness check's extra training stocks: the archetypes first, then blends none of which is within
+    5 % (tick in bps) of a held-out stock, so the held-out stocks are still new to the agents."""
+    assert training_stocks() == list(TRAIN_STOCKS)
+    universe = training_stocks(6)
+    assert universe[:3] == list(TRAIN_STOCKS) and len(universe) == 9
+    blends = universe[3:]
+    assert len({b.name for b in blends}) == 6
+    for b in blends:
+        assert all(abs(b.tick_bps / h.tick_bps - 1) > 0.05 for h in held_out_stocks())
+    with pytest.raises(ValueError, match="train_blends"):
+        training_stocks(-1)
 
 
 @pytest.mark.slow

@@ -32,7 +32,7 @@ from workbench.execution.synthetic import STOCKS, SyntheticStock, blend_stock, s
 from workbench.report import Report
 
 __all__ = ["Setting", "QUICK", "FULL", "reproduce", "synthetic_days", "real_day", "parent_volume", "held_out_stocks",
-           "stock_named"]
+           "stock_named", "training_stocks"]
 
 TRAIN_STOCKS = ("large_tick", "mid_tick", "small_tick")
 HELD_OUT_BLENDS = tuple(range(6))  # blend_stock seeds: new stocks inside the training range
@@ -86,6 +86,26 @@ def held_out_stocks() -> list[SyntheticStock]:
     return [blend_stock(s, archetypes=TRAIN_STOCKS) for s in HELD_OUT_BLENDS]
 
 
+def training_stocks(blends: int = 0) -> list[str | SyntheticStock]:
+    """The training universe: the three archetypes, plus ``blends`` blended stocks (seeds 10, 11, ...), skipping
+    any whose tick in bps is within 5 % of a held-out stock's, so that the held-out stocks stay new."""
+    if not isinstance(blends, int) or blends < 0:
+        raise ValueError(f"train_blends: expected a non-negative integer, got {blends!r}")
+    held = held_out_stocks()
+    out: list[str | SyntheticStock] = list(TRAIN_STOCKS)
+    seed = 10
+    while len(out) < len(TRAIN_STOCKS) + blends:
+        b = blend_stock(seed, archetypes=TRAIN_STOCKS)
+        if all(abs(b.tick_bps / h.tick_bps - 1) > 0.05 for h in held):
+            out.append(b)
+        seed += 1
+    return out
+
+
+def _name(stock: str | SyntheticStock) -> str:
+    return stock if isinstance(stock, str) else stock.name
+
+
 def stock_named(name: str) -> SyntheticStock:
     """A synthetic stock by name: an archetype of ``STOCKS`` or a held-out blend (``blend_0`` ...)."""
     stocks = {**STOCKS, **{s.name: s for s in held_out_stocks()}}
@@ -118,12 +138,15 @@ def _baselines(train_days) -> list:
             FixedOffsetAgent(-1), FixedOffsetAgent(1)]
 
 
-def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = None) -> Report:
+def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = None, train_blends: int = 0) -> Report:
     """Train and evaluate every agent; see the module docstring.
 
     Args:
         quick: one short training day per stock, 192 PPO episodes, 1 seed (well under a minute); the
             full run uses 4 days of 30 min per stock, 3,200 episodes and 5 seeds.
+        train_blends: also train on this many blended stocks (:func:`training_stocks`; a robustness check of
+            the comparison: more diverse training). Validation days per stock shrink so that their total
+            stays about the same; held-out days cover every training stock.
 
     Returns:
         ``Report`` with ``data["results"]`` (per agent and evaluation set: ``agent``, ``eval``,
@@ -137,12 +160,14 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     t0 = time.perf_counter()
     cfg = QUICK if quick else FULL
     seeds = [seed + i for i in range(cfg.seeds)]
-    train_days = [d for s in TRAIN_STOCKS for d in synthetic_days(s, range(cfg.train_days), cfg.day_seconds)]
+    train_stocks = training_stocks(train_blends)
+    train_days = [d for s in train_stocks for d in synthetic_days(s, range(cfg.train_days), cfg.day_seconds)]
     test_seeds = range(100, 100 + cfg.test_days)
     # model selection only: many short days, so that no single day's trend decides which checkpoint is kept
-    val_days = [d for s in TRAIN_STOCKS for d in synthetic_days(s, range(50, 50 + cfg.val_days), VAL_SECONDS)]
+    n_val = max(2, round(cfg.val_days * len(TRAIN_STOCKS) / len(train_stocks)))
+    val_days = [d for s in train_stocks for d in synthetic_days(s, range(50, 50 + n_val), VAL_SECONDS)]
     eval_sets = {
-        "held_out_days": [d for s in TRAIN_STOCKS for d in synthetic_days(s, test_seeds, cfg.day_seconds)],
+        "held_out_days": [d for s in train_stocks for d in synthetic_days(s, test_seeds, cfg.day_seconds)],
         "held_out_stocks": [d for s in held_out_stocks() for d in synthetic_days(s, test_seeds, cfg.day_seconds)],
         "out_of_range_stock": synthetic_days(OUT_OF_RANGE_STOCK, test_seeds, cfg.day_seconds),
     }
@@ -214,7 +239,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
             "per_stock": per_stock,
             "replay_messages_per_s": throughput, "seconds": time.perf_counter() - t0,
             "setting": {"steps": STEPS, "step_seconds": STEP_SECONDS, "participation": PARTICIPATION,
-                        "train_stocks": list(TRAIN_STOCKS),
+                        "train_stocks": [_name(s) for s in train_stocks],
                         "held_out_stocks": [vars(s) for s in held_out_stocks()],
                         "out_of_range_stock": OUT_OF_RANGE_STOCK,
                         "train_days_per_stock": cfg.train_days, "day_seconds": cfg.day_seconds,
@@ -223,7 +248,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         "Shortfall: implementation shortfall against the arrival mid in bps (lower is better); 'minus TWAP agent': "
         "the same episodes' shortfall minus the TWAP agent's (paired, so the market's drift cancels; negative = "
         "better than TWAP); PA: price advantage over the period's TWAP of the mid (higher is better).",
-        f"Synthetic stocks (zero-intelligence flow around a latent price): train {', '.join(TRAIN_STOCKS)}; "
+        f"Synthetic stocks (zero-intelligence flow around a latent price): train {', '.join(map(_name, train_stocks))}; "
         f"held_out_stocks: {len(HELD_OUT_BLENDS)} blends of two of them ({_blend_summary()}); out_of_range_stock: "
         f"{OUT_OF_RANGE_STOCK} (thinner and more volatile than any training stock).",
         _hybrid_vs_continuous(per_stock, per),
