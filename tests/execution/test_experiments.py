@@ -56,6 +56,8 @@ def test_reproduce_quick_json():
     for r in rows.values():
         assert {"agent", "shortfall_bps_mean", "shortfall_bps_std", "episodes"} <= set(r)
         assert r["episodes"] == (192 if r["agent"] in ("continuous", "discrete", "hybrid") else 0)
+        assert len(r["vs_twap_agent_bps_seeds"]) == 1  # the quick run trains one seed
+        assert r["vs_twap_agent_bps_seeds"][0] == pytest.approx(r["vs_twap_agent_bps_mean"])
     # TWAP crosses the spread every step; a policy that places limit orders near the touch pays less. On the
     # same held-out episodes (paired, so the market's drift cancels) the hybrid, even after the quick run's
     # 192 episodes, is cheaper than TWAP: measured -1.5 bps with a paired standard error of ~0.5 bps; the

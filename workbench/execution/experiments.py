@@ -151,9 +151,10 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     Returns:
         ``Report`` with ``data["results"]`` (per agent and evaluation set: ``agent``, ``eval``,
         ``shortfall_bps_mean``, ``shortfall_bps_std`` (across seeds for learned agents, 0 for the
-        deterministic baselines), ``shortfall_bps_episode_std``, ``pa_twap_bps_mean``, ``episodes``),
-        ``data["curves"]`` (evaluation shortfall vs training episodes, per learned agent and seed) and
-        ``data["replay_messages_per_s"]``.
+        deterministic baselines), ``shortfall_bps_episode_std``, ``pa_twap_bps_mean``, ``vs_twap_agent_bps_*``
+        (paired against TWAP on the same episodes: mean, std, standard error, ``_seeds`` one value per seed),
+        ``episodes``), ``data["curves"]`` (evaluation shortfall vs training episodes, per learned agent and
+        seed), ``data["per_stock"]`` (the held-out stocks one by one) and ``data["replay_messages_per_s"]``.
     """
     from workbench.execution.bench import replay_throughput
 
@@ -225,6 +226,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
                "vs_twap_agent_bps_std": float(np.std(paired)) if learned else 0.0,
                "vs_twap_agent_bps_stderr": float(np.std(np.concatenate([np.array(r) - twap for r in runs]))
                                                  / np.sqrt(len(twap) * len(runs))),
+               "vs_twap_agent_bps_seeds": paired,  # one per seed: runs can be pooled across invocations
                "episodes": cfg.episodes if learned else 0, "seeds": seeds if learned else [],
                "eval_episodes": len(runs[0])}
         results.append(row)
