@@ -167,9 +167,11 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     # model selection only: many short days, so that no single day's trend decides which checkpoint is kept
     n_val = max(2, round(cfg.val_days * len(TRAIN_STOCKS) / len(train_stocks)))
     val_days = [d for s in train_stocks for d in synthetic_days(s, range(50, 50 + n_val), VAL_SECONDS)]
+    held = held_out_stocks()
+    held_stock_of_day = [s.name for s in held for _ in test_seeds]  # eval_sets["held_out_stocks"]'s order
     eval_sets = {
         "held_out_days": [d for s in train_stocks for d in synthetic_days(s, test_seeds, cfg.day_seconds)],
-        "held_out_stocks": [d for s in held_out_stocks() for d in synthetic_days(s, test_seeds, cfg.day_seconds)],
+        "held_out_stocks": [d for s in held for d in synthetic_days(s, test_seeds, cfg.day_seconds)],
         "out_of_range_stock": synthetic_days(OUT_OF_RANGE_STOCK, test_seeds, cfg.day_seconds),
     }
     env_kw = dict(side=-1, volume=parent_volume, steps=STEPS, step_seconds=STEP_SECONDS)
@@ -235,25 +237,26 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
                       "± episodes": round(row["shortfall_bps_episode_std"], 2),
                       "minus TWAP agent bps": round(row["vs_twap_agent_bps_mean"], 2),
                       "PA vs TWAP bps": round(row["pa_twap_bps_mean"], 2)})
-    per_stock = _per_stock(per, eval_envs["held_out_stocks"], eval_eps["held_out_stocks"])
+    per_stock = _per_stock(per, [held_stock_of_day[o["day"]] for o in eval_eps["held_out_stocks"]])
     throughput = replay_throughput(repeats=3 if quick else 5)
     data = {"topic": "execution", "quick": quick, "seed": seed, "results": results, "curves": curves,
             "per_stock": per_stock,
             "replay_messages_per_s": throughput, "seconds": time.perf_counter() - t0,
             "setting": {"steps": STEPS, "step_seconds": STEP_SECONDS, "participation": PARTICIPATION,
                         "train_stocks": [_name(s) for s in train_stocks],
-                        "held_out_stocks": [vars(s) for s in held_out_stocks()],
+                        "held_out_stocks": [vars(s) for s in held],
                         "out_of_range_stock": OUT_OF_RANGE_STOCK,
                         "train_days_per_stock": cfg.train_days, "day_seconds": cfg.day_seconds,
                         "ppo_episodes": cfg.episodes, "seeds": seeds}}
+    blends = ", ".join(f"{s.name} {s.tick_bps:.2f} bps tick" for s in held)
     notes = [
         "Shortfall: implementation shortfall against the arrival mid in bps (lower is better); 'minus TWAP agent': "
         "the same episodes' shortfall minus the TWAP agent's (paired, so the market's drift cancels; negative = "
         "better than TWAP); PA: price advantage over the period's TWAP of the mid (higher is better).",
         f"Synthetic stocks (zero-intelligence flow around a latent price): train {', '.join(map(_name, train_stocks))}; "
-        f"held_out_stocks: {len(HELD_OUT_BLENDS)} blends of two of them ({_blend_summary()}); out_of_range_stock: "
+        f"held_out_stocks: {len(HELD_OUT_BLENDS)} blends of two of them ({blends}); out_of_range_stock: "
         f"{OUT_OF_RANGE_STOCK} (thinner and more volatile than any training stock).",
-        _hybrid_vs_continuous(per_stock, per),
+        _hybrid_vs_continuous(per_stock, results),
         f"Replay throughput: {throughput:,.0f} LOBSTER messages/s on one core.",
         f"Took {data['seconds']:.1f} s.",
     ]
@@ -266,13 +269,9 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
                   notes)
 
 
-def _blend_summary() -> str:
-    return ", ".join(f"{s.name} {s.tick_bps:.2f} bps tick" for s in held_out_stocks())
-
-
-def _per_stock(per: dict, env: ExecutionEnv, episodes: list[dict]) -> list[dict]:
+def _per_stock(per: dict, stock_of_episode: list[str]) -> list[dict]:
     """Paired shortfall minus TWAP's per held-out stock: ``agent``, ``stock``, mean and std over seeds (bps)."""
-    stock_of = np.array([env.days[o["day"]].name.split(" (")[0] for o in episodes])
+    stock_of = np.array(stock_of_episode)
     twap = np.array(per[("twap", "held_out_stocks")][0])
     rows = []
     for (agent, name), runs in per.items():
@@ -286,17 +285,17 @@ def _per_stock(per: dict, env: ExecutionEnv, episodes: list[dict]) -> list[dict]
     return rows
 
 
-def _hybrid_vs_continuous(per_stock: list[dict], per: dict) -> str:
+def _hybrid_vs_continuous(per_stock: list[dict], results: list[dict]) -> str:
     """The claim in numbers: hybrid minus continuous on the pooled held-out stocks (mean and standard error over
     seeds), and on how many of the held-out stocks the hybrid is the cheaper of the two."""
     mean = {(r["agent"], r["stock"]): r["vs_twap_agent_bps_mean"] for r in per_stock}
     stocks = [s for a, s in mean if a == "hybrid"]
     wins = sum(mean[("hybrid", s)] < mean[("continuous", s)] for s in stocks)
     twap_wins = sum(mean[("hybrid", s)] < 0 for s in stocks)
-    # per-seed means on the same episodes; the seeds of the two agents are independent runs, hence the
-    # standard error of a difference of two means
-    h = np.array([np.mean(r) for r in per[("hybrid", "held_out_stocks")]])
-    c = np.array([np.mean(r) for r in per[("continuous", "held_out_stocks")]])
+    # one paired value per seed (shortfall minus TWAP's on the same episodes); the seeds of the two agents
+    # are independent runs, hence the standard error of a difference of two means
+    seeds = {r["agent"]: np.array(r["vs_twap_agent_bps_seeds"]) for r in results if r["eval"] == "held_out_stocks"}
+    h, c = seeds["hybrid"], seeds["continuous"]
     se = (f"standard error over {len(h)} seeds {np.sqrt(h.var(ddof=1) / len(h) + c.var(ddof=1) / len(c)):.2f}"
           if len(h) > 1 else "one seed: no standard error")
     return (f"Held-out stocks: hybrid minus continuous {h.mean() - c.mean():+.2f} bps ({se}); per stock (mean over "
