@@ -15,16 +15,22 @@ def _uniform(counter, key, F64: tl.constexpr):
     h = h ^ (h >> 16)
     h = (h * 0x2C1B3C6D) & 0xFFFFFFFF
     h = h ^ (h >> 15)
+    # one return: the compiler visits only the constexpr branch taken, and two returns of different
+    # types fail to compile (the interpreter, plain Python, does not notice)
     if F64:
-        return (h >> 8).to(tl.float64) * (1.0 / 16777216)
-    return (h >> 8).to(tl.float32) * (1.0 / 16777216)
+        u = (h >> 8).to(tl.float64) * (1.0 / 16777216)
+    else:
+        u = (h >> 8).to(tl.float32) * (1.0 / 16777216)
+    return u
 
 @triton.jit
 def _load(x_ptr, rows, i: tl.constexpr, M: tl.constexpr, ok, F64: tl.constexpr):
     v = tl.load(x_ptr + rows * M + i, mask=ok, other=0.0)
     if F64:
-        return v.to(tl.float64)
-    return v.to(tl.float32)
+        w = v.to(tl.float64)
+    else:
+        w = v.to(tl.float32)
+    return w
 
 @triton.jit
 def _nm_prune_kernel(x_ptr, y_ptr, mask_ptr, B, N: tl.constexpr, M: tl.constexpr,

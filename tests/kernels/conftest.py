@@ -1,11 +1,18 @@
-"""Run the kernel tests on every backend: PyTorch, and Triton (interpreted on CPU, TRITON_INTERPRET=1)."""
+"""Run the kernel tests on every backend: PyTorch, and Triton (interpreted on CPU, TRITON_INTERPRET=1).
+
+On a machine with a CUDA GPU the Triton kernels are compiled for it instead (the interpreter is read
+once, when the kernels are first built, so one process runs one or the other): the CPU-tensor tests
+then skip their Triton run, and ``test_cuda.py`` checks the compiled kernels against the PyTorch path.
+"""
 
 import os
 
 import pytest
+import torch
 
-# read when the Triton kernels are first built; CPU tensors need the interpreter
-os.environ.setdefault("TRITON_INTERPRET", "1")
+HAS_CUDA = torch.cuda.is_available()
+if not HAS_CUDA:
+    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 
 def triton_supports(n: int, m: int, method: str | None = None) -> bool:
@@ -22,6 +29,8 @@ def backend(request, monkeypatch):
 
         if not _triton.available():
             pytest.skip("triton is not installed")
+        if os.environ.get("TRITON_INTERPRET") != "1":
+            pytest.skip("Triton is compiled for the GPU in this run; test_cuda.py checks it on CUDA tensors")
     monkeypatch.setenv("WORKBENCH_KERNELS", request.param)
     return request.param
 

@@ -1,0 +1,154 @@
+"""The compiled Triton kernels on an NVIDIA GPU, against the PyTorch path (skipped without a GPU).
+
+Masks must agree exactly (the same ranking, ties to the lower index); MVUE draws with the same key must
+agree except where a uniform lands within float rounding of a sampling boundary; the draws must be
+unbiased on the device; and the ops must work under autograd, ``torch.compile`` and the 2:4
+semi-structured matmul.
+"""
+
+import os
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import kernels  # noqa: F401 - registers torch.ops.workbench.*
+from kernels import _triton, mvue_prune, mvue_variance, nm_linear, nm_mask, nm_prune, to_semi_structured
+from kernels._backend import choose_backend
+from kernels.semi_structured import semi_structured_supported
+
+pytestmark = [
+    pytest.mark.gpu,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine"),
+    pytest.mark.skipif(not _triton.available(), reason="triton is not installed"),
+]
+
+DTYPES = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
+NM = [(1, 2), (2, 4), (1, 4), (3, 4), (1, 3), (2, 8), (3, 8), (4, 8), (5, 8)]
+MVUE = [(1, 2, "exact"), (2, 4, "exact"), (2, 4, "approx")]
+
+
+@pytest.fixture
+def triton(monkeypatch):
+    """Force the Triton path (an explicit request raises if it cannot run) and check it is compiled."""
+    assert os.environ.get("TRITON_INTERPRET") != "1", "the GPU tests must run the compiled kernels"
+    monkeypatch.setenv("WORKBENCH_KERNELS", "triton")
+    return monkeypatch
+
+
+def cuda_randn(*shape, seed=0, dtype=torch.float32):
+    g = torch.Generator(device="cuda").manual_seed(seed)
+    return torch.randn(*shape, generator=g, device="cuda", dtype=torch.float32).to(dtype)
+
+
+def on_torch(monkeypatch, fn):
+    monkeypatch.setenv("WORKBENCH_KERNELS", "torch")
+    try:
+        return fn()
+    finally:
+        monkeypatch.setenv("WORKBENCH_KERNELS", "triton")
+
+
+def test_auto_picks_triton_on_cuda(monkeypatch):
+    monkeypatch.delenv("WORKBENCH_KERNELS", raising=False)
+    assert choose_backend(torch.zeros(4, device="cuda"), supported=True, what="op") == "triton"
+
+
+@pytest.mark.parametrize("n,m", NM)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_nm_mask_matches_the_torch_path(n, m, dtype, triton):
+    # 1037 * 2 rows of blocks: several programs and a ragged last one (BLOCK = 256 blocks each)
+    x = cuda_randn(1037, 2 * m, seed=n * 10 + m, dtype=dtype)
+    x[:7] = 1.0  # ties: the lower index wins on both paths
+    x[7:9] = 0.0
+    got = nm_mask(x, n, m)
+    want = on_torch(triton, lambda: nm_mask(x, n, m))
+    assert got.device.type == "cuda" and torch.equal(got, want)
+    assert torch.equal(nm_prune(x, n, m), on_torch(triton, lambda: nm_prune(x, n, m)))
+
+
+@pytest.mark.parametrize("dim", [0, 1, 2])
+def test_nm_prune_any_dim_and_non_contiguous(dim, triton):
+    x = cuda_randn(12, 40, 8, seed=dim).transpose(0, 2)  # (8, 40, 12), non-contiguous
+    assert not x.is_contiguous()
+    got = nm_prune(x, 2, 4, dim=dim)
+    assert torch.equal(got, on_torch(triton, lambda: nm_prune(x, 2, 4, dim=dim)))
+    assert torch.equal(got.cpu(), on_torch(triton, lambda: nm_prune(x.cpu(), 2, 4, dim=dim)))
+
+
+def test_nm_prune_gradient_is_the_mask(triton):
+    x = cuda_randn(64, 32, seed=3).requires_grad_()
+    g = cuda_randn(64, 32, seed=4)
+    (nm_prune(x, 2, 4) * g).sum().backward()
+    assert torch.equal(x.grad, g * nm_mask(x.detach(), 2, 4))
+
+
+@pytest.mark.parametrize("n,m,method", MVUE)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_mvue_same_key_same_draw_as_the_torch_path(n, m, method, dtype, triton):
+    x = cuda_randn(513, 64, seed=m, dtype=dtype)
+    x[0] = 0.0  # all-zero blocks
+    got = torch.ops.workbench.mvue_prune(x, n, m, -1, method, 12345)
+    want = on_torch(triton, lambda: torch.ops.workbench.mvue_prune(x, n, m, -1, method, 12345))
+    assert got.dtype == dtype and torch.equal(got, torch.ops.workbench.mvue_prune(x, n, m, -1, method, 12345))
+    same_mask = ((got != 0) == (want != 0)).all(-1).float().mean()
+    # the two paths compute p in different orders; a block can differ only when its uniform falls
+    # within rounding (~1e-6 relative in float32) of a cumulative-probability boundary: expected
+    # fraction ~1e-5, so 1 in 1000 blocks (33k here) leaves a wide margin and still catches a wrong sampler
+    assert float(same_mask) > 0.999
+    both = (got != 0) & (want != 0)
+    tol = {torch.float16: 2e-3, torch.bfloat16: 1.6e-2}.get(dtype, 1e-5)  # one or two ulps of the dtype
+    assert torch.allclose(got[both].double(), want[both].double(), rtol=tol, atol=0)
+
+
+@pytest.mark.parametrize("n,m,method", MVUE)
+def test_mvue_is_unbiased_on_the_gpu(n, m, method, triton):
+    k = 20000
+    g = torch.Generator(device="cuda").manual_seed(5)
+    sign = torch.randint(0, 2, (8, 16), generator=g, device="cuda").double() * 2 - 1
+    x = sign * torch.exp(2.0 * torch.randn(8, 16, generator=g, device="cuda", dtype=torch.float64))
+    d = mvue_prune(x.expand(k, 8, 16).contiguous(), n, m, method=method, generator=g)
+    var = mvue_variance(x, n, m, method=method)
+    z = (d.mean(0) - x).abs() / (var / k).sqrt().clamp_min(1e-300)
+    # |z| < 5.5 over 128 entries: false alarm below 1e-5 (as in test_mvue.py)
+    assert float(z[var > 0].max()) < 5.5
+    # at most n kept per block, exactly n when the block has >= n non-zeros (systematic sampling)
+    nnz = (d.reshape(k, -1, m) != 0).sum(-1)
+    assert int(nnz.max()) <= n
+    if method == "exact":
+        assert int(nnz.min()) == n
+    # sample variance within 5 % of the exact variance (> 10 sd at K = 20000, as in test_mvue.py)
+    assert abs(float(d.var(0).sum() / var.sum()) - 1) < 0.05
+
+
+def test_large_tensor_and_empty_tensor(triton):
+    x = cuda_randn(1 << 24, seed=7)  # 16M entries, 16k programs
+    y = nm_prune(x, 2, 4)
+    assert int((y.reshape(-1, 4) != 0).sum(-1).max()) == 2
+    assert torch.equal(y, on_torch(triton, lambda: nm_prune(x, 2, 4)))
+    e = torch.empty(0, 8, device="cuda")
+    assert nm_prune(e, 2, 4).shape == (0, 8) and mvue_prune(e, 2, 4).shape == (0, 8)
+
+
+def test_ops_compile_in_a_full_graph_on_cuda(triton):
+    x = cuda_randn(64, 64, seed=8)
+    f = torch.compile(lambda t: nm_prune(t * 2, 2, 4) + 1, fullgraph=True)
+    assert torch.equal(f(x), nm_prune(x * 2, 2, 4) + 1)
+    h = torch.compile(lambda t: torch.ops.workbench.mvue_prune(t, 2, 4, -1, "exact", 9), fullgraph=True)
+    assert torch.equal(h(x), torch.ops.workbench.mvue_prune(x, 2, 4, -1, "exact", 9))
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_semi_structured_linear_matches_dense(dtype, triton):
+    w = cuda_randn(256, 512, seed=10, dtype=dtype)
+    x = cuda_randn(64, 512, seed=11, dtype=dtype)
+    b = cuda_randn(256, seed=12, dtype=dtype)
+    assert semi_structured_supported(w)
+    ws = to_semi_structured(w)
+    assert type(ws).__name__.startswith("SparseSemiStructuredTensor")
+    dense = nm_prune(w, 2, 4)
+    want = F.linear(x.float(), dense.float(), b.float())
+    # half-precision accumulation over 256 kept terms of size ~1: |error| ~ sqrt(256) * ulp(16) ~ 0.25
+    # in bfloat16; compare with a tolerance of a few ulps of the output's scale
+    atol = {torch.float16: 0.05, torch.bfloat16: 0.4}[dtype]
+    assert torch.allclose(nm_linear(x, ws, b).float(), want, rtol=0, atol=atol)
