@@ -1,7 +1,8 @@
 """Triton kernels for the N:M ops (CUDA; on CPU under ``TRITON_INTERPRET=1`` for tests).
 
 Each program handles ``BLOCK`` blocks of ``m`` consecutive entries of a ``(num_blocks, m)`` contiguous
-view: one read and one write per entry. Random numbers come from the counter-based hash of
+view, loaded and stored as one ``(BLOCK, m)`` tile (one contiguous span, so the accesses coalesce): one
+read and one write per entry. Random numbers come from the counter-based hash of
 :mod:`kernels._random` (same key, same block -> same uniform as the PyTorch paths), so a seed gives
 the same masks on every backend, up to float rounding at sampling boundaries.
 
@@ -42,6 +43,11 @@ def _kernels():
     return dict(nm=k._nm_prune_kernel, mvue12=k._mvue12_kernel, mvue24=k._mvue24_kernel, approx24=k._approx24_kernel)
 
 
+def _pow2(m: int) -> int:
+    """The least power of two >= ``m`` (tile width; ``tl.arange`` needs a power of two)."""
+    return 1 << (m - 1).bit_length()
+
+
 def _grid(num_blocks: int):
     return (max(1, -(-num_blocks // BLOCK)),)
 
@@ -52,7 +58,7 @@ def nm_prune_blocks(blocks: torch.Tensor, n: int, m: int, *, with_mask: bool = F
     out = torch.empty_like(blocks)
     mask = torch.empty(blocks.shape, dtype=torch.int8, device=blocks.device) if with_mask else out
     if blocks.shape[0]:
-        _kernels()["nm"][_grid(blocks.shape[0])](blocks, out, mask, blocks.shape[0], N=n, M=m,
+        _kernels()["nm"][_grid(blocks.shape[0])](blocks, out, mask, blocks.shape[0], N=n, M=m, MP=_pow2(m),
                                                  WRITE_MASK=with_mask, BLOCK=BLOCK)
     return (out, mask.bool()) if with_mask else out
 

@@ -24,8 +24,23 @@ def _uniform(counter, key, F64: tl.constexpr):
     return u
 
 @triton.jit
-def _load(x_ptr, rows, i: tl.constexpr, M: tl.constexpr, ok, F64: tl.constexpr):
-    v = tl.load(x_ptr + rows * M + i, mask=ok, other=0.0)
+def _tile(pid, B, M: tl.constexpr, MP: tl.constexpr, BLOCK: tl.constexpr):
+    """Offsets and bounds of this program's ``(BLOCK, MP)`` tile of blocks (``MP``: ``M`` rounded up to a
+    power of two). The tile is one contiguous span of memory, so loads and stores are coalesced."""
+    rows = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    cols = tl.arange(0, MP)
+    offs = rows[:, None] * M + cols[None, :]
+    ok = (rows[:, None] < B) & (cols[None, :] < M)
+    return rows, cols, offs, ok
+
+@triton.jit
+def _col(tile, cols, j: tl.constexpr):
+    """Column ``j`` of a tile, ``(BLOCK,)``: a sum with one non-zero term, so exact."""
+    return tl.sum(tl.where(cols[None, :] == j, tile, tl.zeros_like(tile)), axis=1)
+
+@triton.jit
+def _load_tile(x_ptr, offs, ok, F64: tl.constexpr):
+    v = tl.load(x_ptr + offs, mask=ok, other=0.0)
     if F64:
         w = v.to(tl.float64)
     else:
@@ -33,25 +48,25 @@ def _load(x_ptr, rows, i: tl.constexpr, M: tl.constexpr, ok, F64: tl.constexpr):
     return w
 
 @triton.jit
-def _nm_prune_kernel(x_ptr, y_ptr, mask_ptr, B, N: tl.constexpr, M: tl.constexpr,
+def _put(tile, cols, j: tl.constexpr, v):
+    """``tile`` with column ``j`` replaced by ``v`` ``(BLOCK,)``."""
+    return tl.where(cols[None, :] == j, v[:, None], tile)
+
+@triton.jit
+def _nm_prune_kernel(x_ptr, y_ptr, mask_ptr, B, N: tl.constexpr, M: tl.constexpr, MP: tl.constexpr,
                      WRITE_MASK: tl.constexpr, BLOCK: tl.constexpr):
-    rows = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    ok = rows < B
-    for i in tl.static_range(M):
-        xi = tl.load(x_ptr + rows * M + i, mask=ok, other=0.0)
-        ai = tl.abs(xi.to(tl.float32))
-        rank = tl.zeros([BLOCK], dtype=tl.int32)
-        for j in tl.static_range(M):
-            if j != i:
-                aj = tl.abs(tl.load(x_ptr + rows * M + j, mask=ok, other=0.0).to(tl.float32))
-                if j < i:
-                    rank += (aj >= ai).to(tl.int32)
-                else:
-                    rank += (aj > ai).to(tl.int32)
-        keep = rank < N
-        tl.store(y_ptr + rows * M + i, tl.where(keep, xi, tl.zeros_like(xi)), mask=ok)
-        if WRITE_MASK:
-            tl.store(mask_ptr + rows * M + i, keep.to(tl.int8), mask=ok)
+    rows, cols, offs, ok = _tile(tl.program_id(0), B, M, MP, BLOCK)
+    x = tl.load(x_ptr + offs, mask=ok, other=0.0)
+    a = tl.abs(x.to(tl.float32))
+    # rank of entry i in its block: the entries j above it (ties: the lower index ranks higher)
+    rank = tl.zeros([BLOCK, MP], dtype=tl.int32)
+    for j in tl.static_range(M):
+        aj = _col(a, cols, j)[:, None]
+        rank += tl.where(cols[None, :] > j, aj >= a, aj > a).to(tl.int32)
+    keep = rank < N
+    tl.store(y_ptr + offs, tl.where(keep, x, tl.zeros_like(x)), mask=ok)
+    if WRITE_MASK:
+        tl.store(mask_ptr + offs, keep.to(tl.int8), mask=ok)
 
 @triton.jit
 def _keep_value(x, p, c, prev, u, N: tl.constexpr):
@@ -63,10 +78,9 @@ def _keep_value(x, p, c, prev, u, N: tl.constexpr):
 
 @triton.jit
 def _mvue12_kernel(x_ptr, y_ptr, key, B, F64: tl.constexpr, BLOCK: tl.constexpr):
-    rows = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    ok = rows < B
-    x0 = _load(x_ptr, rows, 0, 2, ok, F64)
-    x1 = _load(x_ptr, rows, 1, 2, ok, F64)
+    rows, cols, offs, ok = _tile(tl.program_id(0), B, 2, 2, BLOCK)
+    x = _load_tile(x_ptr, offs, ok, F64)
+    x0, x1 = _col(x, cols, 0), _col(x, cols, 1)
     a0, a1 = tl.abs(x0), tl.abs(x1)
     s = a0 + a1
     s = tl.maximum(s, 1e-30)
@@ -77,8 +91,8 @@ def _mvue12_kernel(x_ptr, y_ptr, key, B, F64: tl.constexpr, BLOCK: tl.constexpr)
     prev = tl.ceil(-u)
     v0, c, prev = _keep_value(x0, p0, c, prev, u, 1)
     v1, c, prev = _keep_value(x1, p1, c, prev, u, 1)
-    tl.store(y_ptr + rows * 2, v0.to(y_ptr.dtype.element_ty), mask=ok)
-    tl.store(y_ptr + rows * 2 + 1, v1.to(y_ptr.dtype.element_ty), mask=ok)
+    y = _put(_put(x, cols, 0, v0), cols, 1, v1)
+    tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=ok)
 
 @triton.jit
 def _p24(a, s, top):
@@ -87,12 +101,9 @@ def _p24(a, s, top):
 
 @triton.jit
 def _mvue24_kernel(x_ptr, y_ptr, key, B, F64: tl.constexpr, BLOCK: tl.constexpr):
-    rows = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    ok = rows < B
-    x0 = _load(x_ptr, rows, 0, 4, ok, F64)
-    x1 = _load(x_ptr, rows, 1, 4, ok, F64)
-    x2 = _load(x_ptr, rows, 2, 4, ok, F64)
-    x3 = _load(x_ptr, rows, 3, 4, ok, F64)
+    rows, cols, offs, ok = _tile(tl.program_id(0), B, 4, 4, BLOCK)
+    x = _load_tile(x_ptr, offs, ok, F64)
+    x0, x1, x2, x3 = _col(x, cols, 0), _col(x, cols, 1), _col(x, cols, 2), _col(x, cols, 3)
     a0, a1, a2, a3 = tl.abs(x0), tl.abs(x1), tl.abs(x2), tl.abs(x3)
     s = a0 + a1 + a2 + a3
     top = tl.maximum(tl.maximum(a0, a1), tl.maximum(a2, a3))
@@ -103,11 +114,8 @@ def _mvue24_kernel(x_ptr, y_ptr, key, B, F64: tl.constexpr, BLOCK: tl.constexpr)
     v1, c, prev = _keep_value(x1, _p24(a1, s, top), c, prev, u, 2)
     v2, c, prev = _keep_value(x2, _p24(a2, s, top), c, prev, u, 2)
     v3, c, prev = _keep_value(x3, _p24(a3, s, top), c, prev, u, 2)
-    ty = y_ptr.dtype.element_ty
-    tl.store(y_ptr + rows * 4, v0.to(ty), mask=ok)
-    tl.store(y_ptr + rows * 4 + 1, v1.to(ty), mask=ok)
-    tl.store(y_ptr + rows * 4 + 2, v2.to(ty), mask=ok)
-    tl.store(y_ptr + rows * 4 + 3, v3.to(ty), mask=ok)
+    y = _put(_put(_put(_put(x, cols, 0, v0), cols, 1, v1), cols, 2, v2), cols, 3, v3)
+    tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=ok)
 
 @triton.jit
 def _approx_p(x, s, r, ratio):
@@ -116,12 +124,9 @@ def _approx_p(x, s, r, ratio):
 
 @triton.jit
 def _approx24_kernel(x_ptr, y_ptr, key, B, EPS: tl.constexpr, F64: tl.constexpr, BLOCK: tl.constexpr):
-    rows = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
-    ok = rows < B
-    x0 = _load(x_ptr, rows, 0, 4, ok, F64)
-    x1 = _load(x_ptr, rows, 1, 4, ok, F64)
-    x2 = _load(x_ptr, rows, 2, 4, ok, F64)
-    x3 = _load(x_ptr, rows, 3, 4, ok, F64)
+    rows, cols, offs, ok = _tile(tl.program_id(0), B, 4, 4, BLOCK)
+    x = _load_tile(x_ptr, offs, ok, F64)
+    x0, x1, x2, x3 = _col(x, cols, 0), _col(x, cols, 1), _col(x, cols, 2), _col(x, cols, 3)
     m0, m1, m2, m3 = tl.abs(x0) + EPS, tl.abs(x1) + EPS, tl.abs(x2) + EPS, tl.abs(x3) + EPS
     s = m0 + m1 + m2 + m3
     u0 = _uniform(rows * 2, key, F64)
@@ -143,13 +148,10 @@ def _approx24_kernel(x_ptr, y_ptr, key, B, EPS: tl.constexpr, F64: tl.constexpr,
     second = tl.where(second == first, arg, second)
     q0, q1, q2, q3 = m0 / s / (s - m0), m1 / s / (s - m1), m2 / s / (s - m2), m3 / s / (s - m3)
     rr = q0 + q1 + q2 + q3
-    ty = y_ptr.dtype.element_ty
-    k0 = (first == 0) | (second == 0)
-    k1 = (first == 1) | (second == 1)
-    k2 = (first == 2) | (second == 2)
-    k3 = (first == 3) | (second == 3)
-    tl.store(y_ptr + rows * 4, tl.where(k0, x0 / _approx_p(m0, s, rr, q0), 0.0).to(ty), mask=ok)
-    tl.store(y_ptr + rows * 4 + 1, tl.where(k1, x1 / _approx_p(m1, s, rr, q1), 0.0).to(ty), mask=ok)
-    tl.store(y_ptr + rows * 4 + 2, tl.where(k2, x2 / _approx_p(m2, s, rr, q2), 0.0).to(ty), mask=ok)
-    tl.store(y_ptr + rows * 4 + 3, tl.where(k3, x3 / _approx_p(m3, s, rr, q3), 0.0).to(ty), mask=ok)
+    v0 = tl.where((first == 0) | (second == 0), x0 / _approx_p(m0, s, rr, q0), 0.0)
+    v1 = tl.where((first == 1) | (second == 1), x1 / _approx_p(m1, s, rr, q1), 0.0)
+    v2 = tl.where((first == 2) | (second == 2), x2 / _approx_p(m2, s, rr, q2), 0.0)
+    v3 = tl.where((first == 3) | (second == 3), x3 / _approx_p(m3, s, rr, q3), 0.0)
+    y = _put(_put(_put(_put(x, cols, 0, v0), cols, 1, v1), cols, 2, v2), cols, 3, v3)
+    tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=ok)
 
