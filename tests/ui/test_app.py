@@ -97,7 +97,9 @@ def test_execution_playback_and_agents(page, app_url):
     page.locator("select").nth(1).select_option("twap")
     page.get_by_text("agent twap").first.wait_for(timeout=30_000)
     # a held-out blended stock is a market like the others (its day is simulated on demand)
-    page.locator("select").nth(0).select_option("blend_1")
+    from workbench.execution.explorer import _market_label
+
+    page.locator("select").nth(0).select_option(label=_market_label("blend_1"))
     page.get_by_text("blend_1 (synthetic").first.wait_for(timeout=60_000)
     assert page.locator("text=Traceback").count() == 0
     assert not page.console_errors, page.console_errors
@@ -109,6 +111,7 @@ def test_mesh_adaptation_meshes_switch(page, app_url):
     summary = page.get_by_text("coloured by").first
     summary.wait_for(timeout=30_000)
     assert "coloured by element size" in summary.inner_text()
+    page.get_by_text("last", exact=True).first.wait_for(timeout=10_000)  # the iteration slider starts at the last
     # the first select is the farm, then the two methods, then the colouring
     page.locator("select").nth(3).select_option("flow speed")
     page.get_by_text("coloured by flow speed").first.wait_for(timeout=30_000)

@@ -17,7 +17,7 @@ from bokeh.plotting import figure
 from workbench.execution.agents import FixedOffsetAgent, TWAPAgent, VWAPAgent
 from workbench.execution.env import ExecutionEnv
 from workbench.execution.experiments import (
-    FULL, STEP_SECONDS, STEPS, TRAIN_STOCKS, held_out_stocks, parent_volume, real_day, stock_named, synthetic_days,
+    FULL, OUT_OF_RANGE_STOCK, STEP_SECONDS, STEPS, TRAIN_STOCKS, held_out_stocks, parent_volume, real_day, stock_named, synthetic_days,
 )
 from workbench.execution.ppo import rollout
 from workbench.execution.pretrained import load_policy
@@ -28,6 +28,19 @@ __all__ = ["Explorer", "AGENTS", "MARKETS", "default_episode"]
 
 REAL = "AAPL 2012-06-21 (real LOBSTER sample)"
 MARKETS = [*STOCKS, *(s.name for s in held_out_stocks()), REAL]  # archetypes, held-out blends, real
+
+
+def _market_label(name: str) -> str:
+    """What the market menu shows: the name and the market's role in the experiment."""
+    if name == REAL:
+        return name
+    stock = stock_named(name)
+    role = ("training" if name in TRAIN_STOCKS else "out of range" if name == OUT_OF_RANGE_STOCK
+            else "held out")  # short: the sidebar shows about 38 characters
+    return f"{name} ({role}, tick {stock.tick_bps:.2f} bps)"
+
+
+MARKET_LABELS = {_market_label(m): m for m in MARKETS}
 AGENTS = ["hybrid", "continuous", "discrete", "twap", "vwap", "limit_+0t", "limit_-1t"]
 MAX_FRAMES = 400
 MAX_POINTS = 3000  # quote points sent per episode at most
@@ -85,7 +98,7 @@ def _cumulative_cost(log, times, t0):
 class Explorer(pn.viewable.Viewer):
     """Replay an execution episode on a real or synthetic order book (Pan et al., IJCAI 2022)."""
 
-    market = param.Selector(default="mid_tick", objects=MARKETS, doc="Synthetic stock or the real AAPL sample")
+    market = param.Selector(default="mid_tick", objects=MARKET_LABELS, doc="Synthetic stock or the real AAPL sample")
     day_seed = param.Integer(default=100, bounds=(0, 10_000), doc="Seed of the synthetic day (100+ are held out)")
     agent = param.Selector(default="hybrid", objects=AGENTS, doc="Who places the child orders")
     start = param.Number(default=0.3, bounds=(0.0, 1.0), step=0.05, doc="Episode start, as a fraction of the day")

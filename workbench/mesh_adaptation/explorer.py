@@ -14,7 +14,9 @@ import threading
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColorBar, ColumnDataSource, LinearColorMapper, LogColorMapper, LogTicker
+from bokeh.models import (
+    ColorBar, ColumnDataSource, FixedTicker, LinearColorMapper, LogColorMapper, NumeralTickFormatter,
+)
 from bokeh.palettes import Viridis256
 from bokeh.plotting import figure
 
@@ -130,7 +132,10 @@ class Explorer(pn.viewable.Viewer):
             conv.line("dofs", "err", source=src, color=COLOURS[m], legend_label=m, line_width=2)
             conv.scatter("dofs", "err", source=src, color=COLOURS[m], size=7, legend_label=m)
         conv.legend.location = "bottom_left"
-        conv.xaxis.ticker = LogTicker(mantissas=[1, 2, 5])
+        # 1-2-5 ticks in every decade (a LogTicker turns linear over two decades and its labels collide),
+        # labelled 20k, 500k, 1m
+        conv.xaxis.ticker = FixedTicker(ticks=[k * 10.0**e for e in range(2, 8) for k in (1, 2, 5)])
+        conv.xaxis.formatter = NumeralTickFormatter(format="0a")
         cost = figure(height=300, sizing_mode="stretch_width", x_range=["dwr", "e2n"],
                       title="Wall time per stage, summed over the iterations (s)", y_axis_label="seconds",
                       tools="")
@@ -244,7 +249,8 @@ class Explorer(pn.viewable.Viewer):
     # ---------- layout ----------
     def controls(self):
         w = pn.Param(self.param, parameters=["case", "method", "compare", "iteration", "colour_by"],
-                     widgets={"iteration": {"type": pn.widgets.IntSlider, "start": -1, "end": 12}},
+                     widgets={"iteration": {"type": pn.widgets.DiscreteSlider,
+                                            "options": {"last": -1, **{str(k): k for k in range(13)}}}},
                      show_name=False, sizing_mode="stretch_width")
         return pn.Column("### Meshes", w, "### Live", self._live_target, self._live_button, self._live_status,
                          sizing_mode="stretch_width")
