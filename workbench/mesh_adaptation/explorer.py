@@ -131,7 +131,7 @@ class Explorer(pn.viewable.Viewer):
         for m, src in self._conv_sources.items():
             conv.line("dofs", "err", source=src, color=COLOURS[m], legend_label=m, line_width=2)
             conv.scatter("dofs", "err", source=src, color=COLOURS[m], size=7, legend_label=m)
-        conv.legend.location = "bottom_left"
+        conv.add_layout(conv.legend[0], "right")  # outside the axes: inside, it covered the curves
         # 1-2-5 ticks in every decade (a LogTicker turns linear over two decades and its labels collide),
         # labelled 20k, 500k, 1m
         conv.xaxis.ticker = FixedTicker(ticks=[k * 10.0**e for e in range(2, 8) for k in (1, 2, 5)])
