@@ -4,6 +4,7 @@ import time
 
 import pytest
 
+from workbench.execution.explorer import market_label
 from workbench.topics import TOPICS
 
 pytestmark = pytest.mark.ui
@@ -97,9 +98,7 @@ def test_execution_playback_and_agents(page, app_url):
     page.locator("select").nth(1).select_option("twap")
     page.get_by_text("agent twap").first.wait_for(timeout=30_000)
     # a held-out blended stock is a market like the others (its day is simulated on demand)
-    from workbench.execution.explorer import _market_label
-
-    page.locator("select").nth(0).select_option(label=_market_label("blend_1"))
+    page.locator("select").nth(0).select_option(label=market_label("blend_1"))
     page.get_by_text("blend_1 (synthetic").first.wait_for(timeout=60_000)
     assert page.locator("text=Traceback").count() == 0
     assert not page.console_errors, page.console_errors

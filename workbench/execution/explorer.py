@@ -17,20 +17,21 @@ from bokeh.plotting import figure
 from workbench.execution.agents import FixedOffsetAgent, TWAPAgent, VWAPAgent
 from workbench.execution.env import ExecutionEnv
 from workbench.execution.experiments import (
-    FULL, OUT_OF_RANGE_STOCK, STEP_SECONDS, STEPS, TRAIN_STOCKS, held_out_stocks, parent_volume, real_day, stock_named, synthetic_days,
+    FULL, OUT_OF_RANGE_STOCK, STEP_SECONDS, STEPS, TRAIN_STOCKS, held_out_stocks, parent_volume, real_day, stock_named,
+    synthetic_days,
 )
 from workbench.execution.ppo import rollout
 from workbench.execution.pretrained import load_policy
 from workbench.execution.synthetic import STOCKS
 from workbench.ui import error_message, explorer_layout, load_extensions
 
-__all__ = ["Explorer", "AGENTS", "MARKETS", "default_episode"]
+__all__ = ["Explorer", "AGENTS", "MARKETS", "market_label", "default_episode"]
 
 REAL = "AAPL 2012-06-21 (real LOBSTER sample)"
 MARKETS = [*STOCKS, *(s.name for s in held_out_stocks()), REAL]  # archetypes, held-out blends, real
 
 
-def _market_label(name: str) -> str:
+def market_label(name: str) -> str:
     """What the market menu shows: the name and the market's role in the experiment."""
     if name == REAL:
         return name
@@ -40,7 +41,7 @@ def _market_label(name: str) -> str:
     return f"{name} ({role}, tick {stock.tick_bps:.2f} bps)"
 
 
-MARKET_LABELS = {_market_label(m): m for m in MARKETS}
+MARKET_LABELS = {market_label(m): m for m in MARKETS}
 AGENTS = ["hybrid", "continuous", "discrete", "twap", "vwap", "limit_+0t", "limit_-1t"]
 MAX_FRAMES = 400
 MAX_POINTS = 3000  # quote points sent per episode at most
