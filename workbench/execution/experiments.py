@@ -32,7 +32,7 @@ from workbench.execution.synthetic import STOCKS, SyntheticStock, blend_stock, s
 from workbench.report import Report
 
 __all__ = ["Setting", "QUICK", "FULL", "reproduce", "synthetic_days", "real_day", "parent_volume", "held_out_stocks",
-           "stock_named", "training_stocks"]
+           "stock_named", "synthetic_stocks", "training_stocks"]
 
 TRAIN_STOCKS = ("large_tick", "mid_tick", "small_tick")
 HELD_OUT_BLENDS = tuple(range(6))  # blend_stock seeds: new stocks inside the training range
@@ -106,9 +106,14 @@ def _name(stock: str | SyntheticStock) -> str:
     return stock if isinstance(stock, str) else stock.name
 
 
+def synthetic_stocks() -> dict[str, SyntheticStock]:
+    """Every named synthetic stock: the archetypes of ``STOCKS``, then the held-out blends (``blend_0`` ...)."""
+    return {**STOCKS, **{s.name: s for s in held_out_stocks()}}
+
+
 def stock_named(name: str) -> SyntheticStock:
-    """A synthetic stock by name: an archetype of ``STOCKS`` or a held-out blend (``blend_0`` ...)."""
-    stocks = {**STOCKS, **{s.name: s for s in held_out_stocks()}}
+    """A synthetic stock by name (one of :func:`synthetic_stocks`)."""
+    stocks = synthetic_stocks()
     if name not in stocks:
         raise ValueError(f"stock: expected one of {sorted(stocks)}, got {name!r}")
     return stocks[name]

@@ -17,18 +17,17 @@ from bokeh.plotting import figure
 from workbench.execution.agents import FixedOffsetAgent, TWAPAgent, VWAPAgent
 from workbench.execution.env import ExecutionEnv
 from workbench.execution.experiments import (
-    FULL, OUT_OF_RANGE_STOCK, STEP_SECONDS, STEPS, TRAIN_STOCKS, held_out_stocks, parent_volume, real_day, stock_named,
-    synthetic_days,
+    FULL, OUT_OF_RANGE_STOCK, STEP_SECONDS, STEPS, TRAIN_STOCKS, parent_volume, real_day, stock_named, synthetic_days,
+    synthetic_stocks,
 )
 from workbench.execution.ppo import rollout
 from workbench.execution.pretrained import load_policy
-from workbench.execution.synthetic import STOCKS
 from workbench.ui import error_message, explorer_layout, load_extensions
 
 __all__ = ["Explorer", "AGENTS", "MARKETS", "market_label", "default_episode"]
 
 REAL = "AAPL 2012-06-21 (real LOBSTER sample)"
-MARKETS = [*STOCKS, *(s.name for s in held_out_stocks()), REAL]  # archetypes, held-out blends, real
+MARKETS = [*synthetic_stocks(), REAL]  # archetypes, held-out blends, real
 
 
 def market_label(name: str) -> str:
