@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from workbench.execution.agents import (
-    ContinuousPolicy, DiscretePolicy, HybridPolicy, VWAPAgent, make_policy,
+    ContinuousPolicy, DiscretePolicy, HybridPolicy, QuoteImprovingAgent, VWAPAgent, make_policy,
 )
 from workbench.execution.env import N_FEATURES, ExecutionEnv
 from workbench.execution.market import MarketDay
@@ -86,6 +86,24 @@ def test_discrete_order_goes_ticks_from_the_near_touch_on_a_real_step(day, side)
         # the order the environment actually placed (logged before it trades) sits exactly that many ticks away
         assert env.log.orders[0][0] == near - side * (k - policy.max_ticks) * tick
         assert env.log.extras[0] == extras
+
+
+@pytest.mark.parametrize("side", [-1, 1])
+def test_quote_improving_agent_steps_one_tick_inside_a_wide_spread_and_joins_a_one_tick_one(day, side):
+    seen = set()
+    for start in np.linspace(day.session_start, day.end - 30.0, 40):
+        env = ExecutionEnv(day, side=side, volume=1000, steps=3, step_seconds=10.0)
+        obs, _ = env.reset(options={"day": 0, "start": float(start)})
+        near, tick, spread = env.near_touch, env.tick, env.spread_ticks
+        assert spread == (day.best(env._i, -1) - day.best(env._i, 1)) // tick >= 1
+        action, extras = QuoteImprovingAgent().act(obs, env)
+        env.step(action, extras)
+        improve = spread >= 2
+        # one tick better than the near touch (below the best ask for a sell, above the best bid for a buy): inside
+        # the spread, never crossing it; or exactly at the near touch when the spread is one tick
+        assert env.log.orders[0][0] == near + side * tick * improve
+        seen.add(improve)
+    assert seen == {True, False}  # the two-minute mid-tick day has both one-tick and wider spreads
 
 
 def test_continuous_offset_is_scale_times_u(day):

@@ -45,7 +45,7 @@ def test_reproduce_quick_json():
     assert data["replay_messages_per_s"] > 300_000  # the bound; one core, the strict replay
     rows = {(r["agent"], r["eval"]): r for r in data["results"]}
     agents = {a for a, _ in rows}
-    assert {"twap", "vwap", "continuous", "discrete", "hybrid"} <= agents
+    assert {"twap", "vwap", "limit_+0t", "limit_-1t", "improve_1t", "continuous", "discrete", "hybrid"} <= agents
     assert {e for _, e in rows} == {"held_out_days", "held_out_stocks", "out_of_range_stock", "real_aapl"}
     # the per-stock breakdown covers the six held-out blends for every agent, on disjoint episodes that add up
     per_stock = data["per_stock"]

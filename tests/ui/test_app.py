@@ -97,6 +97,8 @@ def test_execution_playback_and_agents(page, app_url):
     # switching the agent recomputes the episode: the summary names the new agent
     page.locator("select").nth(1).select_option("twap")
     page.get_by_text("agent twap").first.wait_for(timeout=30_000)
+    page.locator("select").nth(1).select_option("improve_1t")  # the book-reading baseline is on the menu too
+    page.get_by_text("agent improve_1t").first.wait_for(timeout=30_000)
     # a held-out blended stock is a market like the others (its day is simulated on demand)
     page.locator("select").nth(0).select_option(label=market_label("blend_1"))
     page.get_by_text("blend_1 (synthetic").first.wait_for(timeout=60_000)

@@ -17,7 +17,8 @@ from workbench.execution.market import OPEN, MarketDay
 from workbench.execution.synthetic import STOCKS, SyntheticDay, SyntheticStock, simulate_day
 from workbench.execution.env import MARKET, ChildFill, EpisodeLog, ExecutionEnv
 from workbench.execution.agents import (
-    ContinuousPolicy, DiscretePolicy, FixedOffsetAgent, HybridPolicy, TWAPAgent, VWAPAgent, make_policy,
+    ContinuousPolicy, DiscretePolicy, FixedOffsetAgent, HybridPolicy, QuoteImprovingAgent, TWAPAgent, VWAPAgent,
+    make_policy,
 )
 from workbench.execution.ppo import PPOConfig, evaluate, rollout, train
 
@@ -28,7 +29,8 @@ __all__ = [
     "EVENT_TYPES", "ASK_DUMMY", "BID_DUMMY", "synthetic_messages", "replay_throughput",
     "MarketDay", "OPEN", "SyntheticStock", "SyntheticDay", "STOCKS", "simulate_day",
     "ExecutionEnv", "ChildFill", "EpisodeLog", "MARKET",
-    "TWAPAgent", "VWAPAgent", "FixedOffsetAgent", "ContinuousPolicy", "DiscretePolicy", "HybridPolicy", "make_policy",
+    "TWAPAgent", "VWAPAgent", "FixedOffsetAgent", "QuoteImprovingAgent", "ContinuousPolicy", "DiscretePolicy",
+    "HybridPolicy", "make_policy",
     "PPOConfig", "train", "evaluate", "rollout", "reproduce", "Explorer", "warmup",
 ]
 

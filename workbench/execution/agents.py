@@ -7,6 +7,8 @@ Every agent answers ``act(obs, env, greedy) -> (env action, extras)``. Sizes fol
 * :class:`VWAPAgent`: market orders sized by a volume profile learned from training days;
 * :class:`FixedOffsetAgent`: a limit order ``ticks`` ticks from the near touch (0 = join the best
   quote on our side, negative = inside the spread or crossing);
+* :class:`QuoteImprovingAgent`: one tick inside the spread when it is at least two ticks wide (first in
+  a new queue), else join the touch: the simplest state-dependent tick rule;
 * :class:`ContinuousPolicy`: a Gaussian policy on the offset in basis points of the near touch (the
   price-percentage action that generalises across stocks);
 * :class:`DiscretePolicy`: a categorical policy over tick offsets ``-K..K`` from the near touch;
@@ -27,8 +29,8 @@ import torch.nn as nn
 
 from workbench.execution.env import MARKET, N_FEATURES
 
-__all__ = ["TWAPAgent", "VWAPAgent", "FixedOffsetAgent", "ContinuousPolicy", "DiscretePolicy", "HybridPolicy",
-           "LEARNED_AGENTS", "make_policy"]
+__all__ = ["TWAPAgent", "VWAPAgent", "FixedOffsetAgent", "QuoteImprovingAgent", "ContinuousPolicy", "DiscretePolicy",
+           "HybridPolicy", "LEARNED_AGENTS", "make_policy"]
 
 
 class TWAPAgent:
@@ -82,6 +84,20 @@ class FixedOffsetAgent:
 
     def act(self, obs, env, greedy: bool = True):
         return np.array([env.ticks_to_bps(self.ticks)]), {}
+
+
+class QuoteImprovingAgent:
+    """Improve the near touch by one tick when the spread leaves room (``>= 2`` ticks), else join it.
+
+    The improved quote is alone at the front of its level, so the next marketable order on our side fills
+    it; with a one-tick spread, improving would cross, so it joins the queue instead.
+    """
+
+    name = "improve_1t"
+
+    def act(self, obs, env, greedy: bool = True):
+        ticks = -1 if env.spread_ticks >= 2 else 0
+        return np.array([env.ticks_to_bps(ticks)]), {"ticks": ticks}
 
 
 def _mlp(n_in: int, n_out: int, hidden: int = 64) -> nn.Sequential:

@@ -146,6 +146,13 @@ class ExecutionEnv(gym.Env):
         """Book side where our resting order sits: asks (-1) for a sell, bids (+1) for a buy."""
         return self.side
 
+    @property
+    def spread_ticks(self) -> int:
+        """The current spread in ticks (1 when a side of the book is empty)."""
+        d, i = self._day, self._i
+        bid, ask = d.best(i, 1), d.best(i, -1)
+        return (ask - bid) // d.tick if bid is not None and ask is not None else 1
+
     def ticks_to_bps(self, ticks: float) -> float:
         """An offset of ``ticks`` ticks from the near touch, in basis points of it."""
         return float(ticks) * self.tick / self.near_touch * 1e4

@@ -14,7 +14,7 @@ import param
 from bokeh.models import ColumnDataSource, Span
 from bokeh.plotting import figure
 
-from workbench.execution.agents import FixedOffsetAgent, TWAPAgent, VWAPAgent
+from workbench.execution.agents import FixedOffsetAgent, QuoteImprovingAgent, TWAPAgent, VWAPAgent
 from workbench.execution.env import ExecutionEnv
 from workbench.execution.experiments import (
     FULL, OUT_OF_RANGE_STOCK, STEP_SECONDS, STEPS, TRAIN_STOCKS, parent_volume, real_day, stock_named, synthetic_days,
@@ -41,7 +41,7 @@ def market_label(name: str) -> str:
 
 
 MARKET_LABELS = {market_label(m): m for m in MARKETS}
-AGENTS = ["hybrid", "continuous", "discrete", "twap", "vwap", "limit_+0t", "limit_-1t"]
+AGENTS = ["hybrid", "continuous", "discrete", "twap", "vwap", "limit_+0t", "limit_-1t", "improve_1t"]
 MAX_FRAMES = 400
 MAX_POINTS = 3000  # quote points sent per episode at most
 
@@ -64,6 +64,8 @@ def _agent(name: str):
         return VWAPAgent().fit(synthetic_days(TRAIN_STOCKS[0], range(1), FULL.day_seconds), STEPS, STEP_SECONDS)
     if name.startswith("limit_"):
         return FixedOffsetAgent(int(name[len("limit_"):-1]))
+    if name == QuoteImprovingAgent.name:
+        return QuoteImprovingAgent()
     raise ValueError(f"agent: expected one of {AGENTS}, got {name!r}")
 
 
