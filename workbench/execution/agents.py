@@ -188,9 +188,12 @@ class HybridPolicy(_Learned):
     def sample(self, obs, greedy: bool):
         mu = self.mean(obs).squeeze(-1)
         u = mu if greedy else torch.normal(mu, self.log_std.exp().expand_as(mu))
-        logits = self.logits(torch.cat([obs, u[:, None]], 1))
-        k = logits.argmax(-1) if greedy else torch.distributions.Categorical(logits=logits).sample()
+        k = self.choose_tick(self.logits(torch.cat([obs, u[:, None]], 1)), greedy)
         return torch.stack([u, k.float()], 1)
+
+    def choose_tick(self, scores, greedy: bool):
+        """Index in the window ``(B,)`` from the discrete head's scores ``(B, 2W+1)``: argmax, or a sample."""
+        return scores.argmax(-1) if greedy else torch.distributions.Categorical(logits=scores).sample()
 
     def to_env(self, raw, env):
         bps = float(raw[0, 0]) * self.scale_bps

@@ -146,7 +146,23 @@ def _baselines(train_days) -> list:
             FixedOffsetAgent(-1), FixedOffsetAgent(1), QuoteImprovingAgent()]
 
 
-def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = None, train_blends: int = 0) -> Report:
+LEARNERS = ("continuous", "discrete", "hybrid")
+
+
+def _learner_names() -> list[str]:
+    from workbench.execution.hybrid_variants import VARIANTS
+
+    return [*LEARNERS, *VARIANTS]
+
+
+def _make_learner(name: str):
+    from workbench.execution.hybrid_variants import VARIANTS
+
+    return VARIANTS[name]() if name in VARIANTS else make_policy(name)
+
+
+def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = None, train_blends: int = 0,
+              only: list[str] | None = None) -> Report:
     """Train and evaluate every agent; see the module docstring.
 
     Args:
@@ -155,6 +171,11 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         train_blends: also train on this many blended stocks (:func:`training_stocks`; a robustness check of
             the comparison: more diverse training). Validation days per stock shrink so that their total
             stays about the same; held-out days cover every training stock.
+        only: the learned agents to train (``--only`` on the command line), default ``continuous``, ``discrete``
+            and ``hybrid``; the variants of the hybrid's fine-grained head in
+            :mod:`~workbench.execution.hybrid_variants` (``hybrid_entropy``, ``hybrid_q``, ``hybrid_book``) can be
+            named too. Every seed's training is deterministic, so a variant run with ``--seed s`` pairs with the
+            continuous agent's seeds of another run with the same ``--seed``.
 
     Returns:
         ``Report`` with ``data["results"]`` (per agent and evaluation set: ``agent``, ``eval``,
@@ -167,6 +188,10 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     from workbench.execution.bench import replay_throughput
 
     t0 = time.perf_counter()
+    learners = tuple(dict.fromkeys(only)) if only else LEARNERS
+    unknown = [a for a in learners if a not in _learner_names()]
+    if unknown:
+        raise ValueError(f"only: expected learned agents from {_learner_names()}, got {unknown}")
     cfg = QUICK if quick else FULL
     seeds = [seed + i for i in range(cfg.seeds)]
     train_stocks = training_stocks(train_blends)
@@ -205,11 +230,11 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     curve_eps = eval_eps["held_out_days"][:: max(1, len(eval_eps["held_out_days"]) // 300)]
     twap_curve_level = float(np.mean([m["shortfall_bps"] for m in evaluate(TWAPAgent(), eval_envs["held_out_days"],
                                                                              curve_eps)]))
-    jobs = [(a, s) for a in ("continuous", "discrete", "hybrid") for s in seeds]
+    jobs = [(a, s) for a in learners for s in seeds]
     it = progress(jobs, total=len(jobs), desc="agents x seeds") if progress else jobs
     for agent_name, s in it:
         torch.manual_seed(s)
-        policy = make_policy(agent_name)
+        policy = _make_learner(agent_name)
         curve = train(policy, train_env, PPOConfig(episodes=cfg.episodes, eval_every=cfg.eval_every), seed=s,
                       eval_episodes=curve_eps, eval_env=eval_envs["held_out_days"], val_episodes=val_eps,
                       val_env=val_env)
@@ -227,7 +252,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         paired = [float(np.mean(np.array(r) - twap)) for r in runs]  # same episodes: market noise cancels
         seed_means = [float(np.mean(r)) for r in runs]
         all_eps = [x for r in runs for x in r]
-        learned = agent_name in ("continuous", "discrete", "hybrid")
+        learned = agent_name in learners
         row = {"agent": agent_name, "eval": name, "shortfall_bps_mean": float(np.mean(seed_means)),
                "shortfall_bps_std": float(np.std(seed_means)) if learned else 0.0,
                "shortfall_bps_episode_std": float(np.std(all_eps)),
@@ -264,7 +289,8 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         f"Synthetic stocks (zero-intelligence flow around a latent price): train {', '.join(map(_name, train_stocks))}; "
         f"held_out_stocks: {len(HELD_OUT_BLENDS)} blends of two of them ({blends}); out_of_range_stock: "
         f"{OUT_OF_RANGE_STOCK} (thinner and more volatile than any training stock).",
-        _hybrid_vs_continuous(per_stock, results),
+        *[_hybrid_vs_continuous(per_stock, results, h) for h in learners if h.startswith("hybrid")
+          and "continuous" in learners],
         f"Replay throughput: {throughput:,.0f} LOBSTER messages/s on one core.",
         f"Took {data['seconds']:.1f} s.",
     ]
@@ -293,19 +319,19 @@ def _per_stock(per: dict, stock_of_episode: list[str]) -> list[dict]:
     return rows
 
 
-def _hybrid_vs_continuous(per_stock: list[dict], results: list[dict]) -> str:
-    """The claim in numbers: hybrid minus continuous on the pooled held-out stocks (mean and standard error over
-    seeds), and on how many of the held-out stocks the hybrid is the cheaper of the two."""
+def _hybrid_vs_continuous(per_stock: list[dict], results: list[dict], hybrid: str = "hybrid") -> str:
+    """The claim in numbers: ``hybrid`` (or a variant) minus continuous on the pooled held-out stocks (mean and
+    standard error over seeds), and on how many of the held-out stocks it is the cheaper of the two."""
     mean = {(r["agent"], r["stock"]): r["vs_twap_agent_bps_mean"] for r in per_stock}
-    stocks = [s for a, s in mean if a == "hybrid"]
-    wins = sum(mean[("hybrid", s)] < mean[("continuous", s)] for s in stocks)
-    twap_wins = sum(mean[("hybrid", s)] < 0 for s in stocks)
+    stocks = [s for a, s in mean if a == hybrid]
+    wins = sum(mean[(hybrid, s)] < mean[("continuous", s)] for s in stocks)
+    twap_wins = sum(mean[(hybrid, s)] < 0 for s in stocks)
     # one paired value per seed (shortfall minus TWAP's on the same episodes); the seeds of the two agents
     # are independent runs, hence the standard error of a difference of two means
     seeds = {r["agent"]: np.array(r["vs_twap_agent_bps_seeds"]) for r in results if r["eval"] == "held_out_stocks"}
-    h, c = seeds["hybrid"], seeds["continuous"]
+    h, c = seeds[hybrid], seeds["continuous"]
     se = (f"standard error over {len(h)} seeds {np.sqrt(h.var(ddof=1) / len(h) + c.var(ddof=1) / len(c)):.2f}"
           if len(h) > 1 else "one seed: no standard error")
-    return (f"Held-out stocks: hybrid minus continuous {h.mean() - c.mean():+.2f} bps ({se}); per stock (mean over "
-            f"seeds) the hybrid is cheaper than the continuous agent on {wins} of {len(stocks)} and cheaper than TWAP "
+    return (f"Held-out stocks: {hybrid} minus continuous {h.mean() - c.mean():+.2f} bps ({se}); per stock (mean over "
+            f"seeds) {hybrid} is cheaper than the continuous agent on {wins} of {len(stocks)} and cheaper than TWAP "
             f"on {twap_wins} of {len(stocks)}.")

@@ -7,7 +7,8 @@ policy's value network, normalises them, and takes ``epochs`` full-batch steps o
 .. math::  L = -\\mathbb E\\big[\\min(\\rho A, \\mathrm{clip}(\\rho, 1-\\epsilon, 1+\\epsilon) A)\\big]
            + c_v \\mathbb E[(V - R)^2] - c_e \\mathbb E[H],
 
-with :math:`\\rho` the ratio of new to old (joint, for the hybrid) action probabilities.
+with :math:`\\rho` the ratio of new to old (joint, for the hybrid) action probabilities; a policy with an
+``auxiliary_loss(observations, raw actions, lambda-returns)`` adds it to :math:`L`.
 ``train`` returns the learning curve: after every ``eval_every`` episodes, the greedy policy's mean
 implementation shortfall on fixed evaluation episodes (sample efficiency).
 """
@@ -52,6 +53,8 @@ class Curve:
 def rollout(agent, env, *, greedy: bool, seed: int | None = None, options: dict | None = None):
     """One episode; returns ``(observations, raw actions, rewards, final info)`` (raw only for learned agents)."""
     obs, _ = env.reset(seed=seed, options=options)
+    if hasattr(agent, "bind"):  # a policy that reads the book beyond the observation
+        agent.bind(env)
     observations, raws, rewards = [], [], []
     info: dict = {}
     done = False
@@ -146,6 +149,8 @@ def train(policy, env, config: PPOConfig | None = None, *, seed: int = 0, eval_e
             pg = -torch.min(ratio * adv_t, ratio.clamp(1 - cfg.clip, 1 + cfg.clip) * adv_t).mean()
             vloss = (policy.value(obs_t).squeeze(-1) - ret_t).pow(2).mean()
             loss = pg + cfg.value_coef * vloss - cfg.entropy_coef * entropy.mean()
+            if hasattr(policy, "auxiliary_loss"):  # a head trained beside PPO's (e.g. a Q-network on the returns)
+                loss = loss + policy.auxiliary_loss(obs_t, raw_t, ret_t)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(policy.parameters(), cfg.max_grad_norm)

@@ -1,0 +1,125 @@
+"""The hybrid's head variants: entropy weighting, the epsilon-greedy Q head and its loss, the book features."""
+
+import numpy as np
+import pytest
+import torch
+
+from workbench.execution.env import N_FEATURES, ExecutionEnv
+from workbench.execution.experiments import reproduce
+from workbench.execution.hybrid_variants import (
+    N_CANDIDATE_FEATURES, HybridBookPolicy, HybridEntropyPolicy, HybridQPolicy, candidate_features,
+)
+from workbench.execution.market import MarketDay
+from workbench.execution.ppo import PPOConfig, rollout, train
+from workbench.execution.synthetic import simulate_day
+
+
+@pytest.fixture(scope="module")
+def day():
+    return MarketDay.from_synthetic(simulate_day("mid_tick", seed=0, seconds=120))
+
+
+def make_env(day, side=-1, start=5.0):
+    env = ExecutionEnv(day, side=side, volume=1000, steps=3, step_seconds=10.0)
+    env.reset(options={"day": 0, "start": day.session_start + start})
+    return env
+
+
+def test_entropy_variant_weights_only_the_discrete_heads_entropy():
+    torch.manual_seed(0)
+    policy = HybridEntropyPolicy(disc_entropy_weight=7.0, hidden=8)
+    obs = torch.randn(5, N_FEATURES)
+    raw = policy.sample(obs, greedy=False)
+    logp, entropy = policy.distribution(obs, raw)
+    u = raw[:, 0]
+    cont = torch.distributions.Normal(policy.mean(obs).squeeze(-1), policy.log_std.exp())
+    disc = torch.distributions.Categorical(logits=policy.logits(torch.cat([obs, u[:, None]], 1)))
+    torch.testing.assert_close(entropy, cont.entropy() + 7.0 * disc.entropy())
+    torch.testing.assert_close(logp, cont.log_prob(u) + disc.log_prob(raw[:, 1].long()))
+    with pytest.raises(ValueError, match="disc_entropy_weight"):
+        HybridEntropyPolicy(disc_entropy_weight=-1.0)
+
+
+def test_q_head_is_greedy_when_evaluated_and_uniform_when_epsilon_is_one():
+    torch.manual_seed(1)
+    obs = torch.randn(4000, N_FEATURES)
+    greedy = HybridQPolicy(epsilon=0.0, hidden=8)
+    raw = greedy.sample(obs, greedy=True)
+    assert torch.equal(raw[:, 1].long(), greedy.q_values(obs, raw[:, 0]).argmax(-1))
+    explore = HybridQPolicy(epsilon=1.0, hidden=8)
+    counts = np.bincount(explore.sample(obs, greedy=False)[:, 1].long().numpy(), minlength=7)
+    # 4,000 uniform draws over 7 ticks: each count is Binomial(4000, 1/7), sd ~22; 5 sd is never hit by chance
+    assert np.all(np.abs(counts - 4000 / 7) < 5 * np.sqrt(4000 / 7 * 6 / 7)), counts
+    # PPO's ratio sees only the continuous head: changing the tick leaves the log-probability alone
+    other = raw.clone()
+    other[:, 1] = (other[:, 1] + 1) % 7
+    torch.testing.assert_close(greedy.distribution(obs, raw)[0], greedy.distribution(obs, other)[0])
+    with pytest.raises(ValueError, match="epsilon"):
+        HybridQPolicy(epsilon=1.5)
+
+
+def test_q_head_is_trained_by_the_auxiliary_loss_inside_ppo(day):
+    env = ExecutionEnv(day, side=-1, volume=1000, steps=3, step_seconds=10.0, reward="markout")
+    torch.manual_seed(0)
+    policy = HybridQPolicy(hidden=8)
+    before = [p.detach().clone() for p in policy.logits.parameters()]
+    train(policy, env, PPOConfig(episodes=32, batch_episodes=16, epochs=2), seed=0)
+    # the PPO terms never touch the Q network (its log-probability is the continuous head's alone), so only the
+    # auxiliary regression on the returns can have moved its weights
+    assert any(not torch.equal(a, b) for a, b in zip(before, policy.logits.parameters()))
+    # and it moves them towards the returns: on a fixed batch, steps on the loss reduce it
+    obs, raws, rewards, _ = rollout(policy, env, greedy=False, seed=3)
+    o, r = torch.as_tensor(np.stack(obs), dtype=torch.float32), torch.stack(raws)
+    target = torch.as_tensor(np.cumsum(rewards[::-1])[::-1].copy(), dtype=torch.float32)
+    opt = torch.optim.Adam(policy.logits.parameters(), lr=1e-2)
+    first = policy.auxiliary_loss(o, r, target).item()
+    for _ in range(100):
+        opt.zero_grad()
+        policy.auxiliary_loss(o, r, target).backward()
+        opt.step()
+    assert policy.auxiliary_loss(o, r, target).item() < 0.1 * first
+
+
+@pytest.mark.parametrize("side", [-1, 1])
+def test_candidate_features_read_the_book_at_each_price(day, side):
+    env = make_env(day, side)
+    i, tick, near = env._i, env.tick, env.near_touch
+    ticks = list(range(-4, 5))
+    feats = candidate_features(env, ticks)
+    assert feats.shape == (9, N_CANDIDATE_FEATURES)
+    opposite = day.best(i, -side)
+    slice_ = 1000 / 3
+    for j, k in enumerate(ticks):
+        p = near - side * k * tick
+        crosses = p <= opposite if side == -1 else p >= opposite
+        assert feats[j, 0] == float(crosses)
+        # queue at the price, from the replayed book (0 inside the spread); depth strictly in front of it
+        assert feats[j, 1] == pytest.approx(np.log1p(day.volume_at(i, side, p) / slice_) / 5, rel=1e-6)
+        prices, sizes = day.side_levels(i, side)
+        front = sizes[prices < p].sum() if side == -1 else sizes[prices > p].sum()
+        assert feats[j, 2] == pytest.approx(np.log1p(front / slice_) / 5, rel=1e-6)
+        assert feats[j, 3] == pytest.approx(k / 10)
+    assert feats[ticks.index(0), 1] > 0 and feats[ticks.index(0), 2] == 0  # the near touch: a queue, none in front
+
+
+def test_book_variant_rescores_the_candidates_it_saw(day):
+    torch.manual_seed(0)
+    policy = HybridBookPolicy(hidden=8)
+    env = make_env(day)
+    with pytest.raises(RuntimeError, match="bind"):
+        policy.sample(torch.zeros(1, N_FEATURES), greedy=True)
+    obs, raws, _, info = rollout(policy, env, greedy=False, seed=0)
+    raw = torch.stack(raws)
+    assert raw.shape == (3, 2 + 7 * N_CANDIDATE_FEATURES) and "shortfall_bps" in info
+    logp, _ = policy.distribution(torch.as_tensor(np.stack(obs), dtype=torch.float32), raw)
+    assert torch.isfinite(logp).all()
+    # the stored features decide the logits: different features, different probability of the same tick
+    changed = raw.clone()
+    changed[:, 2::N_CANDIDATE_FEATURES] = 1 - changed[:, 2::N_CANDIDATE_FEATURES]  # flip every "crosses" flag
+    assert not torch.allclose(policy.distribution(torch.as_tensor(np.stack(obs), dtype=torch.float32), changed)[0],
+                              logp)
+
+
+def test_reproduce_names_unknown_learners():
+    with pytest.raises(ValueError, match="only: expected learned agents"):
+        reproduce(quick=True, only=["hybrid", "nonsense"])

@@ -1,0 +1,152 @@
+"""Variants of the hybrid's fine-grained head, to test why it does not beat the continuous agent.
+
+The shipped :class:`~workbench.execution.agents.HybridPolicy` trains both heads with PPO on the joint
+log-probability, and its categorical head settles on a near-constant shift of the continuous centre. Each
+variant changes one thing about that head:
+
+* :class:`HybridEntropyPolicy`: the discrete head's entropy counts ``disc_entropy_weight`` times in the PPO
+  entropy bonus, so it keeps exploring the ticks of its window;
+* :class:`HybridQPolicy`: the fine-grained agent is a Q-network over the ``2W+1`` ticks, conditioned on the
+  state and the continuous sample ``u``, epsilon-greedy while training and greedy when evaluated (the research
+  notes' reconstruction of the paper). PPO sees only the continuous head's log-probability; the Q head is
+  regressed on the step's lambda-return, :math:`\\mathcal L_Q = c_Q\\,\\mathbb E[(Q(s, u)_k - R^\\lambda)^2]`,
+  through :meth:`HybridQPolicy.auxiliary_loss`, which :func:`~workbench.execution.ppo.train` adds to its loss;
+* :class:`HybridBookPolicy`: the categorical head also scores each tick of its window by that price's own
+  book features (:func:`candidate_features`): its logits are those of the shipped head plus
+  :math:`g(\\phi_j)` for candidate ``j``. It reads the book, so ``rollout`` binds it to the environment.
+
+``workbench.execution.experiments.compare_hybrid_variants`` trains them beside the continuous agent.
+Shapes: observations ``(B, N_FEATURES)``; raw actions ``(B, 2)`` (``(B, 2 + (2W+1) F)`` for the book variant,
+which stores each decision's candidate features with it, so that PPO re-scores the same candidates).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from workbench.execution.agents import HybridPolicy
+
+__all__ = ["HybridEntropyPolicy", "HybridQPolicy", "HybridBookPolicy", "candidate_features", "N_CANDIDATE_FEATURES",
+           "VARIANTS"]
+
+N_CANDIDATE_FEATURES = 4
+
+
+class HybridEntropyPolicy(HybridPolicy):
+    """The shipped hybrid with the discrete head's entropy weighted ``disc_entropy_weight`` times."""
+
+    name = "hybrid_entropy"
+
+    def __init__(self, disc_entropy_weight: float = 10.0, **kwargs):
+        super().__init__(**kwargs)
+        if not disc_entropy_weight >= 0:
+            raise ValueError(f"disc_entropy_weight: expected a non-negative number, got {disc_entropy_weight!r}")
+        self.disc_entropy_weight = float(disc_entropy_weight)
+
+    def distribution(self, obs, raw):
+        u, k = raw[:, 0], raw[:, 1].long()
+        cont = torch.distributions.Normal(self.mean(obs).squeeze(-1), self.log_std.exp())
+        disc = torch.distributions.Categorical(logits=self.logits(torch.cat([obs, u[:, None]], 1)))
+        return cont.log_prob(u) + disc.log_prob(k), cont.entropy() + self.disc_entropy_weight * disc.entropy()
+
+
+class HybridQPolicy(HybridPolicy):
+    """Continuous scoping by PPO; the tick within the window by an epsilon-greedy Q-network ``Q(s, u) -> (2W+1,)``."""
+
+    name = "hybrid_q"
+
+    def __init__(self, epsilon: float = 0.1, q_coef: float = 0.5, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= epsilon <= 1:
+            raise ValueError(f"epsilon: expected a probability in [0, 1], got {epsilon!r}")
+        self.epsilon, self.q_coef = float(epsilon), float(q_coef)
+
+    def q_values(self, obs, u):
+        return self.logits(torch.cat([obs, u[:, None]], 1))
+
+    def distribution(self, obs, raw):
+        cont = torch.distributions.Normal(self.mean(obs).squeeze(-1), self.log_std.exp())
+        return cont.log_prob(raw[:, 0]), cont.entropy()
+
+    def choose_tick(self, scores, greedy: bool):
+        """The Q-greedy tick; while training, a uniform one with probability ``epsilon``."""
+        k = scores.argmax(-1)
+        if greedy:
+            return k
+        explore = torch.rand(k.shape) < self.epsilon
+        return torch.where(explore, torch.randint(0, scores.shape[-1], k.shape), k)
+
+    def auxiliary_loss(self, obs, raw, returns):
+        """``q_coef`` times the mean squared error of the taken tick's Q value against the lambda-return."""
+        q = self.q_values(obs, raw[:, 0]).gather(1, raw[:, 1:2].long()).squeeze(1)
+        return self.q_coef * (q - returns).pow(2).mean()
+
+
+def candidate_features(env, ticks) -> np.ndarray:
+    """Book features of the limit prices ``ticks`` ticks from the near touch, ``(len(ticks), 4)``.
+
+    Per candidate price: 1 if it crosses the spread (executes at once), the log of one plus the visible queue
+    at that price and the log of one plus the depth in front of it on our side (both in units of the TWAP
+    slice, / 5), and the offset in ticks / 10.
+    """
+    d, i, side = env.day, env._i, env.side
+    near, tick = env.near_touch, env.tick
+    prices = near - side * np.asarray(ticks, dtype=np.int64) * tick
+    slice_ = max(1.0, env._remaining / max(1, env.steps - env._t))
+    opposite = d.best(i, -side)
+    own_prices, own_sizes = d.side_levels(i, side)
+    out = np.zeros((len(prices), N_CANDIDATE_FEATURES), dtype=np.float32)
+    for j, p in enumerate(prices.tolist()):
+        crosses = opposite is not None and (p <= opposite if side == -1 else p >= opposite)
+        at = own_sizes[own_prices == p].sum()
+        front = own_sizes[own_prices < p].sum() if side == -1 else own_sizes[own_prices > p].sum()
+        out[j] = [float(crosses), math.log1p(at / slice_) / 5, math.log1p(front / slice_) / 5, ticks[j] / 10]
+    return out
+
+
+class HybridBookPolicy(HybridPolicy):
+    """The shipped hybrid whose discrete logits add a score of each candidate price's book features."""
+
+    name = "hybrid_book"
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.candidate_score = nn.Sequential(nn.Linear(N_CANDIDATE_FEATURES, 16), nn.Tanh(), nn.Linear(16, 1))
+        self._env = None
+
+    def bind(self, env):
+        """The environment whose book the next samples read (``rollout`` calls this)."""
+        self._env = env
+
+    def act(self, obs, env, greedy: bool = True):
+        self.bind(env)
+        return super().act(obs, env, greedy)
+
+    def _logits(self, obs, u, feats):
+        return self.logits(torch.cat([obs, u[:, None]], 1)) + self.candidate_score(feats).squeeze(-1)
+
+    def distribution(self, obs, raw):
+        u, k = raw[:, 0], raw[:, 1].long()
+        feats = raw[:, 2:].reshape(len(raw), 2 * self.window + 1, N_CANDIDATE_FEATURES)
+        cont = torch.distributions.Normal(self.mean(obs).squeeze(-1), self.log_std.exp())
+        disc = torch.distributions.Categorical(logits=self._logits(obs, u, feats))
+        return cont.log_prob(u) + disc.log_prob(k), cont.entropy() + disc.entropy()
+
+    def sample(self, obs, greedy: bool):
+        if self._env is None or len(obs) != 1:
+            raise RuntimeError("HybridBookPolicy.sample: bind(env) first; it samples one state of that env at a time")
+        env = self._env
+        mu = self.mean(obs).squeeze(-1)
+        u = mu if greedy else torch.normal(mu, self.log_std.exp().expand_as(mu))
+        centre = int(round(float(u[0]) * self.scale_bps / max(env.ticks_to_bps(1), 1e-9)))
+        ticks = [centre + k for k in range(-self.window, self.window + 1)]
+        feats = torch.as_tensor(candidate_features(env, ticks))[None]
+        k = self.choose_tick(self._logits(obs, u, feats), greedy)
+        return torch.cat([torch.stack([u, k.float()], 1), feats.reshape(1, -1)], 1)
+
+
+VARIANTS = {c.name: c for c in (HybridEntropyPolicy, HybridQPolicy, HybridBookPolicy)}
