@@ -121,5 +121,7 @@ def test_book_variant_rescores_the_candidates_it_saw(day):
 
 
 def test_reproduce_names_unknown_learners():
-    with pytest.raises(ValueError, match="only: expected learned agents"):
+    with pytest.raises(ValueError, match="only: expected learned agents.*'nonsense'"):
         reproduce(quick=True, only=["hybrid", "nonsense"])
+    with pytest.raises(TypeError, match="only: expected a list"):
+        reproduce(quick=True, only="hybrid")

@@ -26,6 +26,7 @@ import torch
 from workbench.data import DataNotFoundError
 from workbench.execution.agents import FixedOffsetAgent, QuoteImprovingAgent, TWAPAgent, VWAPAgent, make_policy
 from workbench.execution.env import ExecutionEnv
+from workbench.execution.hybrid_variants import VARIANTS
 from workbench.execution.market import MarketDay
 from workbench.execution.ppo import PPOConfig, evaluate, train
 from workbench.execution.synthetic import STOCKS, SyntheticStock, blend_stock, simulate_day
@@ -146,18 +147,10 @@ def _baselines(train_days) -> list:
             FixedOffsetAgent(-1), FixedOffsetAgent(1), QuoteImprovingAgent()]
 
 
-LEARNERS = ("continuous", "discrete", "hybrid")
-
-
-def _learner_names() -> list[str]:
-    from workbench.execution.hybrid_variants import VARIANTS
-
-    return [*LEARNERS, *VARIANTS]
+LEARNERS = ("continuous", "discrete", "hybrid")  # trained by default; ``only`` may also name VARIANTS
 
 
 def _make_learner(name: str):
-    from workbench.execution.hybrid_variants import VARIANTS
-
     return VARIANTS[name]() if name in VARIANTS else make_policy(name)
 
 
@@ -188,10 +181,12 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     from workbench.execution.bench import replay_throughput
 
     t0 = time.perf_counter()
+    if isinstance(only, str):
+        raise TypeError(f"only: expected a list of learned agents' names, got the string {only!r}")
     learners = tuple(dict.fromkeys(only)) if only else LEARNERS
-    unknown = [a for a in learners if a not in _learner_names()]
+    unknown = [a for a in learners if a not in (*LEARNERS, *VARIANTS)]
     if unknown:
-        raise ValueError(f"only: expected learned agents from {_learner_names()}, got {unknown}")
+        raise ValueError(f"only: expected learned agents from {[*LEARNERS, *VARIANTS]}, got {unknown}")
     cfg = QUICK if quick else FULL
     seeds = [seed + i for i in range(cfg.seeds)]
     train_stocks = training_stocks(train_blends)
@@ -280,7 +275,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
                         "held_out_stocks": [vars(s) for s in held],
                         "out_of_range_stock": OUT_OF_RANGE_STOCK,
                         "train_days_per_stock": cfg.train_days, "day_seconds": cfg.day_seconds,
-                        "ppo_episodes": cfg.episodes, "seeds": seeds}}
+                        "ppo_episodes": cfg.episodes, "seeds": seeds, "learners": list(learners)}}
     blends = ", ".join(f"{s.name} {s.tick_bps:.2f} bps tick" for s in held)
     notes = [
         "Shortfall: implementation shortfall against the arrival mid in bps (lower is better); 'minus TWAP agent': "

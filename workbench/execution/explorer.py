@@ -102,7 +102,11 @@ class Explorer(pn.viewable.Viewer):
 
     market = param.Selector(default="mid_tick", objects=MARKET_LABELS, doc="Synthetic stock or the real AAPL sample")
     day_seed = param.Integer(default=100, bounds=(0, 10_000), doc="Seed of the synthetic day (100+ are held out)")
-    agent = param.Selector(default="hybrid", objects=AGENTS, doc="Who places the child orders")
+    agent = param.Selector(default="hybrid", objects=AGENTS,
+                           doc="Who places the child orders: the learned hybrid, continuous (bps) or discrete (ticks) "
+                               "policy; TWAP or VWAP market orders; a limit order at the near touch (limit_+0t) or "
+                               "one tick better (limit_-1t); one tick inside the spread when it has room, else at "
+                               "the touch (improve_1t)")
     start = param.Number(default=0.3, bounds=(0.0, 1.0), step=0.05, doc="Episode start, as a fraction of the day")
 
     def __init__(self, **params):
