@@ -89,8 +89,8 @@ class FixedOffsetAgent:
 class QuoteImprovingAgent:
     """Improve the near touch by one tick when the spread leaves room (``>= 2`` ticks), else join it.
 
-    The improved quote is alone at the front of its level, so the next marketable order on our side fills
-    it; with a one-tick spread, improving would cross, so it joins the queue instead.
+    The improved quote is alone at the front of a new best level, so the next market order against our side
+    fills it first; with a one-tick spread, improving would cross, so it joins the queue instead.
     """
 
     name = "improve_1t"
