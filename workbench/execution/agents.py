@@ -178,16 +178,28 @@ class HybridPolicy(_Learned):
         self.mean = _mlp(N_FEATURES, 1, hidden)
         self.log_std = nn.Parameter(torch.zeros(1))
         self.logits = _mlp(N_FEATURES + 1, 2 * window + 1, hidden)
+        self.disc_entropy_weight = 1.0  # weight of the discrete head's entropy in the PPO bonus
+
+    def scope(self, obs) -> torch.distributions.Normal:
+        """The continuous head: a Gaussian over ``u`` ``(B,)``; the centre is ``scale_bps * u`` bps."""
+        return torch.distributions.Normal(self.mean(obs).squeeze(-1), self.log_std.exp())
+
+    def window_distribution(self, obs, raw) -> torch.distributions.Categorical:
+        """The discrete head given the state and the scoped ``u = raw[:, 0]``: over the ``2W+1`` ticks."""
+        return torch.distributions.Categorical(logits=self.logits(torch.cat([obs, raw[:, :1]], 1)))
 
     def distribution(self, obs, raw):
-        u, k = raw[:, 0], raw[:, 1].long()
-        cont = torch.distributions.Normal(self.mean(obs).squeeze(-1), self.log_std.exp())
-        disc = torch.distributions.Categorical(logits=self.logits(torch.cat([obs, u[:, None]], 1)))
-        return cont.log_prob(u) + disc.log_prob(k), cont.entropy() + disc.entropy()
+        cont, disc = self.scope(obs), self.window_distribution(obs, raw)
+        return (cont.log_prob(raw[:, 0]) + disc.log_prob(raw[:, 1].long()),
+                cont.entropy() + self.disc_entropy_weight * disc.entropy())
+
+    def draw_u(self, obs, greedy: bool):
+        """The continuous head's ``u`` ``(B,)``: its mean, or a sample."""
+        mu = self.mean(obs).squeeze(-1)
+        return mu if greedy else torch.normal(mu, self.log_std.exp().expand_as(mu))
 
     def sample(self, obs, greedy: bool):
-        mu = self.mean(obs).squeeze(-1)
-        u = mu if greedy else torch.normal(mu, self.log_std.exp().expand_as(mu))
+        u = self.draw_u(obs, greedy)
         k = self.choose_tick(self.logits(torch.cat([obs, u[:, None]], 1)), greedy)
         return torch.stack([u, k.float()], 1)
 
@@ -195,9 +207,13 @@ class HybridPolicy(_Learned):
         """Index in the window ``(B,)`` from the discrete head's scores ``(B, 2W+1)``: argmax, or a sample."""
         return scores.argmax(-1) if greedy else torch.distributions.Categorical(logits=scores).sample()
 
+    def centre_ticks(self, u: float, env) -> int:
+        """The window's centre: ``scale_bps * u`` basis points from the near touch, rounded to ticks."""
+        return int(round(u * self.scale_bps / max(env.ticks_to_bps(1), 1e-9)))
+
     def to_env(self, raw, env):
         bps = float(raw[0, 0]) * self.scale_bps
-        centre = int(round(bps / max(env.ticks_to_bps(1), 1e-9)))
+        centre = self.centre_ticks(float(raw[0, 0]), env)
         k = int(raw[0, 1]) - self.window
         ticks = centre + k
         return np.array([env.ticks_to_bps(ticks)]), {"offset_bps": bps, "centre": centre, "k": k, "ticks": ticks,

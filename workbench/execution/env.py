@@ -147,11 +147,11 @@ class ExecutionEnv(gym.Env):
         return self.side
 
     @property
-    def spread_ticks(self) -> int:
+    def spread_ticks(self) -> float:
         """The current spread in ticks (1 when a side of the book is empty)."""
         d, i = self._day, self._i
         bid, ask = d.best(i, 1), d.best(i, -1)
-        return (ask - bid) // d.tick if bid is not None and ask is not None else 1
+        return (ask - bid) / d.tick if bid is not None and ask is not None else 1.0
 
     def ticks_to_bps(self, ticks: float) -> float:
         """An offset of ``ticks`` ticks from the near touch, in basis points of it."""
@@ -166,8 +166,6 @@ class ExecutionEnv(gym.Env):
     def _observation(self) -> np.ndarray:
         d, i = self._day, self._i
         mid = d.mid(i)
-        bid, ask = d.best(i, 1), d.best(i, -1)
-        spread = (ask - bid) if bid is not None and ask is not None else d.tick
         bp, bs = d.side_levels(i, 1)
         ap, as_ = d.side_levels(i, -1)
         imb1 = (bs[:1].sum() - as_[:1].sum()) / max(1, bs[:1].sum() + as_[:1].sum())
@@ -181,7 +179,7 @@ class ExecutionEnv(gym.Env):
         slice_ = max(1, self._remaining / max(1, self.steps - self._t))
         near_q = d.volume_at(i, self._rest_side, self.near_touch)
         time_left = (self.steps - self._t) / self.steps
-        obs = [time_left, self._remaining / self.volume, min(spread / d.tick, 20) / 10, d.tick / mid * 1e4 / 10,
+        obs = [time_left, self._remaining / self.volume, min(self.spread_ticks, 20) / 10, d.tick / mid * 1e4 / 10,
                imb1 * eps, imb5 * eps, np.clip(move / 10, -5, 5), self._last_fill_ratio,
                math.log1p(near_q / slice_) / 5, np.clip(ret / 10, -5, 5), min(vol, 50) / 10,
                self._remaining / self.volume - time_left]

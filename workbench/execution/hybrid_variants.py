@@ -47,12 +47,6 @@ class HybridEntropyPolicy(HybridPolicy):
             raise ValueError(f"disc_entropy_weight: expected a non-negative number, got {disc_entropy_weight!r}")
         self.disc_entropy_weight = float(disc_entropy_weight)
 
-    def distribution(self, obs, raw):
-        u, k = raw[:, 0], raw[:, 1].long()
-        cont = torch.distributions.Normal(self.mean(obs).squeeze(-1), self.log_std.exp())
-        disc = torch.distributions.Categorical(logits=self.logits(torch.cat([obs, u[:, None]], 1)))
-        return cont.log_prob(u) + disc.log_prob(k), cont.entropy() + self.disc_entropy_weight * disc.entropy()
-
 
 class HybridQPolicy(HybridPolicy):
     """Continuous scoping by PPO; the tick within the window by an epsilon-greedy Q-network ``Q(s, u) -> (2W+1,)``."""
@@ -69,7 +63,7 @@ class HybridQPolicy(HybridPolicy):
         return self.logits(torch.cat([obs, u[:, None]], 1))
 
     def distribution(self, obs, raw):
-        cont = torch.distributions.Normal(self.mean(obs).squeeze(-1), self.log_std.exp())
+        cont = self.scope(obs)
         return cont.log_prob(raw[:, 0]), cont.entropy()
 
     def choose_tick(self, scores, greedy: bool):
@@ -129,22 +123,17 @@ class HybridBookPolicy(HybridPolicy):
     def _logits(self, obs, u, feats):
         return self.logits(torch.cat([obs, u[:, None]], 1)) + self.candidate_score(feats).squeeze(-1)
 
-    def distribution(self, obs, raw):
-        u, k = raw[:, 0], raw[:, 1].long()
+    def window_distribution(self, obs, raw):
         feats = raw[:, 2:].reshape(len(raw), 2 * self.window + 1, N_CANDIDATE_FEATURES)
-        cont = torch.distributions.Normal(self.mean(obs).squeeze(-1), self.log_std.exp())
-        disc = torch.distributions.Categorical(logits=self._logits(obs, u, feats))
-        return cont.log_prob(u) + disc.log_prob(k), cont.entropy() + disc.entropy()
+        return torch.distributions.Categorical(logits=self._logits(obs, raw[:, 0], feats))
 
     def sample(self, obs, greedy: bool):
         if self._env is None or len(obs) != 1:
             raise RuntimeError("HybridBookPolicy.sample: bind(env) first; it samples one state of that env at a time")
-        env = self._env
-        mu = self.mean(obs).squeeze(-1)
-        u = mu if greedy else torch.normal(mu, self.log_std.exp().expand_as(mu))
-        centre = int(round(float(u[0]) * self.scale_bps / max(env.ticks_to_bps(1), 1e-9)))
+        u = self.draw_u(obs, greedy)
+        centre = self.centre_ticks(float(u[0]), self._env)
         ticks = [centre + k for k in range(-self.window, self.window + 1)]
-        feats = torch.as_tensor(candidate_features(env, ticks))[None]
+        feats = torch.as_tensor(candidate_features(self._env, ticks))[None]
         k = self.choose_tick(self._logits(obs, u, feats), greedy)
         return torch.cat([torch.stack([u, k.float()], 1), feats.reshape(1, -1)], 1)
 
