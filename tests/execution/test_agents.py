@@ -157,3 +157,26 @@ def test_train_is_reproducible_under_a_seed(day):
     assert any(not torch.equal(a[k], start[k]) for k in a)  # it did train (the check is not vacuous)
     _, c = run(1)
     assert any(not torch.equal(a[k], c[k]) for k in a)
+
+
+@pytest.mark.parametrize("metric", ["shortfall_bps", "markout_cost_bps"])
+def test_training_keeps_the_checkpoint_with_the_lowest_validation_cost(day, metric):
+    from workbench.execution.ppo import evaluate
+
+    torch.manual_seed(0)
+    policy = make_policy("continuous", hidden=16)
+    env = ExecutionEnv(day, side=-1, volume=1000, steps=4, step_seconds=10.0, reward="markout")
+    val_env = ExecutionEnv(day, side=-1, volume=1000, steps=4, step_seconds=10.0)
+    val_eps = [{"day": 0, "start": day.session_start + s} for s in (0.0, 30.0, 60.0)]
+    # a large learning rate, so that the last checkpoint is not the best and restoring is not a no-op
+    curve = train(policy, env, PPOConfig(episodes=128, batch_episodes=16, epochs=2, eval_every=32, lr=3e-2), seed=0,
+                  val_episodes=val_eps, val_env=val_env, val_metric=metric)
+    scores = curve.val_cost_bps
+    assert len(scores) == 5  # scored at 0, 32, ..., 128 episodes, once each
+    assert scores.index(min(scores)) < len(scores) - 1 and curve.selected_at == 32 * scores.index(min(scores))
+    # the weights restored score exactly the best validation cost (greedy episodes are deterministic)
+    kept = float(np.mean([m[metric] for m in evaluate(policy, val_env, val_eps)]))
+    assert kept == min(scores)
+    with pytest.raises(ValueError, match="val_metric"):
+        train(policy, env, PPOConfig(episodes=16, batch_episodes=16), val_episodes=val_eps, val_env=val_env,
+              val_metric="nonsense")

@@ -145,6 +145,15 @@ def test_markout_reward_is_the_arrival_reward_less_the_drift_on_inventory_held()
         drift = sum(x * (mids[t + 1] - mids[t]) for t, x in enumerate(held)) / info["arrival_mid"] * 1e4 / env.volume
         assert total == pytest.approx(-info["shortfall_bps"] - drift, abs=1e-9)
         assert abs(drift) > 1e-6  # the identity is not vacuous: the mid moved while we held shares
+        # the info's markout cost is that return's negative, whatever reward the env trains on (model selection
+        # scores it on an arrival-reward env)
+        assert info["markout_cost_bps"] == pytest.approx(-total, abs=1e-9)
+        arrival = ExecutionEnv(day, side=-1, volume=2000, steps=5, step_seconds=20.0, reward="arrival")
+        arrival.reset(options={"day": 0, "start": start})
+        done = False
+        while not done:
+            _, _, done, _, same = arrival.step([offset])
+        assert same["markout_cost_bps"] == pytest.approx(info["shortfall_bps"] + drift, abs=1e-9)
 
 
 @pytest.mark.parametrize("mode", ["arrival", "decision"])

@@ -1,4 +1,5 @@
-"""The hybrid's head variants: entropy weighting, the epsilon-greedy Q head and its loss, the book features."""
+"""The hybrid's head variants: entropy weighting, the epsilon-greedy Q head and its loss, the book features, the
+price-scoring head."""
 
 import numpy as np
 import pytest
@@ -7,7 +8,7 @@ import torch
 from workbench.execution.env import N_FEATURES, ExecutionEnv
 from workbench.execution.experiments import reproduce
 from workbench.execution.hybrid_variants import (
-    N_CANDIDATE_FEATURES, HybridBookPolicy, HybridEntropyPolicy, HybridQPolicy, candidate_features,
+    N_CANDIDATE_FEATURES, HybridBookPolicy, HybridEntropyPolicy, HybridPricePolicy, HybridQPolicy, candidate_features,
 )
 from workbench.execution.market import MarketDay
 from workbench.execution.ppo import PPOConfig, rollout, train
@@ -118,6 +119,33 @@ def test_book_variant_rescores_the_candidates_it_saw(day):
     changed[:, 2::N_CANDIDATE_FEATURES] = 1 - changed[:, 2::N_CANDIDATE_FEATURES]  # flip every "crosses" flag
     assert not torch.allclose(policy.distribution(torch.as_tensor(np.stack(obs), dtype=torch.float32), changed)[0],
                               logp)
+
+
+def test_price_variant_scores_candidates_by_their_features_not_their_position(day):
+    torch.manual_seed(0)
+    policy = HybridPricePolicy(hidden=8)
+    assert not hasattr(policy, "logits")  # no logit per window position
+    env = make_env(day)
+    obs, raws, _, info = rollout(policy, env, greedy=False, seed=0)
+    f = N_CANDIDATE_FEATURES + 1
+    raw = torch.stack(raws)
+    assert raw.shape == (3, 2 + 7 * f) and "shortfall_bps" in info
+    # the stored features: the book's, then the distance in bps from the scoped offset (scale * u), / scale
+    policy.bind(env)
+    env.reset(options={"day": 0, "start": day.session_start + 5.0})
+    u, ticks = 0.37, list(range(-3, 4))
+    feats = policy.features(ticks, u)
+    np.testing.assert_array_equal(feats[:, :N_CANDIDATE_FEATURES], candidate_features(env, ticks))
+    expected = [(k * env.ticks_to_bps(1) - policy.scale_bps * u) / policy.scale_bps for k in ticks]
+    np.testing.assert_allclose(feats[:, -1], expected, rtol=1e-6)
+    # equivariance: permuting the candidates permutes their probabilities (one shared scorer, no position bias)
+    o = torch.as_tensor(np.stack(obs), dtype=torch.float32)
+    perm = torch.tensor([3, 0, 6, 1, 5, 2, 4])
+    stored = raw[:, 2:].reshape(3, 7, f)
+    permuted = torch.cat([raw[:, :2], stored[:, perm].reshape(3, -1)], 1)
+    p = policy.window_distribution(o, raw).probs
+    torch.testing.assert_close(policy.window_distribution(o, permuted).probs, p[:, perm])
+    assert p.std(-1).min() > 0  # and the scores do depend on the candidate
 
 
 def test_reproduce_names_unknown_learners():

@@ -27,7 +27,12 @@ Reward per step (``reward="arrival"``), in basis points of the parent order: :ma
 \\cdot 10^4 / V` with :math:`\\epsilon = +1` for a sell and :math:`-1` for a buy, :math:`P_0` the arrival mid.
 The episode's return is minus the implementation shortfall. ``info`` at the end carries
 ``shortfall_bps`` (cost, positive = worse than arrival), ``pa_twap_bps`` and ``pa_vwap_bps`` (price
-advantage over the period's TWAP of the mid and VWAP of the trades; positive = better).
+advantage over the period's TWAP of the mid and VWAP of the trades; positive = better) and
+``markout_cost_bps``: the fills priced against their step's end mid :math:`M_{t+1}` instead of :math:`P_0`
+(minus the return under ``reward="markout"``). It equals the shortfall plus
+:math:`\\epsilon \\sum_t X_t (M_{t+1} - M_t) / P_0 \\cdot 10^4 / V`, the drift on the inventory :math:`X_t` held
+through each step, so it has the shortfall's expectation when the mid is a martingale, without the drift's
+variance: a day's trend no longer rewards whoever rests deeper.
 """
 
 from __future__ import annotations
@@ -207,6 +212,7 @@ class ExecutionEnv(gym.Env):
         self._arrival = d.mid(self._i)
         self._remaining, self._t, self._last_fill_ratio = self.volume, 0, 0.0
         self._cash = 0.0  # sum of price x size of our fills
+        self._markout = 0.0  # the fills' value against their step's end mid (bps of the parent order)
         self.log = EpisodeLog(d.name, self.side, self.volume, self._i, self._arrival)
         return self._observation(), {"arrival_mid": self._arrival, "day": d.name}
 
@@ -234,6 +240,7 @@ class ExecutionEnv(gym.Env):
         self._t += 1
         if self._t == self.steps and self._remaining - filled > 0:
             fills += self._sweep(self._remaining - filled, i_end, "final")
+        self._markout += self._value(fills, self._day.mid(i_end))
         reward = self._account(fills, self._reference_mid(i_end))
         self._last_fill_ratio = filled / size if size else 0.0
         self.log.inventory.append(self._remaining)
@@ -250,15 +257,20 @@ class ExecutionEnv(gym.Env):
         return self._arrival
 
     # -- fills ------------------------------------------------------------------------------
+    def _value(self, fills: list[ChildFill], reference: float) -> float:
+        """The fills' value against ``reference``, in bps of the parent order:
+        :math:`\\sum q\\,\\epsilon\\,(p - ref) / P_0 \\cdot 10^4 / V`."""
+        eps, r = -self.side, 0.0
+        for f in fills:
+            r += f.size * eps * (f.price - reference) / self._arrival * 1e4 / self.volume
+        return r
+
     def _account(self, fills: list[ChildFill], reference: float) -> float:
-        eps = -self.side
-        r = 0.0
         for f in fills:
             self._remaining -= f.size
             self._cash += f.price * f.size
-            r += f.size * eps * (f.price - reference) / self._arrival * 1e4 / self.volume
             self.log.fills.append(f)
-        return r
+        return self._value(fills, reference)
 
     def _sweep(self, size: int, i: int, kind: str, limit: int | None = None) -> list[ChildFill]:
         """Take up to ``size`` shares from the visible opposite side at message ``i`` (no impact)."""
@@ -334,6 +346,7 @@ class ExecutionEnv(gym.Env):
         vwap = float((m.price[seg][trades] * m.size[seg][trades]).sum() / vol) if vol else twap
         return {
             "shortfall_bps": float(eps * (self._arrival - avg) / self._arrival * 1e4),
+            "markout_cost_bps": -self._markout,
             "pa_twap_bps": float(eps * (avg / twap - 1) * 1e4),
             "pa_vwap_bps": float(eps * (avg / vwap - 1) * 1e4),
             "avg_price": avg, "arrival_mid": self._arrival, "twap": twap, "vwap": vwap,

@@ -13,11 +13,16 @@ variant changes one thing about that head:
   through :meth:`HybridQPolicy.auxiliary_loss`, which :func:`~workbench.execution.ppo.train` adds to its loss;
 * :class:`HybridBookPolicy`: the categorical head also scores each tick of its window by that price's own
   book features (:func:`candidate_features`): its logits are those of the shipped head plus
-  :math:`g(\\phi_j)` for candidate ``j``. It reads the book, so ``rollout`` binds it to the environment.
+  :math:`g(\\phi_j)` for candidate ``j``. It reads the book, so ``rollout`` binds it to the environment;
+* :class:`HybridPricePolicy`: the categorical head has no logit per window position at all: one network scores
+  each candidate price from the state, ``u`` and that price's features (its book features and its distance in
+  bps from the continuous head's unrounded offset), :math:`\\ell_j = g(s, u, \\phi_j)`. It cannot learn a
+  fixed shift of ``k`` ticks, which means a different price on every tick size; only preferences for prices
+  by what they are (in the book, or in bps from the scoped offset), which carry over to new stocks.
 
-``workbench.execution.experiments.compare_hybrid_variants`` trains them beside the continuous agent.
-Shapes: observations ``(B, N_FEATURES)``; raw actions ``(B, 2)`` (``(B, 2 + (2W+1) F)`` for the book variant,
-which stores each decision's candidate features with it, so that PPO re-scores the same candidates).
+``workbench.execution.experiments.reproduce(only=[...])`` (``--only``) trains them beside the continuous agent.
+Shapes: observations ``(B, N_FEATURES)``; raw actions ``(B, 2)`` (``(B, 2 + (2W+1) F)`` for the book and price
+variants, which store each decision's candidate features with it, so that PPO re-scores the same candidates).
 """
 
 from __future__ import annotations
@@ -28,10 +33,11 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from workbench.execution.agents import HybridPolicy
+from workbench.execution.agents import HybridPolicy, _mlp
+from workbench.execution.env import N_FEATURES
 
-__all__ = ["HybridEntropyPolicy", "HybridQPolicy", "HybridBookPolicy", "candidate_features", "N_CANDIDATE_FEATURES",
-           "VARIANTS"]
+__all__ = ["HybridEntropyPolicy", "HybridQPolicy", "HybridBookPolicy", "HybridPricePolicy", "candidate_features",
+           "N_CANDIDATE_FEATURES", "VARIANTS"]
 
 N_CANDIDATE_FEATURES = 4
 
@@ -106,6 +112,7 @@ class HybridBookPolicy(HybridPolicy):
     """The shipped hybrid whose discrete logits add a score of each candidate price's book features."""
 
     name = "hybrid_book"
+    n_candidate_features = N_CANDIDATE_FEATURES
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -124,8 +131,12 @@ class HybridBookPolicy(HybridPolicy):
         return self.logits(torch.cat([obs, u[:, None]], 1)) + self.candidate_score(feats).squeeze(-1)
 
     def window_distribution(self, obs, raw):
-        feats = raw[:, 2:].reshape(len(raw), 2 * self.window + 1, N_CANDIDATE_FEATURES)
+        feats = raw[:, 2:].reshape(len(raw), 2 * self.window + 1, self.n_candidate_features)
         return torch.distributions.Categorical(logits=self._logits(obs, raw[:, 0], feats))
+
+    def features(self, ticks: list[int], u: float) -> np.ndarray:
+        """The candidates' features ``(len(ticks), F)`` in the bound env's state, given the scoped ``u``."""
+        return candidate_features(self._env, ticks)
 
     def sample(self, obs, greedy: bool):
         if self._env is None or len(obs) != 1:
@@ -133,9 +144,36 @@ class HybridBookPolicy(HybridPolicy):
         u = self.draw_u(obs, greedy)
         centre = self.centre_ticks(float(u[0]), self._env)
         ticks = [centre + k for k in range(-self.window, self.window + 1)]
-        feats = torch.as_tensor(candidate_features(self._env, ticks))[None]
+        feats = torch.as_tensor(self.features(ticks, float(u[0])))[None]
         k = self.choose_tick(self._logits(obs, u, feats), greedy)
         return torch.cat([torch.stack([u, k.float()], 1), feats.reshape(1, -1)], 1)
 
 
-VARIANTS = {c.name: c for c in (HybridEntropyPolicy, HybridQPolicy, HybridBookPolicy)}
+class HybridPricePolicy(HybridBookPolicy):
+    """The hybrid whose fine-grained head scores each candidate price with one shared network ``g(s, u, phi_j)``.
+
+    ``phi_j``: :func:`candidate_features` of price ``j`` and its distance from the continuous head's own offset,
+    :math:`(j_{ticks} \\cdot \\mathrm{tick_{bps}} - \\mathrm{scale} \\cdot u) / \\mathrm{scale}`.
+    """
+
+    name = "hybrid_price"
+    n_candidate_features = N_CANDIDATE_FEATURES + 1
+
+    def __init__(self, hidden: int = 64, **kwargs):
+        super().__init__(hidden=hidden, **kwargs)
+        del self.logits, self.candidate_score  # no per-position logits: every candidate is scored by price_score
+        self.price_score = _mlp(N_FEATURES + 1 + self.n_candidate_features, 1, hidden)
+
+    def _logits(self, obs, u, feats):
+        n, j, _ = feats.shape
+        context = torch.cat([obs, u[:, None]], 1)[:, None, :].expand(n, j, -1)
+        return self.price_score(torch.cat([context, feats], -1)).squeeze(-1)
+
+    def features(self, ticks: list[int], u: float) -> np.ndarray:
+        """:func:`candidate_features`, then each price's distance in bps from ``scale * u``, / ``scale``."""
+        book = candidate_features(self._env, ticks)
+        from_scope = (np.asarray(ticks) * self._env.ticks_to_bps(1) - self.scale_bps * u) / self.scale_bps
+        return np.concatenate([book, from_scope[:, None].astype(np.float32)], 1)
+
+
+VARIANTS = {c.name: c for c in (HybridEntropyPolicy, HybridQPolicy, HybridBookPolicy, HybridPricePolicy)}

@@ -46,7 +46,7 @@ class Curve:
 
     episodes: list[int] = field(default_factory=list)
     shortfall_bps: list[float] = field(default_factory=list)
-    val_shortfall_bps: list[float] = field(default_factory=list)
+    val_cost_bps: list[float] = field(default_factory=list)  # the validation score (``val_metric``)
     selected_at: int | None = None  # training episodes of the weights kept (validation early stopping)
 
 
@@ -88,15 +88,18 @@ def _advantages(rewards: list[float], values: np.ndarray, lam: float):
 
 
 def train(policy, env, config: PPOConfig | None = None, *, seed: int = 0, eval_episodes: list[dict] | None = None,
-          eval_env=None, val_episodes: list[dict] | None = None, val_env=None,
+          eval_env=None, val_episodes: list[dict] | None = None, val_env=None, val_metric: str = "shortfall_bps",
           progress: Callable | None = None) -> Curve:
     """Train ``policy`` in place on ``env``; returns the evaluation curve: the greedy policy's mean shortfall on
     ``eval_episodes`` (options for ``eval_env``, default ``env``); empty without ``eval_episodes``.
 
     With ``val_episodes`` (options for ``val_env``), the greedy policy is also scored on them at every
-    evaluation point, and the weights with the lowest validation shortfall are restored at the end (early
-    stopping on a validation set, as execution RL is usually selected; keep it disjoint from test days).
+    evaluation point (the mean of the episodes' ``val_metric``, a cost in the env's final ``info``), and the
+    weights with the lowest score are restored at the end (early stopping on a validation set, as execution RL
+    is usually selected; keep it disjoint from test days).
     """
+    if not isinstance(val_metric, str):
+        raise TypeError(f"val_metric: expected the name of a cost in the env's info, got {val_metric!r}")
     import copy
 
     eval_env = env if eval_env is None else eval_env
@@ -108,13 +111,20 @@ def train(policy, env, config: PPOConfig | None = None, *, seed: int = 0, eval_e
     opt = torch.optim.Adam(policy.parameters(), lr=cfg.lr)
     curve = Curve()
 
+    last = [None]  # training episodes at the last evaluation point
+
     def record(seen):
+        last[0] = seen
         if eval_episodes:
             curve.episodes.append(seen)
             curve.shortfall_bps.append(float(np.mean([m["shortfall_bps"] for m in evaluate(policy, eval_env, eval_episodes)])))
         if val_episodes:
-            score = float(np.mean([m["shortfall_bps"] for m in evaluate(policy, val_env, val_episodes)]))
-            curve.val_shortfall_bps.append(score)
+            scored = evaluate(policy, val_env, val_episodes)
+            if val_metric not in scored[0]:
+                raise ValueError(f"val_metric: expected a key of the env's final info {sorted(scored[0])}, "
+                                 f"got {val_metric!r}")
+            score = float(np.mean([m[val_metric] for m in scored]))
+            curve.val_cost_bps.append(score)
             if score < best[0]:
                 best[0], best[1] = score, copy.deepcopy(policy.state_dict())
                 curve.selected_at = seen
@@ -159,7 +169,7 @@ def train(policy, env, config: PPOConfig | None = None, *, seed: int = 0, eval_e
         seen += cfg.batch_episodes
         if seen // cfg.eval_every > before // cfg.eval_every:
             record(seen)
-    if (eval_episodes or val_episodes) and (not curve.episodes or curve.episodes[-1] != seen):
+    if (eval_episodes or val_episodes) and last[0] != seen:
         record(seen)
     if best[1] is not None:
         policy.load_state_dict(best[1])

@@ -35,7 +35,8 @@ def train_and_save(seed: int = 0, episodes: int | None = None, progress=None) ->
     """Train every learned policy on the full run's training days and save the weights."""
     from workbench.execution.env import ExecutionEnv
     from workbench.execution.experiments import (
-        FULL, STEP_SECONDS, STEPS, TRAIN_REWARD, TRAIN_STOCKS, VAL_SECONDS, _episodes, parent_volume, synthetic_days,
+        FULL, STEP_SECONDS, STEPS, TRAIN_REWARD, TRAIN_STOCKS, VAL_METRIC, VAL_SECONDS, _episodes, parent_volume,
+        synthetic_days,
     )
     from workbench.execution.ppo import PPOConfig, train
 
@@ -51,7 +52,7 @@ def train_and_save(seed: int = 0, episodes: int | None = None, progress=None) ->
         torch.manual_seed(seed)
         policy = make_policy(name)
         train(policy, env, PPOConfig(episodes=episodes or FULL.episodes), seed=seed, progress=progress,
-              val_episodes=val_eps, val_env=val_env)
+              val_episodes=val_eps, val_env=val_env, val_metric=VAL_METRIC)
         out[name] = WEIGHTS / f"{name}.pt"
         torch.save(policy.state_dict(), out[name])
     return out
