@@ -34,8 +34,8 @@ from workbench.execution.ppo import PPOConfig, evaluate, train
 from workbench.execution.synthetic import STOCKS, SyntheticStock, blend_stock, simulate_day
 from workbench.report import Report
 
-__all__ = ["Setting", "QUICK", "FULL", "reproduce", "synthetic_days", "real_day", "parent_volume", "held_out_stocks",
-           "stock_named", "synthetic_stocks", "training_stocks"]
+__all__ = ["Setting", "QUICK", "FULL", "TrainingSetup", "task_env", "real_env", "reproduce", "synthetic_days",
+           "real_day", "parent_volume", "held_out_stocks", "stock_named", "synthetic_stocks", "training_stocks"]
 
 TRAIN_STOCKS = ("large_tick", "mid_tick", "small_tick")
 HELD_OUT_BLENDS = tuple(range(6))  # blend_stock seeds: new stocks inside the training range
@@ -147,6 +147,43 @@ def _episodes(env: ExecutionEnv, starts_per_day: int) -> list[dict]:
     return out
 
 
+def task_env(days, reward: str = "arrival") -> ExecutionEnv:
+    """The execution task on ``days``: sell :func:`parent_volume` in ``STEPS`` steps of ``STEP_SECONDS``."""
+    return ExecutionEnv(days, side=-1, volume=parent_volume, steps=STEPS, step_seconds=STEP_SECONDS, reward=reward)
+
+
+def real_env() -> ExecutionEnv:
+    """The task on the real AAPL sample (49 s of data): sell 300 shares in ``STEPS`` steps of 4.5 s."""
+    return ExecutionEnv(real_day(), side=-1, volume=300, steps=STEPS, step_seconds=4.5)
+
+
+class TrainingSetup:
+    """What the learners train and are selected on, for a :class:`Setting` and the training stocks.
+
+    ``train_days`` (``cfg.train_days`` days of each stock) in ``train_env`` (reward ``TRAIN_REWARD``), and the
+    validation days in ``val_env`` with ``val_episodes``: many short days (seeds 50+, disjoint from training
+    and test days), so that no single day's trend decides which checkpoint is kept; their total stays about
+    the same however many stocks train.
+    """
+
+    def __init__(self, cfg: Setting, train_stocks):
+        self.cfg = cfg
+        self.train_days = [d for s in train_stocks for d in synthetic_days(s, range(cfg.train_days), cfg.day_seconds)]
+        self.train_env = task_env(self.train_days, reward=TRAIN_REWARD)
+        n_val = max(2, round(cfg.val_days * len(TRAIN_STOCKS) / len(train_stocks)))
+        val_days = [d for s in train_stocks for d in synthetic_days(s, range(50, 50 + n_val), VAL_SECONDS)]
+        self.val_env = task_env(val_days)
+        self.val_episodes = _episodes(self.val_env, cfg.val_starts)
+
+    def train(self, policy, seed: int, episodes: int | None = None, **curve):
+        """PPO on the training env for ``episodes`` (default ``cfg.episodes``), keeping the checkpoint with the
+        lowest ``VAL_METRIC`` on the validation episodes; ``curve``: :func:`~workbench.execution.ppo.train`'s
+        ``eval_episodes``, ``eval_env``, ``progress``."""
+        config = PPOConfig(episodes=episodes or self.cfg.episodes, eval_every=self.cfg.eval_every)
+        return train(policy, self.train_env, config, seed=seed, val_episodes=self.val_episodes, val_env=self.val_env,
+                     val_metric=VAL_METRIC, **curve)
+
+
 def _baselines(train_days) -> list:
     return [TWAPAgent(), VWAPAgent().fit(train_days, STEPS, STEP_SECONDS), FixedOffsetAgent(0),
             FixedOffsetAgent(-1), FixedOffsetAgent(1), QuoteImprovingAgent()]
@@ -195,11 +232,8 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     cfg = QUICK if quick else FULL
     seeds = [seed + i for i in range(cfg.seeds)]
     train_stocks = training_stocks(train_blends)
-    train_days = [d for s in train_stocks for d in synthetic_days(s, range(cfg.train_days), cfg.day_seconds)]
+    setup = TrainingSetup(cfg, train_stocks)
     test_seeds = range(100, 100 + cfg.test_days)
-    # model selection only: many short days, so that no single day's trend decides which checkpoint is kept
-    n_val = max(2, round(cfg.val_days * len(TRAIN_STOCKS) / len(train_stocks)))
-    val_days = [d for s in train_stocks for d in synthetic_days(s, range(50, 50 + n_val), VAL_SECONDS)]
     held = held_out_stocks()
     held_stock_of_day = [s.name for s in held for _ in test_seeds]  # eval_sets["held_out_stocks"]'s order
     eval_sets = {
@@ -207,21 +241,16 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         "held_out_stocks": [d for s in held for d in synthetic_days(s, test_seeds, cfg.day_seconds)],
         "out_of_range_stock": synthetic_days(OUT_OF_RANGE_STOCK, test_seeds, cfg.day_seconds),
     }
-    env_kw = dict(side=-1, volume=parent_volume, steps=STEPS, step_seconds=STEP_SECONDS)
-    train_env = ExecutionEnv(train_days, **env_kw, reward=TRAIN_REWARD)
-    eval_envs = {name: ExecutionEnv(days, **env_kw) for name, days in eval_sets.items()}
+    eval_envs = {name: task_env(days) for name, days in eval_sets.items()}
     try:
-        real = real_day()
-        eval_envs["real_aapl"] = ExecutionEnv(real, side=-1, volume=300, steps=STEPS, step_seconds=4.5)
+        eval_envs["real_aapl"] = real = real_env()
     except DataNotFoundError as e:  # the real sample is optional: say so in the notes
         real, real_error = None, str(e)
     eval_eps = {name: _episodes(env, cfg.starts_per_day if name != "real_aapl" else 5)
                 for name, env in eval_envs.items()}
-    val_env = ExecutionEnv(val_days, **env_kw)
-    val_eps = _episodes(val_env, cfg.val_starts)
     per: dict[tuple[str, str], list[list[float]]] = {}
     pa: dict[tuple[str, str], list[float]] = {}
-    for agent in _baselines(train_days):
+    for agent in _baselines(setup.train_days):
         for name, env in eval_envs.items():
             m = evaluate(agent, env, eval_eps[name])
             per[(agent.name, name)] = [[x["shortfall_bps"] for x in m]]
@@ -235,9 +264,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     for agent_name, s in it:
         torch.manual_seed(s)
         policy = _make_learner(agent_name)
-        curve = train(policy, train_env, PPOConfig(episodes=cfg.episodes, eval_every=cfg.eval_every), seed=s,
-                      eval_episodes=curve_eps, eval_env=eval_envs["held_out_days"], val_episodes=val_eps,
-                      val_env=val_env, val_metric=VAL_METRIC)
+        curve = setup.train(policy, s, eval_episodes=curve_eps, eval_env=eval_envs["held_out_days"])
         curves.append({"agent": agent_name, "seed": s, "episodes": curve.episodes,
                        "shortfall_bps": curve.shortfall_bps,
                        "shortfall_vs_twap_bps": [x - twap_curve_level for x in curve.shortfall_bps],

@@ -17,8 +17,8 @@ from bokeh.plotting import figure
 from workbench.execution.agents import FixedOffsetAgent, QuoteImprovingAgent, TWAPAgent, VWAPAgent
 from workbench.execution.env import ExecutionEnv
 from workbench.execution.experiments import (
-    FULL, OUT_OF_RANGE_STOCK, STEP_SECONDS, STEPS, TRAIN_STOCKS, parent_volume, real_day, stock_named, synthetic_days,
-    synthetic_stocks,
+    FULL, OUT_OF_RANGE_STOCK, STEP_SECONDS, STEPS, TRAIN_STOCKS, real_env, stock_named, synthetic_days,
+    synthetic_stocks, task_env,
 )
 from workbench.execution.ppo import rollout
 from workbench.execution.pretrained import load_policy
@@ -48,11 +48,10 @@ MAX_POINTS = 3000  # quote points sent per episode at most
 
 def _env(market: str, seed: int) -> ExecutionEnv:
     if market == REAL:
-        return ExecutionEnv(real_day(), side=-1, volume=300, steps=STEPS, step_seconds=4.5)
+        return real_env()
     if market not in MARKETS:
         raise ValueError(f"market: expected one of {MARKETS}, got {market!r}")
-    return ExecutionEnv(synthetic_days(stock_named(market), [seed], FULL.day_seconds), side=-1, volume=parent_volume,
-                        steps=STEPS, step_seconds=STEP_SECONDS)
+    return task_env(synthetic_days(stock_named(market), [seed], FULL.day_seconds))
 
 
 def _agent(name: str):

@@ -33,26 +33,15 @@ def load_policy(name: str):
 
 def train_and_save(seed: int = 0, episodes: int | None = None, progress=None) -> dict[str, Path]:
     """Train every learned policy on the full run's training days and save the weights."""
-    from workbench.execution.env import ExecutionEnv
-    from workbench.execution.experiments import (
-        FULL, STEP_SECONDS, STEPS, TRAIN_REWARD, TRAIN_STOCKS, VAL_METRIC, VAL_SECONDS, _episodes, parent_volume,
-        synthetic_days,
-    )
-    from workbench.execution.ppo import PPOConfig, train
+    from workbench.execution.experiments import FULL, TRAIN_STOCKS, TrainingSetup
 
-    days = [d for s in TRAIN_STOCKS for d in synthetic_days(s, range(FULL.train_days), FULL.day_seconds)]
-    kw = dict(side=-1, volume=parent_volume, steps=STEPS, step_seconds=STEP_SECONDS)
-    env = ExecutionEnv(days, **kw, reward=TRAIN_REWARD)
-    val_days = [d for s in TRAIN_STOCKS for d in synthetic_days(s, range(50, 50 + FULL.val_days), VAL_SECONDS)]
-    val_env = ExecutionEnv(val_days, **kw)
-    val_eps = _episodes(val_env, FULL.val_starts)
+    setup = TrainingSetup(FULL, TRAIN_STOCKS)
     WEIGHTS.mkdir(exist_ok=True)
     out = {}
     for name in LEARNED_AGENTS:
         torch.manual_seed(seed)
         policy = make_policy(name)
-        train(policy, env, PPOConfig(episodes=episodes or FULL.episodes), seed=seed, progress=progress,
-              val_episodes=val_eps, val_env=val_env, val_metric=VAL_METRIC)
+        setup.train(policy, seed, episodes=episodes, progress=progress)
         out[name] = WEIGHTS / f"{name}.pt"
         torch.save(policy.state_dict(), out[name])
     return out
