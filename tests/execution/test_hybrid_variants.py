@@ -8,7 +8,8 @@ import torch
 from workbench.execution.env import N_FEATURES, ExecutionEnv
 from workbench.execution.experiments import reproduce
 from workbench.execution.hybrid_variants import (
-    N_CANDIDATE_FEATURES, HybridBookPolicy, HybridEntropyPolicy, HybridPricePolicy, HybridQPolicy, candidate_features,
+    N_CANDIDATE_FEATURES, VARIANTS, HybridBookPolicy, HybridEntropyPolicy, HybridPricePolicy, HybridQPolicy,
+    candidate_features,
 )
 from workbench.execution.market import MarketDay
 from workbench.execution.ppo import PPOConfig, rollout, train
@@ -153,3 +154,15 @@ def test_reproduce_names_unknown_learners():
         reproduce(quick=True, only=["hybrid", "nonsense"])
     with pytest.raises(TypeError, match="only: expected a list"):
         reproduce(quick=True, only="hybrid")
+
+
+def test_anchored_and_staged_variants_start_on_the_scoped_tick():
+    torch.manual_seed(0)
+    obs = torch.randn(256, N_FEATURES)
+    anchored, staged = VARIANTS["hybrid_anchored"](hidden=16), VARIANTS["hybrid_staged"](hidden=16)
+    assert bool(anchored.joint) and not bool(staged.joint)  # anchored trains jointly from the start
+    assert staged.scope_fraction == 0.5 and anchored.anchor == staged.anchor == 4.0
+    for policy in (anchored, staged):
+        with torch.no_grad():
+            k = policy.sample(obs, greedy=True)[:, 1]
+        assert torch.all(k == policy.window)  # both act on the centre before training

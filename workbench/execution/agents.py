@@ -15,7 +15,8 @@ Every agent answers ``act(obs, env, greedy) -> (env action, extras)``. Sizes fol
 * :class:`HybridPolicy` (HALOP, Pan et al. 2022): the continuous head scopes a centre offset in basis
   points, rounded to a tick ``c``; the discrete head, which sees the state and the centre, picks
   ``k`` in ``-W..W``; the order goes ``c + k`` ticks from the near touch. Both heads train jointly
-  (PPO on the joint log-probability :math:`\\log \\pi_c(u|s) + \\log \\pi_d(k|s,u)`).
+  (PPO on the joint log-probability :math:`\\log \\pi_c(u|s) + \\log \\pi_d(k|s,u)`); options start the
+  discrete head on the scoped tick and learn the scope alone first.
 
 Shapes: observations ``(B, N_FEATURES)``; the learned policies' ``distribution`` returns per-sample
 log-probabilities ``(B,)``.
@@ -30,7 +31,7 @@ import torch.nn as nn
 from workbench.execution.env import MARKET, N_FEATURES
 
 __all__ = ["TWAPAgent", "VWAPAgent", "FixedOffsetAgent", "QuoteImprovingAgent", "ContinuousPolicy", "DiscretePolicy",
-           "HybridPolicy", "LEARNED_AGENTS", "make_policy"]
+           "HybridPolicy", "LEARNED_AGENTS", "make_policy", "mlp"]
 
 
 class TWAPAgent:
@@ -100,7 +101,8 @@ class QuoteImprovingAgent:
         return np.array([env.ticks_to_bps(ticks)]), {"ticks": ticks}
 
 
-def _mlp(n_in: int, n_out: int, hidden: int = 64) -> nn.Sequential:
+def mlp(n_in: int, n_out: int, hidden: int = 64) -> nn.Sequential:
+    """Two tanh hidden layers of ``hidden`` units: ``(B, n_in) -> (B, n_out)``; every head of the policies."""
     return nn.Sequential(nn.Linear(n_in, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
                          nn.Linear(hidden, n_out))
 
@@ -110,7 +112,7 @@ class _Learned(nn.Module):
 
     def __init__(self, hidden: int = 64):
         super().__init__()
-        self.value = _mlp(N_FEATURES, 1, hidden)
+        self.value = mlp(N_FEATURES, 1, hidden)
 
     @torch.no_grad()
     def act(self, obs, env, greedy: bool = True):
@@ -125,7 +127,7 @@ class ContinuousPolicy(_Learned):
 
     def __init__(self, hidden: int = 64, scale_bps: float = 5.0):
         super().__init__(hidden)
-        self.mean = _mlp(N_FEATURES, 1, hidden)
+        self.mean = mlp(N_FEATURES, 1, hidden)
         self.log_std = nn.Parameter(torch.zeros(1))
         self.scale_bps = scale_bps
 
@@ -151,7 +153,7 @@ class DiscretePolicy(_Learned):
     def __init__(self, hidden: int = 64, max_ticks: int = 8):
         super().__init__(hidden)
         self.max_ticks = max_ticks
-        self.logits = _mlp(N_FEATURES, 2 * max_ticks + 1, hidden)
+        self.logits = mlp(N_FEATURES, 2 * max_ticks + 1, hidden)
 
     def distribution(self, obs, raw):
         dist = torch.distributions.Categorical(logits=self.logits(obs))
@@ -168,17 +170,49 @@ class DiscretePolicy(_Learned):
 
 
 class HybridPolicy(_Learned):
-    """Continuous scoping (basis points) + discrete choice within ``2W+1`` ticks around it."""
+    """Continuous scoping (basis points) + discrete choice within ``2W+1`` ticks around it.
+
+    By default both heads train jointly from the first episode, the discrete head starting near uniform over its
+    window. Two options change how training starts (the variants ``hybrid_anchored`` and ``hybrid_staged``):
+
+    * ``anchor``: a logit added to the window's centre at initialisation, so the untrained discrete head takes
+      the scoped tick (probability :math:`e^a / (e^a + 2W)`, 0.90 for ``a = 4``, ``W = 3``) and the hybrid starts
+      as its continuous head acts;
+    * ``scope_fraction``: for that share of training (PPO reports progress through :meth:`set_progress`) only
+      the continuous head acts and learns: the order goes to the scoped tick (``k = 0``) and the
+      log-probability is the Gaussian's alone, exactly the continuous agent's training; then both heads train
+      jointly. The phase is a buffer (``joint``), so a checkpoint restored from the scoping phase acts as the
+      scope did.
+    """
 
     name = "hybrid"
+    anchor = 0.0
+    scope_fraction = 0.0
 
-    def __init__(self, hidden: int = 64, scale_bps: float = 5.0, window: int = 3):
+    def __init__(self, hidden: int = 64, scale_bps: float = 5.0, window: int = 3, anchor: float | None = None,
+                 scope_fraction: float | None = None):
         super().__init__(hidden)
+        anchor = type(self).anchor if anchor is None else anchor
+        scope_fraction = type(self).scope_fraction if scope_fraction is None else scope_fraction
+        if not isinstance(window, int) or window < 0:
+            raise ValueError(f"window: expected a non-negative integer (ticks each side of the centre), got {window!r}")
+        if not isinstance(anchor, (int, float)) or not anchor >= 0:
+            raise ValueError(f"anchor: expected a non-negative logit, got {anchor!r}")
+        if not isinstance(scope_fraction, (int, float)) or not 0 <= scope_fraction <= 1:
+            raise ValueError(f"scope_fraction: expected a fraction of training in [0, 1], got {scope_fraction!r}")
         self.scale_bps, self.window = scale_bps, window
-        self.mean = _mlp(N_FEATURES, 1, hidden)
+        self.anchor, self.scope_fraction = float(anchor), float(scope_fraction)
+        self.mean = mlp(N_FEATURES, 1, hidden)
         self.log_std = nn.Parameter(torch.zeros(1))
-        self.logits = _mlp(N_FEATURES + 1, 2 * window + 1, hidden)
+        self.logits = mlp(N_FEATURES + 1, 2 * window + 1, hidden)
+        with torch.no_grad():
+            self.logits[-1].bias[window] += self.anchor
         self.disc_entropy_weight = 1.0  # weight of the discrete head's entropy in the PPO bonus
+        self.register_buffer("joint", torch.tensor(self.scope_fraction <= 0))
+
+    def set_progress(self, fraction: float):
+        """Training is ``fraction`` done: the joint phase starts at ``scope_fraction``."""
+        self.joint.fill_(fraction >= self.scope_fraction)
 
     def scope(self, obs) -> torch.distributions.Normal:
         """The continuous head: a Gaussian over ``u`` ``(B,)``; the centre is ``scale_bps * u`` bps."""
@@ -189,7 +223,10 @@ class HybridPolicy(_Learned):
         return torch.distributions.Categorical(logits=self.logits(torch.cat([obs, raw[:, :1]], 1)))
 
     def distribution(self, obs, raw):
-        cont, disc = self.scope(obs), self.window_distribution(obs, raw)
+        cont = self.scope(obs)
+        if not bool(self.joint):  # scoping phase: the tick is the centre, not a choice
+            return cont.log_prob(raw[:, 0]), cont.entropy()
+        disc = self.window_distribution(obs, raw)
         return (cont.log_prob(raw[:, 0]) + disc.log_prob(raw[:, 1].long()),
                 cont.entropy() + self.disc_entropy_weight * disc.entropy())
 
@@ -204,7 +241,10 @@ class HybridPolicy(_Learned):
         return torch.stack([u, k.float()], 1)
 
     def choose_tick(self, scores, greedy: bool):
-        """Index in the window ``(B,)`` from the discrete head's scores ``(B, 2W+1)``: argmax, or a sample."""
+        """Index in the window ``(B,)`` from the discrete head's scores ``(B, 2W+1)``: argmax, or a sample; the
+        centre (``W``, i.e. ``k = 0``) in the scoping phase."""
+        if not bool(self.joint):
+            return torch.full(scores.shape[:1], self.window, dtype=torch.long)
         return scores.argmax(-1) if greedy else torch.distributions.Categorical(logits=scores).sample()
 
     def centre_ticks(self, u: float, env) -> int:

@@ -1,9 +1,16 @@
-"""Variants of the hybrid's fine-grained head, to test why it does not beat the continuous agent.
+"""Variants of the hybrid's fine-grained head and of how its training starts, to test why it does not beat the
+continuous agent.
 
 The shipped :class:`~workbench.execution.agents.HybridPolicy` trains both heads with PPO on the joint
 log-probability, and its categorical head settles on a near-constant shift of the continuous centre. Each
-variant changes one thing about that head:
+variant changes one thing about that head, or about how its training starts:
 
+* :class:`HybridAnchoredPolicy`: the categorical head starts on the scoped tick (``anchor = 4``: probability 0.9
+  on ``k = 0``), so the untrained hybrid acts as its continuous head does and training learns departures from
+  the scope;
+* :class:`HybridStagedPolicy`: scope first, then joint: for the first half of training only the continuous
+  head acts and learns (``k = 0``, exactly the continuous agent's training), then both heads train jointly from
+  the anchored head;
 * :class:`HybridEntropyPolicy`: the discrete head's entropy counts ``disc_entropy_weight`` times in the PPO
   entropy bonus, so it keeps exploring the ticks of its window;
 * :class:`HybridQPolicy`: the fine-grained agent is a Q-network over the ``2W+1`` ticks, conditioned on the
@@ -33,13 +40,28 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from workbench.execution.agents import HybridPolicy, _mlp
+from workbench.execution.agents import HybridPolicy, mlp
 from workbench.execution.env import N_FEATURES
 
-__all__ = ["HybridEntropyPolicy", "HybridQPolicy", "HybridBookPolicy", "HybridPricePolicy", "candidate_features",
-           "N_CANDIDATE_FEATURES", "VARIANTS"]
+__all__ = ["HybridAnchoredPolicy", "HybridStagedPolicy", "HybridEntropyPolicy", "HybridQPolicy", "HybridBookPolicy",
+           "HybridPricePolicy", "candidate_features", "N_CANDIDATE_FEATURES", "VARIANTS"]
 
 N_CANDIDATE_FEATURES = 4
+
+
+class HybridAnchoredPolicy(HybridPolicy):
+    """The shipped hybrid whose categorical head starts on the scoped tick (a logit ``anchor = 4`` on ``k = 0``)."""
+
+    name = "hybrid_anchored"
+    anchor = 4.0
+
+
+class HybridStagedPolicy(HybridPolicy):
+    """The anchored hybrid trained scope first: the continuous head alone for half of training, then both."""
+
+    name = "hybrid_staged"
+    anchor = 4.0
+    scope_fraction = 0.5
 
 
 class HybridEntropyPolicy(HybridPolicy):
@@ -162,7 +184,7 @@ class HybridPricePolicy(HybridBookPolicy):
     def __init__(self, hidden: int = 64, **kwargs):
         super().__init__(hidden=hidden, **kwargs)
         del self.logits, self.candidate_score  # no per-position logits: every candidate is scored by price_score
-        self.price_score = _mlp(N_FEATURES + 1 + self.n_candidate_features, 1, hidden)
+        self.price_score = mlp(N_FEATURES + 1 + self.n_candidate_features, 1, hidden)
 
     def _logits(self, obs, u, feats):
         n, j, _ = feats.shape
@@ -176,4 +198,5 @@ class HybridPricePolicy(HybridBookPolicy):
         return np.concatenate([book, from_scope[:, None].astype(np.float32)], 1)
 
 
-VARIANTS = {c.name: c for c in (HybridEntropyPolicy, HybridQPolicy, HybridBookPolicy, HybridPricePolicy)}
+VARIANTS = {c.name: c for c in (HybridAnchoredPolicy, HybridStagedPolicy, HybridEntropyPolicy, HybridQPolicy,
+                                HybridBookPolicy, HybridPricePolicy)}

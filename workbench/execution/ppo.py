@@ -8,7 +8,8 @@ policy's value network, normalises them, and takes ``epochs`` full-batch steps o
            + c_v \\mathbb E[(V - R)^2] - c_e \\mathbb E[H],
 
 with :math:`\\rho` the ratio of new to old (joint, for the hybrid) action probabilities; a policy with an
-``auxiliary_loss(observations, raw actions, lambda-returns)`` adds it to :math:`L`.
+``auxiliary_loss(observations, raw actions, lambda-returns)`` adds it to :math:`L`; one with
+``set_progress(fraction)`` is told, before each update, the fraction of the episodes already trained.
 ``train`` returns the learning curve: after every ``eval_every`` episodes, the greedy policy's mean
 implementation shortfall on fixed evaluation episodes (sample efficiency).
 """
@@ -136,6 +137,8 @@ def train(policy, env, config: PPOConfig | None = None, *, seed: int = 0, eval_e
         updates = progress(updates, total=n_updates, desc=f"PPO {getattr(policy, 'name', '')}")
     seen = 0
     for _ in updates:
+        if hasattr(policy, "set_progress"):  # a policy whose training has phases (the hybrid: scope, then joint)
+            policy.set_progress(seen / cfg.episodes)
         obs_b, raw_b, adv_b, ret_b = [], [], [], []
         for _ in range(cfg.batch_episodes):
             obs, raws, rewards, _ = rollout(policy, env, greedy=False, seed=int(rng.integers(2**31)))
