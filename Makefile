@@ -8,7 +8,7 @@ SHARED_DATA := $(abspath ../shared/data)
 export WORKBENCH_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 # PETSc's build (scripts/install_firedrake.sh) and Firedrake's compiled kernels (PyOP2, TSFC, loopy) live outside
 # the repo, so a fresh clone or venv on the same machine finds them: the first run of a Firedrake problem compiles
-# its kernels (about 30 s for the mesh topic's quick run), later ones load them
+# its kernels (20–30 s of the mesh topic's quick run), later ones load them
 export WORKBENCH_CACHE ?= $(HOME)/.cache/workbench
 export FIREDRAKE_CACHE_DIR ?= $(WORKBENCH_CACHE)/firedrake-kernels
 
