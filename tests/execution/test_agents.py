@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from workbench.execution.agents import (
-    ContinuousPolicy, DiscretePolicy, HybridPolicy, QuoteImprovingAgent, VWAPAgent, make_policy,
-)
+from workbench.execution.agents import ContinuousPolicy, DiscretePolicy, HybridPolicy, QuoteImprovingAgent, VWAPAgent
+from workbench.execution.hybrid_variants import HybridPriceCounterfactualPolicy
+from workbench.execution.learners import make_learner, make_policy
 from workbench.execution.env import N_FEATURES, ExecutionEnv
 from workbench.execution.market import MarketDay
 from workbench.execution.ppo import PPOConfig, _advantages, train
@@ -194,7 +194,11 @@ def test_unknown_names_and_unfitted_vwap_raise():
         load_policy("nope")
     with pytest.raises(RuntimeError, match="fit"):
         VWAPAgent().act(np.zeros(N_FEATURES, dtype=np.float32), None)
-    assert isinstance(make_policy("hybrid", window=2), HybridPolicy) and make_policy("hybrid", window=2).window == 2
+    with pytest.raises(ValueError, match="name.*'nope'"):
+        make_learner("nope")
+    hybrid = make_policy("hybrid", window=2)
+    assert isinstance(hybrid, HybridPriceCounterfactualPolicy) and hybrid.window == 2 and hybrid.name == "hybrid"
+    assert type(make_learner("hybrid_ppo")).__bases__ == (HybridPolicy,)  # the first shipped hybrid, as a variant
 
 
 def test_gae_with_lambda_one_is_reward_to_go_minus_value_and_with_lambda_zero_the_td_error():
@@ -217,7 +221,7 @@ def test_train_is_reproducible_under_a_seed(day):
         torch.manual_seed(seed)
         policy = make_policy("hybrid", hidden=16)
         start = {k: v.clone() for k, v in policy.state_dict().items()}
-        env = ExecutionEnv(day, side=-1, volume=1000, steps=4, step_seconds=10.0, reward="decision")
+        env = ExecutionEnv(day, side=-1, volume=1000, steps=4, step_seconds=10.0, reward="markout")
         train(policy, env, PPOConfig(episodes=64, batch_episodes=32, epochs=2), seed=seed)
         return start, policy.state_dict()
 

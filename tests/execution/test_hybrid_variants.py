@@ -8,7 +8,8 @@ import torch
 from workbench.execution.env import N_FEATURES, ExecutionEnv
 from workbench.execution.experiments import reproduce
 from workbench.execution.hybrid_variants import (
-    N_CANDIDATE_FEATURES, VARIANTS, HybridBookPolicy, HybridEntropyPolicy, HybridPricePolicy, HybridQPolicy,
+    N_CANDIDATE_FEATURES, VARIANTS, HybridBookPolicy, HybridCounterfactualPolicy, HybridEntropyPolicy,
+    HybridPriceCounterfactualPolicy, HybridPricePolicy, HybridQPolicy, opposite_depth_taken,
     candidate_features,
 )
 from workbench.execution.market import MarketDay
@@ -166,3 +167,87 @@ def test_anchored_and_staged_variants_start_on_the_scoped_tick():
         with torch.no_grad():
             k = policy.sample(obs, greedy=True)[:, 1]
         assert torch.all(k == policy.window)  # both act on the centre before training
+
+
+def test_counterfactual_head_moves_to_the_window_tick_with_the_best_what_if_value():
+    """On a fixed batch whose what-if values make one tick best in every state (last steps, so Q = r), steps on
+    the auxiliary loss alone must carry the head from the anchored centre (0.9) to that tick; the PPO
+    log-probability is the continuous head's alone."""
+    torch.manual_seed(0)
+    policy = HybridCounterfactualPolicy(hidden=8)
+    n, width = 64, 2 * policy.window + 1
+    obs = torch.randn(n, N_FEATURES)
+    with torch.no_grad():
+        raw = policy.sample(obs, greedy=True)
+    values = torch.zeros(n, width)
+    values[:, 5] = 0.3  # k = +2 is worth 0.3 bps more than every other tick
+    values += 0.01 * torch.randn(n, width)
+    batch = torch.cat([raw, values, torch.ones(n, 1), torch.zeros(n, width * N_FEATURES)], 1)
+    start = policy.window_distribution(obs, batch).probs[:, 5].mean().item()
+    opt = torch.optim.Adam(policy.logits.parameters(), lr=1e-2)
+    for _ in range(200):
+        opt.zero_grad()
+        policy.auxiliary_loss(obs, batch, None).backward()
+        opt.step()
+    end = policy.window_distribution(obs, batch).probs[:, 5].mean().item()
+    assert start < 0.05 and end > 0.9, (start, end)
+    other = batch.clone()
+    other[:, 1] = (other[:, 1] + 1) % width
+    torch.testing.assert_close(policy.distribution(obs, batch)[0], policy.distribution(obs, other)[0])
+    with pytest.raises(ValueError, match="cf_coef"):
+        HybridCounterfactualPolicy(cf_coef=-1.0)
+
+
+def test_counterfactual_head_trains_inside_ppo_on_the_markout_env(day):
+    env = ExecutionEnv(day, side=-1, volume=1000, steps=3, step_seconds=10.0, reward="markout")
+    torch.manual_seed(0)
+    policy = HybridCounterfactualPolicy(hidden=8)
+    before = [p.detach().clone() for p in policy.logits.parameters()]
+    train(policy, env, PPOConfig(episodes=32, batch_episodes=16, epochs=2), seed=0)
+    # PPO's ratio never touches the discrete head, so only the entropy bonus and the what-if loss moved it; the
+    # rollouts carry the window's values: raw actions of 2 + 7 + 1 + 7 x 12 numbers
+    assert any(not torch.equal(a, b) for a, b in zip(before, policy.logits.parameters()))
+    _, raws, _, _ = rollout(policy, env, greedy=False, seed=3)
+    assert all(r.shape == (2 + 7 + 1 + 7 * N_FEATURES,) for r in raws)
+    with pytest.raises(ValueError, match="reward_mode"):
+        rollout(policy, ExecutionEnv(day, side=-1, volume=1000, steps=3, step_seconds=10.0), greedy=False, seed=0)
+
+
+@pytest.mark.parametrize("side", [-1, 1])
+def test_opposite_depth_taken_is_what_a_marketable_limit_sweeps(day, side):
+    env = make_env(day, side)
+    i, tick, near = env._i, env.tick, env.near_touch
+    spread = int(round(env.spread_ticks))
+    ticks = list(range(-spread - 3, 3))
+    taken = opposite_depth_taken(env, ticks)
+    prices, sizes = day.side_levels(i, -side)
+    slice_ = 1000 / 3
+    for j, k in enumerate(ticks):
+        p = near - side * k * tick
+        q = sizes[prices >= p].sum() if side == -1 else sizes[prices <= p].sum()
+        assert taken[j] == pytest.approx(np.log1p(q / slice_) / 5, rel=1e-6)
+    # nothing until the price reaches the opposite touch, then its whole first level, then more the deeper it goes
+    assert np.all(taken[ticks.index(-spread) + 1:] == 0)
+    at_touch = taken[ticks.index(-spread)]
+    assert at_touch > 0 and at_touch == pytest.approx(np.log1p(sizes[0] / slice_) / 5, rel=1e-6)
+    assert np.all(np.diff(taken) <= 0) and taken[0] > taken[ticks.index(-spread)]
+
+
+def test_price_counterfactual_variant_stores_its_features_then_the_what_if_values(day):
+    env = ExecutionEnv(day, side=-1, volume=1000, steps=3, step_seconds=10.0, reward="markout")
+    torch.manual_seed(0)
+    policy = HybridPriceCounterfactualPolicy(hidden=8)
+    f = N_CANDIDATE_FEATURES + 2
+    obs, raws, rewards, _ = rollout(policy, env, greedy=False, seed=0)
+    raw = torch.stack(raws)
+    assert raw.shape == (3, 2 + 7 * f + 7 + 1 + 7 * N_FEATURES)
+    # the taken tick's what-if value is the reward the step paid, and the last step is flagged
+    values = raw[:, 2 + 7 * f:2 + 7 * f + 7]
+    taken = values.gather(1, raw[:, 1:2].long()).squeeze(1)
+    torch.testing.assert_close(taken, torch.tensor(rewards, dtype=torch.float32))
+    assert raw[:, 2 + 7 * f + 7].tolist() == [0.0, 0.0, 1.0]
+    o = torch.as_tensor(np.stack(obs), dtype=torch.float32)
+    loss = policy.auxiliary_loss(o, raw, None)
+    loss.backward()
+    assert torch.isfinite(loss) and any(p.grad is not None and p.grad.abs().sum() > 0
+                                        for p in policy.price_score.parameters())

@@ -18,8 +18,8 @@ from workbench.execution.synthetic import STOCKS, SyntheticDay, SyntheticStock, 
 from workbench.execution.env import MARKET, ChildFill, EpisodeLog, ExecutionEnv
 from workbench.execution.agents import (
     ContinuousPolicy, DiscretePolicy, FixedOffsetAgent, HybridPolicy, QuoteImprovingAgent, TWAPAgent, VWAPAgent,
-    make_policy,
 )
+from workbench.execution.learners import LEARNED_AGENTS, make_policy
 from workbench.execution.ppo import PPOConfig, evaluate, rollout, train
 
 __all__ = [
@@ -30,7 +30,7 @@ __all__ = [
     "MarketDay", "OPEN", "SyntheticStock", "SyntheticDay", "STOCKS", "simulate_day",
     "ExecutionEnv", "ChildFill", "EpisodeLog", "MARKET",
     "TWAPAgent", "VWAPAgent", "FixedOffsetAgent", "QuoteImprovingAgent", "ContinuousPolicy", "DiscretePolicy",
-    "HybridPolicy", "make_policy",
+    "HybridPolicy", "LEARNED_AGENTS", "make_policy",
     "PPOConfig", "train", "evaluate", "rollout", "reproduce", "Explorer", "warmup",
 ]
 

@@ -31,7 +31,7 @@ import torch.nn as nn
 from workbench.execution.env import MARKET, N_FEATURES
 
 __all__ = ["TWAPAgent", "VWAPAgent", "FixedOffsetAgent", "QuoteImprovingAgent", "ContinuousPolicy", "DiscretePolicy",
-           "HybridPolicy", "LEARNED_AGENTS", "make_policy", "mlp"]
+           "HybridPolicy", "mlp"]
 
 
 class TWAPAgent:
@@ -258,13 +258,3 @@ class HybridPolicy(_Learned):
         ticks = centre + k
         return np.array([env.ticks_to_bps(ticks)]), {"offset_bps": bps, "centre": centre, "k": k, "ticks": ticks,
                                                     "window": (centre - self.window, centre + self.window)}
-
-
-LEARNED_AGENTS = {"continuous": ContinuousPolicy, "discrete": DiscretePolicy, "hybrid": HybridPolicy}
-
-
-def make_policy(name: str, **kwargs) -> _Learned:
-    """A fresh learned policy by name (``continuous``, ``discrete``, ``hybrid``)."""
-    if name not in LEARNED_AGENTS:
-        raise ValueError(f"name: expected one of {sorted(LEARNED_AGENTS)}, got {name!r}")
-    return LEARNED_AGENTS[name](**kwargs)

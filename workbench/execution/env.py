@@ -222,15 +222,7 @@ class ExecutionEnv(gym.Env):
         a = np.atleast_1d(np.asarray(action, dtype=np.float64))
         if a.shape not in ((1,), (2,)) or not np.isfinite(a).all():
             raise ValueError(f"action: expected [offset_bps] or [offset_bps, size_fraction], finite, got {action!r}")
-        d = self._day
-        steps_left = self.steps - self._t
-        frac = float(np.clip(a[1], 0.0, 1.0)) if a.shape == (2,) else 1.0 / steps_left
-        size = self._remaining if steps_left == 1 and a.shape == (1,) else int(round(self._remaining * frac))
-        size = min(self._remaining, max(0, size))
-        market = a[0] <= MARKET
-        price = None if market else self.price_for(float(np.clip(a[0], -self.max_offset_bps, self.max_offset_bps)))
-        t_end = self._t0 + (self._t + 1) * self.step_seconds
-        i_end = max(self._i, d.index_at(t_end))
+        price, size, i_end = self._limit_price(a[0]), self._child_size(a), self._step_end()
         self.log.step_index.append(self._i)
         self.log.orders.append((price if price is not None else -1, size))
         self.log.extras.append(dict(extras or {}))
@@ -240,21 +232,65 @@ class ExecutionEnv(gym.Env):
         self._t += 1
         if self._t == self.steps and self._remaining - filled > 0:
             fills += self._sweep(self._remaining - filled, i_end, "final")
-        self._markout += self._value(fills, self._day.mid(i_end))
-        reward = self._account(fills, self._reference_mid(i_end))
+        markout = self._account(fills, self._day.mid(i_end))  # books the fills; their value against the end mid
+        self._markout += markout
+        reward = markout if self.reward_mode == "markout" else self._value(fills, self._reference_mid())
         self._last_fill_ratio = filled / size if size else 0.0
         self.log.inventory.append(self._remaining)
         done = self._t == self.steps
         info = self.metrics() if done else {}
         return self._observation(), float(reward), done, False, info
 
-    def _reference_mid(self, i_end: int) -> float:
-        """The mid the step's fills are priced against: arrival, the step's decision mid or its end mid."""
-        if self.reward_mode == "decision":
-            return self._day.mid(self._prev_i)
-        if self.reward_mode == "markout":
-            return self._day.mid(i_end)
-        return self._arrival
+    def _child_size(self, a: np.ndarray) -> int:
+        """Shares of this step's child order: the TWAP slice (all that is left at the last step) for ``[offset]``,
+        ``size_fraction`` of the inventory left for ``[offset, size_fraction]``."""
+        steps_left = self.steps - self._t
+        frac = float(np.clip(a[1], 0.0, 1.0)) if a.shape == (2,) else 1.0 / steps_left
+        size = self._remaining if steps_left == 1 and a.shape == (1,) else int(round(self._remaining * frac))
+        return min(self._remaining, max(0, size))
+
+    def _limit_price(self, offset_bps: float) -> int | None:
+        """The child's limit price for an action's offset (clipped to ``max_offset_bps``); None: a market order."""
+        if offset_bps <= MARKET:
+            return None
+        return self.price_for(float(np.clip(offset_bps, -self.max_offset_bps, self.max_offset_bps)))
+
+    def _step_end(self) -> int:
+        """Index of the message at which this step ends (the child order is cancelled there)."""
+        return max(self._i, self._day.index_at(self._t0 + (self._t + 1) * self.step_seconds))
+
+    def what_if(self, offsets_bps) -> tuple[np.ndarray, bool, np.ndarray]:
+        """What this step would give for each candidate offset (a TWAP-sized child order), the episode unchanged.
+
+        Exact on a replay, where our orders do not move the book. Returns the markout values ``(n,)`` (the step's
+        fills, the final liquidation included at the last step, against the step's end mid: the reward under
+        ``reward="markout"``), whether the step ends the episode, and the next observations ``(n, N_FEATURES)``.
+        """
+        if self.log is None or self._t >= self.steps:
+            raise RuntimeError("what_if: call reset() first (the episode is over)")
+        size, i_end, last = self._child_size(np.ones(1)), self._step_end(), self._t + 1 == self.steps
+        saved = (self._i, self._prev_i, self._t, self._remaining, self._last_fill_ratio)
+        values, observations = [], []
+        try:
+            for offset in np.asarray(offsets_bps, dtype=np.float64).tolist():
+                fills = self._execute_child(self._limit_price(offset), size, saved[0], i_end) if size > 0 else []
+                filled = sum(f.size for f in fills)
+                if last and saved[3] - filled > 0:
+                    fills += self._sweep(saved[3] - filled, i_end, "final")
+                values.append(self._value(fills, self._day.mid(i_end)))
+                self._prev_i, self._i, self._t = saved[0], i_end, saved[2] + 1
+                self._remaining = saved[3] - sum(f.size for f in fills)
+                self._last_fill_ratio = filled / size if size else 0.0
+                observations.append(self._observation())
+                self._i, self._prev_i, self._t, self._remaining, self._last_fill_ratio = saved
+        finally:
+            self._i, self._prev_i, self._t, self._remaining, self._last_fill_ratio = saved
+        return np.asarray(values), last, np.stack(observations)
+
+    def _reference_mid(self) -> float:
+        """The mid the step's fills are priced against under ``reward="arrival"`` or ``"decision"``: the arrival
+        mid or the step's decision mid (``"markout"`` uses the end mid, valued in :meth:`step`)."""
+        return self._day.mid(self._prev_i) if self.reward_mode == "decision" else self._arrival
 
     # -- fills ------------------------------------------------------------------------------
     def _value(self, fills: list[ChildFill], reference: float) -> float:

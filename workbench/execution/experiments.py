@@ -26,9 +26,10 @@ import numpy as np
 import torch
 
 from workbench.data import DataNotFoundError
-from workbench.execution.agents import FixedOffsetAgent, QuoteImprovingAgent, TWAPAgent, VWAPAgent, make_policy
+from workbench.execution.agents import FixedOffsetAgent, QuoteImprovingAgent, TWAPAgent, VWAPAgent
 from workbench.execution.env import ExecutionEnv
 from workbench.execution.hybrid_variants import VARIANTS
+from workbench.execution.learners import make_learner
 from workbench.execution.market import MarketDay
 from workbench.execution.ppo import PPOConfig, evaluate, train
 from workbench.execution.synthetic import STOCKS, SyntheticStock, blend_stock, simulate_day
@@ -192,10 +193,6 @@ def _baselines(train_days) -> list:
 LEARNERS = ("continuous", "discrete", "hybrid")  # trained by default; ``only`` may also name VARIANTS
 
 
-def _make_learner(name: str):
-    return VARIANTS[name]() if name in VARIANTS else make_policy(name)
-
-
 def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = None, train_blends: int = 0,
               only: list[str] | None = None) -> Report:
     """Train and evaluate every agent; see the module docstring.
@@ -209,7 +206,8 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         only: the learned agents to train (``--only`` on the command line), default ``continuous``, ``discrete``
             and ``hybrid``; the variants in :mod:`~workbench.execution.hybrid_variants` (how the hybrid's training
             starts: ``hybrid_anchored``, ``hybrid_staged``; its fine-grained head: ``hybrid_entropy``,
-            ``hybrid_q``, ``hybrid_book``, ``hybrid_price``) can be named too. Every seed's training is
+            ``hybrid_q``, ``hybrid_book``, ``hybrid_price``; how it learns: ``hybrid_counterfactual``) can be
+            named too. Every seed's training is
             deterministic, so a variant run with ``--seed s`` pairs with the continuous agent's seeds of another
             run with the same ``--seed``.
 
@@ -264,7 +262,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     it = progress(jobs, total=len(jobs), desc="agents x seeds") if progress else jobs
     for agent_name, s in it:
         torch.manual_seed(s)
-        policy = _make_learner(agent_name)
+        policy = make_learner(agent_name)
         curve = setup.train(policy, s, eval_episodes=curve_eps, eval_env=eval_envs["held_out_days"])
         curves.append({"agent": agent_name, "seed": s, "episodes": curve.episodes,
                        "shortfall_bps": curve.shortfall_bps,

@@ -25,11 +25,16 @@ variant changes one thing about that head, or about how its training starts:
   each candidate price from the state, ``u`` and that price's features (its book features and its distance in
   bps from the continuous head's unrounded offset), :math:`\\ell_j = g(s, u, \\phi_j)`. It cannot learn a
   fixed shift of ``k`` ticks, which means a different price on every tick size; only preferences for prices
-  by what they are (in the book, or in bps from the scoped offset), which carry over to new stocks.
+  by what they are (in the book, or in bps from the scoped offset), which carry over to new stocks;
+* :class:`HybridCounterfactualPolicy`: the anchored head learns from every tick of its window at once: the replay
+  does not react to our orders, so what each candidate price would have filled over the step, and the state it
+  would have left, are known exactly (:meth:`~workbench.execution.env.ExecutionEnv.what_if`); the head follows
+  the expected advantage over the window (mean actor-critic) instead of the sampled tick's noisy return.
 
 ``workbench.execution.experiments.reproduce(only=[...])`` (``--only``) trains them beside the continuous agent.
 Shapes: observations ``(B, N_FEATURES)``; raw actions ``(B, 2)`` (``(B, 2 + (2W+1) F)`` for the book and price
-variants, which store each decision's candidate features with it, so that PPO re-scores the same candidates).
+variants, which store each decision's candidate features with it, so that PPO re-scores the same candidates;
+``(B, 2 + (2W+1)(1 + N_FEATURES) + 1)`` for the counterfactual one while it trains).
 """
 
 from __future__ import annotations
@@ -44,7 +49,9 @@ from workbench.execution.agents import HybridPolicy, mlp
 from workbench.execution.env import N_FEATURES
 
 __all__ = ["HybridAnchoredPolicy", "HybridStagedPolicy", "HybridEntropyPolicy", "HybridQPolicy", "HybridBookPolicy",
-           "HybridPricePolicy", "candidate_features", "N_CANDIDATE_FEATURES", "VARIANTS"]
+           "HybridPricePolicy", "CounterfactualTraining", "HybridCounterfactualPolicy",
+           "HybridPriceCounterfactualPolicy", "HybridPPOPolicy", "candidate_features", "opposite_depth_taken", "N_CANDIDATE_FEATURES",
+           "VARIANTS"]
 
 N_CANDIDATE_FEATURES = 4
 
@@ -153,7 +160,8 @@ class HybridBookPolicy(HybridPolicy):
         return self.logits(torch.cat([obs, u[:, None]], 1)) + self.candidate_score(feats).squeeze(-1)
 
     def window_distribution(self, obs, raw):
-        feats = raw[:, 2:].reshape(len(raw), 2 * self.window + 1, self.n_candidate_features)
+        n = 2 * self.window + 1
+        feats = raw[:, 2:2 + n * self.n_candidate_features].reshape(len(raw), n, self.n_candidate_features)
         return torch.distributions.Categorical(logits=self._logits(obs, raw[:, 0], feats))
 
     def features(self, ticks: list[int], u: float) -> np.ndarray:
@@ -183,7 +191,9 @@ class HybridPricePolicy(HybridBookPolicy):
 
     def __init__(self, hidden: int = 64, **kwargs):
         super().__init__(hidden=hidden, **kwargs)
-        del self.logits, self.candidate_score  # no per-position logits: every candidate is scored by price_score
+        # no per-position logits: every candidate is scored by price_score. The parent's heads are built, then
+        # dropped, so that the random draws before price_score's, and the README's trained figures, stay the same
+        del self.logits, self.candidate_score
         self.price_score = mlp(N_FEATURES + 1 + self.n_candidate_features, 1, hidden)
 
     def _logits(self, obs, u, feats):
@@ -198,5 +208,102 @@ class HybridPricePolicy(HybridBookPolicy):
         return np.concatenate([book, from_scope[:, None].astype(np.float32)], 1)
 
 
-VARIANTS = {c.name: c for c in (HybridAnchoredPolicy, HybridStagedPolicy, HybridEntropyPolicy, HybridQPolicy,
-                                HybridBookPolicy, HybridPricePolicy)}
+class CounterfactualTraining:
+    """Mixin for a hybrid whose fine-grained head learns from what every tick of its window would have done.
+
+    The replay does not react to our orders, so the step's outcome for each of the ``2W+1`` candidate prices is
+    known exactly (:meth:`~workbench.execution.env.ExecutionEnv.what_if`): its markout value :math:`r_j` and the
+    next state :math:`s'_j`. The head ascends the expected advantage over its window (mean actor-critic, Allen et
+    al. 2017), :math:`\\mathcal L_d = -c\\,\\mathbb E_s \\sum_j \\pi_d(j|s,u)\\,\\hat A_j`,
+    :math:`A_j = Q_j - \\sum_i \\pi_d(i|s,u) Q_i`, :math:`Q_j = r_j + V(s'_j)` (0 after the last step), with the
+    critic ``V`` held fixed and ``A`` scaled by its batch std (through :meth:`auxiliary_loss`); PPO's ratio is the
+    continuous head's alone, whose advantages come from the trajectory actually sampled, as for the shipped
+    hybrid. While training, each raw action ends with ``(2W+1) + 1 + (2W+1) N_FEATURES`` numbers: the
+    :math:`r_j`, a last-step flag and the :math:`s'_j`; greedy raw actions are the base policy's.
+    """
+
+    def __init__(self, cf_coef: float = 1.0, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(cf_coef, (int, float)) or not cf_coef >= 0:
+            raise ValueError(f"cf_coef: expected a non-negative weight, got {cf_coef!r}")
+        self.cf_coef = float(cf_coef)
+        self._env = getattr(self, "_env", None)
+
+    def bind(self, env):
+        """The environment whose step the next training samples evaluate (``rollout`` calls this)."""
+        self._env = env
+
+    def distribution(self, obs, raw):
+        cont = self.scope(obs)
+        return cont.log_prob(raw[:, 0]), cont.entropy() + self.disc_entropy_weight * self.window_distribution(
+            obs, raw).entropy()
+
+    def sample(self, obs, greedy: bool):
+        if not greedy and (self._env is None or len(obs) != 1):
+            raise RuntimeError(f"{type(self).__name__}.sample: bind(env) first; it samples one state at a time")
+        raw = super().sample(obs, greedy)
+        if greedy:
+            return raw
+        if self._env.reward_mode != "markout":
+            raise ValueError(f"env.reward_mode: expected 'markout' (the what-if values are markouts), got "
+                             f"{self._env.reward_mode!r}")
+        centre = self.centre_ticks(float(raw[0, 0]), self._env)
+        offsets = [self._env.ticks_to_bps(centre + k) for k in range(-self.window, self.window + 1)]
+        values, last, nxt = self._env.what_if(offsets)
+        extra = np.concatenate([values, [float(last)], nxt.ravel()]).astype(np.float32)
+        return torch.cat([raw, torch.as_tensor(extra)[None]], 1)
+
+    def auxiliary_loss(self, obs, raw, returns):
+        """``cf_coef`` times minus the expected (std-scaled) advantage of the window under the discrete head."""
+        n = 2 * self.window + 1
+        extra = raw[:, raw.shape[1] - n * (1 + N_FEATURES) - 1:]
+        values, last = extra[:, :n], extra[:, n]
+        nxt = extra[:, n + 1:].reshape(len(raw), n, N_FEATURES)
+        with torch.no_grad():
+            q = values + (1 - last)[:, None] * self.value(nxt).squeeze(-1)
+        probs = self.window_distribution(obs, raw).probs
+        adv = q - (probs.detach() * q).sum(1, keepdim=True)
+        adv = adv / (adv.std() + 1e-8)
+        return -self.cf_coef * (probs * adv).sum(1).mean()
+
+
+class HybridCounterfactualPolicy(CounterfactualTraining, HybridPolicy):
+    """The anchored hybrid (the shipped head, ``anchor = 4``) trained by :class:`CounterfactualTraining`."""
+
+    name = "hybrid_counterfactual"
+    anchor = 4.0
+
+
+def opposite_depth_taken(env, ticks) -> np.ndarray:
+    """Shares each candidate price would take at once from the opposite side (all of its visible levels at or
+    better than the price), as :math:`\\log(1 + q / \\mathrm{slice}) / 5`, ``(len(ticks),)``: how deep a crossing
+    order sweeps, which the book features do not say."""
+    d, i, side = env.day, env._i, env.side
+    prices = env.near_touch - side * np.asarray(ticks, dtype=np.int64) * env.tick
+    slice_ = max(1.0, env._remaining / max(1, env.steps - env._t))
+    opp_prices, opp_sizes = d.side_levels(i, -side)
+    taken = [opp_sizes[opp_prices >= p].sum() if side == -1 else opp_sizes[opp_prices <= p].sum()
+             for p in prices.tolist()]
+    return (np.log1p(np.asarray(taken, dtype=np.float64) / slice_) / 5).astype(np.float32)
+
+
+class HybridPriceCounterfactualPolicy(CounterfactualTraining, HybridPricePolicy):
+    """The shipped hybrid (``hybrid``; :mod:`~workbench.execution.learners`): the price-scoring head, each candidate
+    scored by its features (which add :func:`opposite_depth_taken`), trained by :class:`CounterfactualTraining`
+    (no anchor: the head has no per-position logit to put it on)."""
+
+    name = "hybrid"
+    n_candidate_features = HybridPricePolicy.n_candidate_features + 1
+
+    def features(self, ticks: list[int], u: float) -> np.ndarray:
+        return np.concatenate([super().features(ticks, u), opposite_depth_taken(self._env, ticks)[:, None]], 1)
+
+
+class HybridPPOPolicy(HybridPolicy):
+    """The hybrid as first shipped: both heads trained from scratch by PPO on the joint log-probability."""
+
+    name = "hybrid_ppo"
+
+
+VARIANTS = {c.name: c for c in (HybridPPOPolicy, HybridAnchoredPolicy, HybridStagedPolicy, HybridEntropyPolicy,
+                                HybridQPolicy, HybridBookPolicy, HybridPricePolicy, HybridCounterfactualPolicy)}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from workbench.execution.agents import LEARNED_AGENTS, make_policy
+from workbench.execution.learners import LEARNED_AGENTS, make_policy
 
 __all__ = ["WEIGHTS", "load_policy", "train_and_save"]
 
@@ -31,14 +31,17 @@ def load_policy(name: str):
     return policy.eval()
 
 
-def train_and_save(seed: int = 0, episodes: int | None = None, progress=None) -> dict[str, Path]:
-    """Train every learned policy on the full run's training days and save the weights."""
+def train_and_save(seed: int = 0, episodes: int | None = None, progress=None, names=None) -> dict[str, Path]:
+    """Train the learned policies ``names`` (default all) on the full run's training days and save the weights."""
     from workbench.execution.experiments import FULL, TRAIN_STOCKS, TrainingSetup
 
     setup = TrainingSetup(FULL, TRAIN_STOCKS)
     WEIGHTS.mkdir(exist_ok=True)
     out = {}
-    for name in LEARNED_AGENTS:
+    unknown = [n for n in names or () if n not in LEARNED_AGENTS]
+    if unknown or isinstance(names, str):
+        raise ValueError(f"names: expected a list from {sorted(LEARNED_AGENTS)}, got {names!r}")
+    for name in names or LEARNED_AGENTS:
         torch.manual_seed(seed)
         policy = make_policy(name)
         setup.train(policy, seed, episodes=episodes, progress=progress)
@@ -51,8 +54,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m workbench.execution.pretrained", description=__doc__.splitlines()[0])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--episodes", type=int, default=None)
+    p.add_argument("--only", default=None, help="comma-separated: continuous,discrete,hybrid (default all)")
     args = p.parse_args(argv)
-    for name, path in train_and_save(args.seed, args.episodes).items():
+    names = args.only.split(",") if args.only else None
+    for name, path in train_and_save(args.seed, args.episodes, names=names).items():
         print(f"{name}: {path}")
     return 0
 
