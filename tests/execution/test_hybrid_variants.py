@@ -61,15 +61,22 @@ def test_q_head_is_greedy_when_evaluated_and_uniform_when_epsilon_is_one():
         HybridQPolicy(epsilon=1.5)
 
 
-def test_q_head_is_trained_by_the_auxiliary_loss_inside_ppo(day):
+def train_briefly(policy_class, day):
+    """32 PPO episodes of ``policy_class`` on the markout env; returns the env, the policy and whether its
+    discrete head's weights (``logits``) moved."""
     env = ExecutionEnv(day, side=-1, volume=1000, steps=3, step_seconds=10.0, reward="markout")
     torch.manual_seed(0)
-    policy = HybridQPolicy(hidden=8)
+    policy = policy_class(hidden=8)
     before = [p.detach().clone() for p in policy.logits.parameters()]
     train(policy, env, PPOConfig(episodes=32, batch_episodes=16, epochs=2), seed=0)
+    return env, policy, any(not torch.equal(a, b) for a, b in zip(before, policy.logits.parameters()))
+
+
+def test_q_head_is_trained_by_the_auxiliary_loss_inside_ppo(day):
+    env, policy, moved = train_briefly(HybridQPolicy, day)
     # the PPO terms never touch the Q network (its log-probability is the continuous head's alone), so only the
     # auxiliary regression on the returns can have moved its weights
-    assert any(not torch.equal(a, b) for a, b in zip(before, policy.logits.parameters()))
+    assert moved
     # and it moves them towards the returns: on a fixed batch, steps on the loss reduce it
     obs, raws, rewards, _ = rollout(policy, env, greedy=False, seed=3)
     o, r = torch.as_tensor(np.stack(obs), dtype=torch.float32), torch.stack(raws)
@@ -199,14 +206,10 @@ def test_counterfactual_head_moves_to_the_window_tick_with_the_best_what_if_valu
 
 
 def test_counterfactual_head_trains_inside_ppo_on_the_markout_env(day):
-    env = ExecutionEnv(day, side=-1, volume=1000, steps=3, step_seconds=10.0, reward="markout")
-    torch.manual_seed(0)
-    policy = HybridCounterfactualPolicy(hidden=8)
-    before = [p.detach().clone() for p in policy.logits.parameters()]
-    train(policy, env, PPOConfig(episodes=32, batch_episodes=16, epochs=2), seed=0)
+    env, policy, moved = train_briefly(HybridCounterfactualPolicy, day)
     # PPO's ratio never touches the discrete head, so only the entropy bonus and the what-if loss moved it; the
     # rollouts carry the window's values: raw actions of 2 + 7 + 1 + 7 x 12 numbers
-    assert any(not torch.equal(a, b) for a, b in zip(before, policy.logits.parameters()))
+    assert moved
     _, raws, _, _ = rollout(policy, env, greedy=False, seed=3)
     assert all(r.shape == (2 + 7 + 1 + 7 * N_FEATURES,) for r in raws)
     with pytest.raises(ValueError, match="reward_mode"):

@@ -16,7 +16,9 @@ Every agent answers ``act(obs, env, greedy) -> (env action, extras)``. Sizes fol
   points, rounded to a tick ``c``; the discrete head, which sees the state and the centre, picks
   ``k`` in ``-W..W``; the order goes ``c + k`` ticks from the near touch. Both heads train jointly
   (PPO on the joint log-probability :math:`\\log \\pi_c(u|s) + \\log \\pi_d(k|s,u)`); options start the
-  discrete head on the scoped tick and learn the scope alone first.
+  discrete head on the scoped tick and learn the scope alone first. It is the base of the hybrid's variants and
+  of the shipped hybrid, which scores prices by their features and learns from every price of its window
+  (:mod:`~workbench.execution.hybrid_variants`, :mod:`~workbench.execution.learners`).
 
 Shapes: observations ``(B, N_FEATURES)``; the learned policies' ``distribution`` returns per-sample
 log-probabilities ``(B,)``.

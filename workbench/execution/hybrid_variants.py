@@ -1,9 +1,9 @@
-"""Variants of the hybrid's fine-grained head and of how its training starts, to test why it does not beat the
-continuous agent.
+"""Variants of the hybrid's fine-grained head, of how it learns and of how its training starts, and the shipped hybrid.
 
-The shipped :class:`~workbench.execution.agents.HybridPolicy` trains both heads with PPO on the joint
-log-probability, and its categorical head settles on a near-constant shift of the continuous centre. Each
-variant changes one thing about that head, or about how its training starts:
+The first hybrid, :class:`~workbench.execution.agents.HybridPolicy` (the variant ``hybrid_ppo``), trains both heads
+with PPO on the joint log-probability; its categorical head settles on a near-constant shift of the continuous
+centre, and it does not beat the continuous agent. Each variant changes one thing about that head, about how it
+learns or about how its training starts:
 
 * :class:`HybridAnchoredPolicy`: the categorical head starts on the scoped tick (``anchor = 4``: probability 0.9
   on ``k = 0``), so the untrained hybrid acts as its continuous head does and training learns departures from
@@ -29,7 +29,10 @@ variant changes one thing about that head, or about how its training starts:
 * :class:`HybridCounterfactualPolicy`: the anchored head learns from every tick of its window at once: the replay
   does not react to our orders, so what each candidate price would have filled over the step, and the state it
   would have left, are known exactly (:meth:`~workbench.execution.env.ExecutionEnv.what_if`); the head follows
-  the expected advantage over the window (mean actor-critic) instead of the sampled tick's noisy return.
+  the expected advantage over the window (mean actor-critic) instead of the sampled tick's noisy return;
+* :class:`HybridPriceCounterfactualPolicy`, the shipped ``hybrid`` (:mod:`~workbench.execution.learners`): the
+  price-scoring head, with the shares each price would take from the other side as one more feature, trained as
+  the counterfactual one. It beats the continuous agent.
 
 ``workbench.execution.experiments.reproduce(only=[...])`` (``--only``) trains them beside the continuous agent.
 Shapes: observations ``(B, N_FEATURES)``; raw actions ``(B, 2)`` (``(B, 2 + (2W+1) F)`` for the book and price
@@ -50,8 +53,8 @@ from workbench.execution.env import N_FEATURES
 
 __all__ = ["HybridAnchoredPolicy", "HybridStagedPolicy", "HybridEntropyPolicy", "HybridQPolicy", "HybridBookPolicy",
            "HybridPricePolicy", "CounterfactualTraining", "HybridCounterfactualPolicy",
-           "HybridPriceCounterfactualPolicy", "HybridPPOPolicy", "candidate_features", "opposite_depth_taken", "N_CANDIDATE_FEATURES",
-           "VARIANTS"]
+           "HybridPriceCounterfactualPolicy", "HybridPPOPolicy", "candidate_features", "opposite_depth_taken",
+           "N_CANDIDATE_FEATURES", "VARIANTS"]
 
 N_CANDIDATE_FEATURES = 4
 
@@ -217,8 +220,8 @@ class CounterfactualTraining:
     al. 2017), :math:`\\mathcal L_d = -c\\,\\mathbb E_s \\sum_j \\pi_d(j|s,u)\\,\\hat A_j`,
     :math:`A_j = Q_j - \\sum_i \\pi_d(i|s,u) Q_i`, :math:`Q_j = r_j + V(s'_j)` (0 after the last step), with the
     critic ``V`` held fixed and ``A`` scaled by its batch std (through :meth:`auxiliary_loss`); PPO's ratio is the
-    continuous head's alone, whose advantages come from the trajectory actually sampled, as for the shipped
-    hybrid. While training, each raw action ends with ``(2W+1) + 1 + (2W+1) N_FEATURES`` numbers: the
+    continuous head's alone, whose advantages come from the trajectory actually sampled, as for ``hybrid_ppo``.
+    While training, each raw action ends with ``(2W+1) + 1 + (2W+1) N_FEATURES`` numbers: the
     :math:`r_j`, a last-step flag and the :math:`s'_j`; greedy raw actions are the base policy's.
     """
 
@@ -268,7 +271,7 @@ class CounterfactualTraining:
 
 
 class HybridCounterfactualPolicy(CounterfactualTraining, HybridPolicy):
-    """The anchored hybrid (the shipped head, ``anchor = 4``) trained by :class:`CounterfactualTraining`."""
+    """The first hybrid's head, anchored (``anchor = 4``), trained by :class:`CounterfactualTraining`."""
 
     name = "hybrid_counterfactual"
     anchor = 4.0
