@@ -35,8 +35,9 @@ from workbench.execution.ppo import PPOConfig, evaluate, train
 from workbench.execution.synthetic import STOCKS, SyntheticStock, blend_stock, simulate_day
 from workbench.report import Report
 
-__all__ = ["Setting", "QUICK", "FULL", "TrainingSetup", "task_env", "real_env", "reproduce", "synthetic_days",
-           "real_day", "parent_volume", "held_out_stocks", "stock_named", "synthetic_stocks", "training_stocks"]
+__all__ = ["Setting", "QUICK", "FULL", "TrainingSetup", "task_env", "real_env", "reproduce", "evaluation_sets",
+           "synthetic_days", "real_day", "parent_volume", "held_out_stocks", "stock_named", "synthetic_stocks",
+           "training_stocks"]
 
 TRAIN_STOCKS = ("large_tick", "mid_tick", "small_tick")
 HELD_OUT_BLENDS = tuple(range(6))  # blend_stock seeds: new stocks inside the training range
@@ -185,6 +186,17 @@ class TrainingSetup:
                      val_metric=VAL_METRIC, **curve)
 
 
+def evaluation_sets(cfg: Setting, train_stocks=TRAIN_STOCKS) -> dict[str, list[MarketDay]]:
+    """The synthetic test days (seeds 100+, never trained on): ``held_out_days`` of the training stocks,
+    ``held_out_stocks`` (each held-out stock's days in turn) and ``out_of_range_stock``."""
+    seeds = range(100, 100 + cfg.test_days)
+    return {
+        "held_out_days": [d for s in train_stocks for d in synthetic_days(s, seeds, cfg.day_seconds)],
+        "held_out_stocks": [d for s in held_out_stocks() for d in synthetic_days(s, seeds, cfg.day_seconds)],
+        "out_of_range_stock": synthetic_days(OUT_OF_RANGE_STOCK, seeds, cfg.day_seconds),
+    }
+
+
 def _baselines(train_days) -> list:
     return [TWAPAgent(), VWAPAgent().fit(train_days, STEPS, STEP_SECONDS), FixedOffsetAgent(0),
             FixedOffsetAgent(-1), FixedOffsetAgent(1), QuoteImprovingAgent()]
@@ -233,14 +245,9 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     seeds = [seed + i for i in range(cfg.seeds)]
     train_stocks = training_stocks(train_blends)
     setup = TrainingSetup(cfg, train_stocks)
-    test_seeds = range(100, 100 + cfg.test_days)
     held = held_out_stocks()
-    held_stock_of_day = [s.name for s in held for _ in test_seeds]  # eval_sets["held_out_stocks"]'s order
-    eval_sets = {
-        "held_out_days": [d for s in train_stocks for d in synthetic_days(s, test_seeds, cfg.day_seconds)],
-        "held_out_stocks": [d for s in held for d in synthetic_days(s, test_seeds, cfg.day_seconds)],
-        "out_of_range_stock": synthetic_days(OUT_OF_RANGE_STOCK, test_seeds, cfg.day_seconds),
-    }
+    held_stock_of_day = [s.name for s in held for _ in range(cfg.test_days)]  # eval_sets["held_out_stocks"]'s order
+    eval_sets = evaluation_sets(cfg, train_stocks)
     eval_envs = {name: task_env(days) for name, days in eval_sets.items()}
     try:
         eval_envs["real_aapl"] = real = real_env()

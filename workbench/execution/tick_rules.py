@@ -75,10 +75,7 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="one short test day per stock (seconds)")
     args = p.parse_args(argv)
     cfg = E.QUICK if args.quick else E.FULL
-    seeds = range(100, 100 + cfg.test_days)
-    sets = {"held_out_stocks": [d for s in E.held_out_stocks() for d in E.synthetic_days(s, seeds, cfg.day_seconds)],
-            "held_out_days": [d for s in E.TRAIN_STOCKS for d in E.synthetic_days(s, seeds, cfg.day_seconds)],
-            "out_of_range_stock": E.synthetic_days(E.OUT_OF_RANGE_STOCK, seeds, cfg.day_seconds)}
+    sets = E.evaluation_sets(cfg)
     policy = load_policy("continuous")
     print("tick rules on the shipped continuous policy's scope, minus the policy itself (bps, ± standard error)")
     for name, days in sets.items():
