@@ -269,20 +269,22 @@ class ExecutionEnv(gym.Env):
         if self.log is None or self._t >= self.steps:
             raise RuntimeError("what_if: call reset() first (the episode is over)")
         size, i_end, last = self._child_size(np.ones(1)), self._step_end(), self._t + 1 == self.steps
+        # the prices read the near touch at the decision; fills and values do not depend on the episode's state
+        prices = [self._limit_price(o) for o in np.asarray(offsets_bps, dtype=np.float64).tolist()]
         saved = (self._i, self._prev_i, self._t, self._remaining, self._last_fill_ratio)
         values, observations = [], []
         try:
-            for offset in np.asarray(offsets_bps, dtype=np.float64).tolist():
-                fills = self._execute_child(self._limit_price(offset), size, saved[0], i_end) if size > 0 else []
+            for price in prices:
+                fills = self._execute_child(price, size, saved[0], i_end) if size > 0 else []
                 filled = sum(f.size for f in fills)
                 if last and saved[3] - filled > 0:
                     fills += self._sweep(saved[3] - filled, i_end, "final")
                 values.append(self._value(fills, self._day.mid(i_end)))
+                # the state step() would leave, for the next observation
                 self._prev_i, self._i, self._t = saved[0], i_end, saved[2] + 1
                 self._remaining = saved[3] - sum(f.size for f in fills)
                 self._last_fill_ratio = filled / size if size else 0.0
                 observations.append(self._observation())
-                self._i, self._prev_i, self._t, self._remaining, self._last_fill_ratio = saved
         finally:
             self._i, self._prev_i, self._t, self._remaining, self._last_fill_ratio = saved
         return np.asarray(values), last, np.stack(observations)

@@ -217,12 +217,10 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
             stays about the same; held-out days cover every training stock.
         only: the learned agents to train (``--only`` on the command line), default ``continuous``, ``discrete``
             and ``hybrid``; the variants in :mod:`~workbench.execution.hybrid_variants` (the first hybrid,
-            ``hybrid_ppo``; how the hybrid's training
-            starts: ``hybrid_anchored``, ``hybrid_staged``; its fine-grained head: ``hybrid_entropy``,
-            ``hybrid_q``, ``hybrid_book``, ``hybrid_price``; how it learns: ``hybrid_counterfactual``) can be
-            named too. Every seed's training is
-            deterministic, so a variant run with ``--seed s`` pairs with the continuous agent's seeds of another
-            run with the same ``--seed``.
+            ``hybrid_ppo``; how the hybrid's training starts: ``hybrid_anchored``, ``hybrid_staged``; its
+            fine-grained head: ``hybrid_entropy``, ``hybrid_q``, ``hybrid_book``, ``hybrid_price``; how it learns:
+            ``hybrid_counterfactual``) can be named too. Every seed's training is deterministic, so a variant run
+            with ``--seed s`` pairs with the continuous agent's seeds of another run with the same ``--seed``.
 
     Returns:
         ``Report`` with ``data["results"]`` (per agent and evaluation set: ``agent``, ``eval``,

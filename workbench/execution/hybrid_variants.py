@@ -19,7 +19,7 @@ learns or about how its training starts:
   regressed on the step's lambda-return, :math:`\\mathcal L_Q = c_Q\\,\\mathbb E[(Q(s, u)_k - R^\\lambda)^2]`,
   through :meth:`HybridQPolicy.auxiliary_loss`, which :func:`~workbench.execution.ppo.train` adds to its loss;
 * :class:`HybridBookPolicy`: the categorical head also scores each tick of its window by that price's own
-  book features (:func:`candidate_features`): its logits are those of the shipped head plus
+  book features (:func:`candidate_features`): its logits are those of the first hybrid's head plus
   :math:`g(\\phi_j)` for candidate ``j``. It reads the book, so ``rollout`` binds it to the environment;
 * :class:`HybridPricePolicy`: the categorical head has no logit per window position at all: one network scores
   each candidate price from the state, ``u`` and that price's features (its book features and its distance in
@@ -60,7 +60,7 @@ N_CANDIDATE_FEATURES = 4
 
 
 class HybridAnchoredPolicy(HybridPolicy):
-    """The shipped hybrid whose categorical head starts on the scoped tick (a logit ``anchor = 4`` on ``k = 0``)."""
+    """The first hybrid whose categorical head starts on the scoped tick (a logit ``anchor = 4`` on ``k = 0``)."""
 
     name = "hybrid_anchored"
     anchor = 4.0
@@ -75,7 +75,7 @@ class HybridStagedPolicy(HybridPolicy):
 
 
 class HybridEntropyPolicy(HybridPolicy):
-    """The shipped hybrid with the discrete head's entropy weighted ``disc_entropy_weight`` times."""
+    """The first hybrid with the discrete head's entropy weighted ``disc_entropy_weight`` times."""
 
     name = "hybrid_entropy"
 
@@ -141,7 +141,7 @@ def candidate_features(env, ticks) -> np.ndarray:
 
 
 class HybridBookPolicy(HybridPolicy):
-    """The shipped hybrid whose discrete logits add a score of each candidate price's book features."""
+    """The first hybrid whose discrete logits add a score of each candidate price's book features."""
 
     name = "hybrid_book"
     n_candidate_features = N_CANDIDATE_FEATURES

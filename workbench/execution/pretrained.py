@@ -35,12 +35,12 @@ def train_and_save(seed: int = 0, episodes: int | None = None, progress=None, na
     """Train the learned policies ``names`` (default all) on the full run's training days and save the weights."""
     from workbench.execution.experiments import FULL, TRAIN_STOCKS, TrainingSetup
 
-    setup = TrainingSetup(FULL, TRAIN_STOCKS)
-    WEIGHTS.mkdir(exist_ok=True)
-    out = {}
     unknown = [n for n in names or () if n not in LEARNED_AGENTS]
     if unknown or isinstance(names, str):
         raise ValueError(f"names: expected a list from {sorted(LEARNED_AGENTS)}, got {names!r}")
+    setup = TrainingSetup(FULL, TRAIN_STOCKS)
+    WEIGHTS.mkdir(exist_ok=True)
+    out = {}
     for name in names or LEARNED_AGENTS:
         torch.manual_seed(seed)
         policy = make_policy(name)

@@ -14,8 +14,8 @@ import argparse
 from typing import Callable
 
 import numpy as np
-import torch
 
+from workbench.execution.agents import ContinuousPolicy
 from workbench.execution.ppo import evaluate
 
 __all__ = ["ScopedRule", "RULES", "headroom"]
@@ -41,18 +41,16 @@ RULES: dict[str, Callable[[float, object], int]] = {
 
 
 class ScopedRule:
-    """An agent: ``policy``'s greedy offset (``mean`` head, ``scale_bps``), in ticks, through ``rule(f, env)``."""
+    """An agent: a :class:`ContinuousPolicy`'s greedy offset, in fractional ticks, through ``rule(f, env)``."""
 
     def __init__(self, policy, rule: Callable[[float, object], int], name: str = "rule"):
-        if not hasattr(policy, "mean") or not hasattr(policy, "scale_bps"):
-            raise TypeError(f"policy: expected a policy with a continuous scope (mean, scale_bps), got "
-                            f"{type(policy).__name__}")
+        if not isinstance(policy, ContinuousPolicy):
+            raise TypeError(f"policy: expected a ContinuousPolicy (a continuous scope), got {type(policy).__name__}")
         self.policy, self.rule, self.name = policy, rule, name
 
     def act(self, obs, env, greedy: bool = True):
-        with torch.no_grad():
-            u = float(self.policy.mean(torch.as_tensor(obs, dtype=torch.float32)[None])[0, 0])
-        ticks = int(self.rule(u * self.policy.scale_bps / max(env.ticks_to_bps(1), 1e-9), env))
+        _, scope = self.policy.act(obs, env, greedy=True)
+        ticks = int(self.rule(scope["ticks"], env))
         return np.array([env.ticks_to_bps(ticks)]), {"ticks": ticks}
 
 
