@@ -42,9 +42,13 @@ test-fast: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# speed is a figure, never a test: kernels against a copy, the LOBSTER replay, every page's load and slider-to-redraw
+# in Chromium, and every quick run (tables printed; JSON under build/bench/)
 bench: $(STAMP)
+	@mkdir -p build/bench
 	$(BIN)/python -m kernels.bench
 	$(BIN)/python -m workbench.execution.bench
+	$(BIN)/python -m workbench.bench --json build/bench/app.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache

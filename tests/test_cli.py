@@ -34,3 +34,10 @@ def test_only_is_checked_before_any_work(capsys):
     assert main(["reproduce", "structure_learning", "--quick", "--only", "nope"]) == 2
     err = capsys.readouterr().err
     assert "only" in err and "nope" in err and "cora" in err
+
+
+def test_runner_options_are_checked_before_any_work(capsys):
+    assert main(["reproduce", "nm_sparsity", "--quick", "--workers", "2"]) == 2
+    assert "--quick runs in this process" in capsys.readouterr().err
+    assert main(["reproduce", "nm_sparsity", "--workers", "-1"]) == 2
+    assert "workers: expected a non-negative integer, got -1" in capsys.readouterr().err

@@ -27,12 +27,27 @@ def _cmd_reproduce(args) -> int:
 
     reproduce = TOPICS[args.slug].reproduce
     kwargs = {}
+    if not args.quick and "runner" not in inspect.signature(reproduce).parameters:
+        print(f"workbench reproduce: topic {args.slug!r} has no task grid for the runner", file=sys.stderr)
+        return 2
     if args.only:
         if "only" not in inspect.signature(reproduce).parameters:
             print(f"workbench reproduce: topic {args.slug!r} has no --only option", file=sys.stderr)
             return 2
         kwargs["only"] = [name.strip() for name in args.only.split(",") if name.strip()]
-    progress = None if args.json else (lambda it, **kw: tqdm(it, file=sys.stderr, **kw))
+    from workbench.runner import Runner, TaskError
+
+    try:
+        if args.quick and (args.workers is not None or args.scheduler):
+            raise ValueError("--quick runs in this process: drop --workers / --scheduler, or drop --quick")
+        runner = None if args.quick else Runner(workers=args.workers, scheduler=args.scheduler, fresh=args.fresh)
+    except ValueError as e:
+        print(f"workbench reproduce: {e}", file=sys.stderr)
+        return 2
+    if runner is not None:
+        kwargs["runner"] = runner
+    # tqdm on stderr shows each task grid's progress with its ETA (the terminal's bar, or --json's log lines)
+    progress = (lambda it, **kw: tqdm(it, file=sys.stderr, mininterval=1.0 if args.json else 0.1, **kw))
     # with --json, stdout carries the JSON object alone: anything else printed goes to stderr
     try:
         with contextlib.redirect_stdout(sys.stderr):
@@ -40,6 +55,9 @@ def _cmd_reproduce(args) -> int:
     except ValueError as e:
         print(f"workbench reproduce: {e}", file=sys.stderr)
         return 2
+    except (TaskError, ConnectionError) as e:
+        print(f"workbench reproduce: {e}", file=sys.stderr)
+        return 1
     print(report.to_json() if args.json else report)
     return 0
 
@@ -90,7 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true", help="the fast version (under a minute on 2 cores)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    s.add_argument("--only", help="comma-separated parts, for topics that have them (structure_learning: data sets)")
+    s.add_argument("--only", help="comma-separated parts, for topics that have them (structure_learning: data sets; "
+                   "execution: learners)")
+    s.add_argument("--workers", type=int, default=None,
+                   help="processes of the local Dask cluster of a full run (default: one per core; 0: in this process)")
+    s.add_argument("--scheduler", default=None,
+                   help="run a full run's tasks on this Dask scheduler, tcp://HOST:PORT (default $WORKBENCH_SCHEDULER)")
+    s.add_argument("--fresh", action="store_true", help="recompute every task instead of reading the cache")
     s.set_defaults(func=_cmd_reproduce)
     s = sub.add_parser("bench", help="kernel benchmarks")
     s.add_argument("--json", action="store_true")

@@ -1,7 +1,6 @@
 """Tick rules on top of a continuous scope: the rounding rule is the policy itself, the cap never sweeps past the
 opposite best price."""
 
-import numpy as np
 import pytest
 import torch
 

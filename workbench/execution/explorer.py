@@ -167,12 +167,25 @@ class Explorer(pn.viewable.Viewer):
     # ---------- episode ----------
     @param.depends("market", "day_seed", "agent", "start", watch=True)
     def _load(self):
+        # the new episode's figures and text reach the page in one message, then its first frame in a second (a
+        # held patch that also streams to a source fails in the browser: "Offset is outside the bounds of the
+        # DataView", Panel 1.10 / Bokeh 3.9)
+        with pn.io.hold():
+            loaded = self._load_episode()
+        if loaded:
+            self._player.end = len(self._frames) - 1
+            if self._player.value != 0:
+                self._player.value = 0  # triggers _show_frame
+            else:
+                self._show_frame(0)
+
+    def _load_episode(self):
         self._error.clear()
         try:
             env, log, info, twap_log, twap_info = _episode(self.market, self.day_seed, self.agent, float(self.start))
         except Exception as exc:  # noqa: BLE001 - shown, not raised
             self._error.append(error_message(exc))
-            return
+            return False
         self._env, self._log = env, log
         d = env.days[0]
         i0 = log.start_index
@@ -207,11 +220,7 @@ class Explorer(pn.viewable.Viewer):
             f"**{d.name}** · agent **{self.agent}** · sell {log.volume:,} shares in {env.steps} × "
             f"{env.step_seconds:g} s · shortfall **{info['shortfall_bps']:.2f} bps** (TWAP "
             f"{twap_info['shortfall_bps']:.2f} bps) · passive fills {100 * info['passive_share']:.0f} %")
-        self._player.end = len(self._frames) - 1
-        if self._player.value != 0:
-            self._player.value = 0  # triggers _show_frame
-        else:
-            self._show_frame(0)
+        return True
 
     # ---------- frame (small updates only) ----------
     def _show_frame(self, frame: int):

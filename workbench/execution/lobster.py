@@ -78,10 +78,8 @@ complete: every price is determined and every inconsistency raises.
 
 from __future__ import annotations
 
-import io
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterator, NamedTuple
 
 import numpy as np

@@ -32,9 +32,11 @@ import torch
 from workbench.mesh_adaptation.farm import CASES, training_case
 from workbench.mesh_adaptation.firedrake_support import INSTALL_HINT, firedrake_available
 from workbench.report import Report
+from workbench.runner import Runner, Task
 
-__all__ = ["Settings", "QUICK", "FULL", "reproduce", "uniform_advantage", "training_data", "train_network", "load_network",
-           "NETWORK_PATH", "uniform_runs"]
+__all__ = ["Settings", "QUICK", "FULL", "TASK_VERSION", "reproduce", "tasks", "e2n_network", "training_farm_task",
+           "reference_task", "adapt_task", "network_params", "network_from_params", "uniform_advantage",
+           "training_data", "train_network", "load_network", "NETWORK_PATH", "uniform_runs", "uniform_iteration"]
 
 NETWORK_PATH = Path(__file__).resolve().parent / "weights" / "e2n.pt"
 TITLE = "E2N: error-estimation networks for goal-oriented mesh adaptation (Wallwork et al., 2022)"
@@ -83,7 +85,9 @@ def uniform_runs(case, levels: int, h: float = 40.0):
     return out
 
 
-def _uniform_iteration(problem, seconds: float):
+def uniform_iteration(problem, seconds: float):
+    """A solved uniform mesh as an adaptation :class:`~workbench.mesh_adaptation.adaptation.Iteration` (what the
+    shipped results store for the uniform curve)."""
     from workbench.mesh_adaptation.adaptation import Iteration, _speed_at_vertices
     from workbench.mesh_adaptation.mesh_conversion import from_firedrake
 
@@ -125,25 +129,17 @@ def load_network():
     return model.eval()
 
 
-def _row(case, method, target, it, reference, run=None, seconds=None):
+def _row(case, method, target, it, reference, seconds):
+    """The row of a uniform mesh: ``it`` is ``(dofs, qoi)``, ``seconds`` its solve time."""
     from workbench.mesh_adaptation.adaptation import STAGES
 
-    if run is not None:
-        secs = run.seconds()
-        est = secs["estimator"]
-        total = sum(secs.values())
-        iterations, converged = len(run.iterations), run.converged
-        final = run.final
-        dofs, qoi, n_cells = final.dofs, final.qoi, final.n_cells
-    else:
-        dofs, qoi, n_cells = it[0], it[1], None
-        est, total, iterations, converged = 0.0, seconds, 0, None
-        secs = {s: 0.0 for s in STAGES}
-        secs["forward"] = seconds
-    return {"case": case, "method": method, "target_complexity": target, "dofs": int(dofs), "n_cells": n_cells,
-            "qoi": float(qoi), "qoi_error": abs(qoi - reference) / abs(reference), "estimator_seconds": float(est),
-            "total_seconds": float(total), "seconds": {k: float(v) for k, v in secs.items()},
-            "iterations": iterations, "converged": converged}
+    dofs, qoi = it
+    secs = {s: 0.0 for s in STAGES}
+    secs["forward"] = seconds
+    return {"case": case, "method": method, "target_complexity": target, "dofs": int(dofs), "n_cells": None,
+            "qoi": float(qoi), "qoi_error": abs(qoi - reference) / abs(reference), "estimator_seconds": 0.0,
+            "total_seconds": float(seconds), "seconds": {k: float(v) for k, v in secs.items()},
+            "iterations": 0, "converged": None}
 
 
 def _precomputed(quick: bool) -> Report:
@@ -204,63 +200,153 @@ def _notes(rows) -> list[str]:
     return notes
 
 
+#: the results of these tasks change when this changes (the runner's cache key)
+TASK_VERSION = 1
+TASKS = "workbench.mesh_adaptation.experiments"
+
+
+def network_params(model) -> dict:
+    """An :class:`~workbench.mesh_adaptation.network.E2N` as JSON (exact: float32/64 values survive the trip)."""
+    state = model.state_dict()
+    return {"dtype": str(next(iter(state.values())).dtype).removeprefix("torch."),
+            "state": {k: v.tolist() for k, v in state.items()}}
+
+
+def network_from_params(params: dict):
+    """The inverse of :func:`network_params`."""
+    from workbench.mesh_adaptation.features import N_FEATURES
+    from workbench.mesh_adaptation.network import E2N
+
+    dtype = getattr(torch, params["dtype"])
+    state = {k: torch.tensor(v, dtype=dtype) for k, v in params["state"].items()}
+    model = E2N(N_FEATURES, hidden=state["net.0.weight"].shape[0]).to(dtype)
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def training_farm_task(case: int, complexity: float, iterations: int) -> dict:
+    """E2N's training data from one random training farm: the features and DWR indicators of every element of
+    ``iterations`` DWR adaptation steps (``{"features": (m, F), "indicators": (m,)}`` as lists)."""
+    x, y = training_data([case], complexity, iterations)
+    return {"features": x.tolist(), "indicators": y.tolist()}
+
+
+def reference_task(case: str, levels: int, h: float, check_complexity: float, max_iterations: int) -> dict:
+    """The uniform curve of a test farm: the quasi-uniform ``h`` mesh and ``levels`` uniform refinements (``dofs``,
+    ``qoi``, ``seconds`` each; the last is the reference), and, when ``check_complexity`` is non-zero, a DWR run at
+    that complexity that cross-checks the reference."""
+    from workbench.mesh_adaptation.adaptation import adapt
+
+    out = {"uniform": [{"dofs": dofs, "qoi": qoi, "seconds": secs} for dofs, qoi, secs, _ in
+                       uniform_runs(CASES[case], levels, h)]}
+    if check_complexity:
+        check = adapt(CASES[case], check_complexity, "dwr", max_iterations=max_iterations, keep_fields=False)
+        out["check"] = {"qoi": check.final.qoi, "dofs": check.final.dofs}
+    return out
+
+
+def adapt_task(case: str, method: str, target: float, max_iterations: int, network: dict | None) -> dict:
+    """One goal-oriented adaptation run (``network``: :func:`network_params` of E2N's network for
+    ``method="e2n"``): the final mesh's DoFs, cells and QoI, the wall time per stage, iterations, convergence."""
+    from workbench.mesh_adaptation.adaptation import adapt
+
+    model = network_from_params(network) if network is not None else None
+    run = adapt(CASES[case], target, method, model=model, max_iterations=max_iterations, keep_fields=False)
+    return {"dofs": run.final.dofs, "n_cells": run.final.n_cells, "qoi": run.final.qoi, "seconds": run.seconds(),
+            "iterations": len(run.iterations), "converged": run.converged}
+
+
+def e2n_network(cfg: "Settings", seed: int = 0, progress: Callable | None = None, runner=None):
+    """E2N's network for a run: trained on the DWR indicators of ``cfg.training_cases`` (their data computed as
+    runner tasks, one per training farm), or the network the repo ships when there are none.
+    Returns ``(model, training summary)``."""
+    if not cfg.training_cases:
+        return load_network(), {"shipped_network": str(NETWORK_PATH.name)}
+    grid = [Task(f"{TASKS}:training_farm_task", {"case": int(i), "complexity": cfg.training_complexity,
+                                                  "iterations": cfg.training_iterations})
+            for i in cfg.training_cases]
+    t0 = time.perf_counter()
+    farms = (runner or Runner()).run("mesh_adaptation", grid, TASK_VERSION, progress, desc="E2N training farms")
+    x = np.concatenate([np.asarray(f["features"], dtype=np.float64) for f in farms])
+    y = np.concatenate([np.asarray(f["indicators"], dtype=np.float64) for f in farms])
+    t1 = time.perf_counter()
+    torch.manual_seed(seed)
+    model, log = train_network(x, y, seed=seed, epochs=cfg.epochs, progress=progress)
+    return model, {"cases": len(cfg.training_cases), "elements": int(len(y)), "data_seconds": t1 - t0,
+                   "train_seconds": time.perf_counter() - t1, "val_loss": log.val_loss[-1],
+                   "train_loss": log.train_loss[-1], "epochs": cfg.epochs}
+
+
+def tasks(cfg: "Settings", network: dict) -> list[Task]:
+    """Per test farm: its reference (uniform curve, check run), then a DWR and an E2N run per target complexity."""
+    out = []
+    for name in cfg.cases:
+        out.append(Task(f"{TASKS}:reference_task", {"case": name, "levels": cfg.reference_level, "h": cfg.uniform_h,
+                                                     "check_complexity": cfg.check_complexity,
+                                                     "max_iterations": cfg.max_iterations}))
+        out += [Task(f"{TASKS}:adapt_task", {"case": name, "method": method, "target": target,
+                                             "max_iterations": cfg.max_iterations,
+                                             "network": network if method == "e2n" else None})
+                for target in cfg.targets for method in ("dwr", "e2n")]
+    return out
+
+
+def _adapt_row(case: str, method: str, target: float, r: dict, reference: float) -> dict:
+    secs = r["seconds"]
+    return {"case": case, "method": method, "target_complexity": target, "dofs": int(r["dofs"]),
+            "n_cells": r["n_cells"], "qoi": float(r["qoi"]), "qoi_error": abs(r["qoi"] - reference) / abs(reference),
+            "estimator_seconds": float(secs["estimator"]), "total_seconds": float(sum(secs.values())),
+            "seconds": {k: float(v) for k, v in secs.items()}, "iterations": r["iterations"],
+            "converged": r["converged"]}
+
+
 def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = None,
-              keep_runs: bool = False, settings: Settings | None = None) -> Report:
+              settings: Settings | None = None, runner: Runner | None = None, network=None) -> Report:
     """Uniform refinement, DWR and E2N adaptation on the test farms; see the module docstring.
+
+    Args:
+        quick: :data:`QUICK` (the aligned farm, one target, the shipped network), in this process; otherwise
+            :data:`FULL`, as task grids on ``runner`` (default: a Dask LocalCluster, cached under
+            ``WORKBENCH_CACHE``): the training farms' data, then the references and the adaptation runs.
+        settings: overrides :data:`QUICK` / :data:`FULL`.
+        network: a trained E2N network to use instead of training one (or loading the shipped one).
 
     Returns:
         ``Report`` with ``data["results"]``: one row per case, method and target complexity (``case``,
         ``method``, ``dofs``, ``qoi`` (MW), ``qoi_error`` (relative to the reference), ``estimator_seconds``,
         ``total_seconds``, per-stage ``seconds``, ``iterations``), ``data["reference"]`` and
-        ``data["firedrake"]`` (true when computed live). ``keep_runs`` adds the adaptation runs (meshes) in
-        ``data["runs"]`` (not JSON-serialisable; used to write the shipped files). ``settings`` overrides
-        :data:`QUICK` / :data:`FULL`.
+        ``data["firedrake"]`` (true when computed live).
     """
     if not firedrake_available():
         return _precomputed(quick)
-    from workbench.mesh_adaptation.adaptation import adapt
 
     t_start = time.perf_counter()
     cfg = settings or (QUICK if quick else FULL)
-    torch.manual_seed(seed)
-    training = {}
-    if cfg.training_cases:
-        t0 = time.perf_counter()
-        x, y = training_data(cfg.training_cases, cfg.training_complexity, cfg.training_iterations, progress)
-        t1 = time.perf_counter()
-        model, log = train_network(x, y, seed=seed, epochs=cfg.epochs, progress=progress)
-        training = {"cases": len(cfg.training_cases), "elements": int(len(y)), "data_seconds": t1 - t0,
-                    "train_seconds": time.perf_counter() - t1, "val_loss": log.val_loss[-1],
-                    "train_loss": log.train_loss[-1], "epochs": cfg.epochs}
+    runner = runner or (Runner.in_process() if quick else Runner())
+    if network is None:
+        model, training = e2n_network(cfg, seed, progress, runner)
     else:
-        model = load_network()
-        training = {"shipped_network": str(NETWORK_PATH.name)}
-    rows, references, runs = [], {}, {}
+        model, training = network, {"given_network": True}
+    grid = tasks(cfg, network_params(model))
+    results = runner.run("mesh_adaptation", grid, TASK_VERSION, progress, desc="references and adaptation runs")
+    rows, references = [], {}
+    by = {(t.name, t.params["case"], t.params.get("method"), t.params.get("target")): r for t, r in zip(grid, results)}
     for name in cfg.cases:
-        case = CASES[name]
-        uniform = uniform_runs(case, cfg.reference_level, cfg.uniform_h)
-        reference = uniform[-1][1]
-        references[name] = {"qoi": reference, "dofs": uniform[-1][0], "uniform_level": cfg.reference_level}
-        if cfg.check_complexity:
-            check = adapt(case, cfg.check_complexity, "dwr", max_iterations=cfg.max_iterations, keep_fields=False)
-            references[name] |= {"dwr_check_qoi": check.final.qoi, "dwr_check_dofs": check.final.dofs,
+        ref = by[("reference_task", name, None, None)]
+        reference = ref["uniform"][-1]["qoi"]
+        references[name] = {"qoi": reference, "dofs": ref["uniform"][-1]["dofs"], "uniform_level": cfg.reference_level}
+        if "check" in ref:
+            references[name] |= {"dwr_check_qoi": ref["check"]["qoi"], "dwr_check_dofs": ref["check"]["dofs"],
                                  "dwr_check_complexity": cfg.check_complexity}
-        for level, (dofs, qoi, secs, problem) in enumerate(uniform[:cfg.uniform_levels + 1]):
-            rows.append(_row(name, "uniform", None, (dofs, qoi), reference, seconds=secs) | {"level": level})
-            if keep_runs:
-                runs[(name, "uniform", level)] = _uniform_iteration(problem, secs)
+        for level, u in enumerate(ref["uniform"][:cfg.uniform_levels + 1]):
+            rows.append(_row(name, "uniform", None, (u["dofs"], u["qoi"]), reference, seconds=u["seconds"])
+                        | {"level": level})
         for target in cfg.targets:
             for method in ("dwr", "e2n"):
-                run = adapt(case, target, method, model=model, max_iterations=cfg.max_iterations,
-                            keep_fields=keep_runs, progress=None)
-                rows.append(_row(name, method, target, None, reference, run=run))
-                if keep_runs:
-                    runs[(name, method, target)] = run
+                rows.append(_adapt_row(name, method, target, by[("adapt_task", name, method, target)], reference))
     data = {"topic": "mesh_adaptation", "quick": quick, "seed": seed, "firedrake": True, "precomputed": False,
             "results": rows, "reference": references, "training": training, "settings": asdict(cfg),
             "seconds": time.perf_counter() - t_start}
-    if keep_runs:
-        data["runs"], data["model"] = runs, model
     notes = []
     if quick:
         notes.append(f"Quick run: the aligned farm only, target complexity {', '.join(f'{t:g}' for t in cfg.targets)}, "
@@ -275,5 +361,5 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
                      f"(relative difference {abs(ref['dwr_check_qoi'] - ref['qoi']) / ref['qoi']:.1e}: errors "
                      "below that are not resolved)")
         notes.append(line + ".")
-    notes.append(f"Took {data['seconds']:.1f} s.")
+    notes.append(f"{len(grid)} tasks ({runner.describe()}). Took {data['seconds']:.1f} s.")
     return Report(TITLE, data, _table(rows), notes)

@@ -148,6 +148,10 @@ class Explorer(pn.viewable.Viewer):
     # ---------- data ----------
     @param.depends("case", watch=True)
     def _load(self):
+        with pn.io.hold():
+            self._load_case()
+
+    def _load_case(self):
         self._error.clear()
         try:
             self._stored = load_case(self.case)
@@ -182,6 +186,10 @@ class Explorer(pn.viewable.Viewer):
 
     @param.depends("method", "compare", "iteration", "colour_by", watch=True)
     def _show(self):
+        with pn.io.hold():  # both meshes and the text reach the page in one message
+            self._show_meshes()
+
+    def _show_meshes(self):
         if self._stored is None:
             return
         try:

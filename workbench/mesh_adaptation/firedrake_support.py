@@ -23,7 +23,10 @@ def firedrake_available() -> bool:
 
 def require_firedrake():
     """Import and return the ``firedrake`` module; ``ImportError`` with the install command otherwise."""
+    from workbench.cache import use_firedrake_kernel_cache
+
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # Firedrake warns (and slows down) otherwise
+    use_firedrake_kernel_cache()  # compiled kernels outside the venv, as the make targets set it
     if not firedrake_available():
         raise ImportError(INSTALL_HINT)
     import petsc4py

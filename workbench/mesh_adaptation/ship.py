@@ -17,7 +17,8 @@ from pathlib import Path
 
 import torch
 
-from workbench.mesh_adaptation.experiments import NETWORK_PATH, reproduce
+from workbench.mesh_adaptation.experiments import (FULL, NETWORK_PATH, uniform_iteration, e2n_network, reproduce,
+                                                   uniform_runs)
 from workbench.mesh_adaptation.store import save_case
 
 __all__ = ["main"]
@@ -32,22 +33,34 @@ def main(argv=None) -> int:
     return ship(args.seed, args.showcase, args.json)
 
 
-def ship(seed: int = 0, showcase: float = 1000.0, json_path=None, settings=None, results=None, network=None) -> int:
-    """Run and write the files (``settings``, ``results``, ``network``: overrides, for tests)."""
+def ship(seed: int = 0, showcase: float = 1000.0, json_path=None, settings=None, results=None, network=None,
+         runner=None) -> int:
+    """Run and write the files (``settings``, ``results``, ``network``: overrides, for tests; ``runner``: where the
+    full run's tasks run, :class:`~workbench.runner.Runner`, default a cached Dask LocalCluster).
+
+    The result rows come from :func:`reproduce` (its tasks cached by the runner); the showcase meshes are
+    computed again here, in this process, with the same network (the runs are deterministic)."""
     from tqdm import tqdm
 
-    report = reproduce(quick=False, seed=seed, progress=tqdm, keep_runs=True, settings=settings)
+    from workbench.mesh_adaptation.adaptation import adapt
+    from workbench.mesh_adaptation.farm import CASES
+
+    cfg = settings or FULL
+    model, training = e2n_network(cfg, seed, tqdm, runner)
+    report = reproduce(quick=False, seed=seed, progress=tqdm, settings=cfg, runner=runner, network=model)
     data = report.data
-    runs, model = data.pop("runs"), data.pop("model")
+    data["training"] = training
     network = Path(network or NETWORK_PATH)
     network.parent.mkdir(exist_ok=True)
     torch.save(model.state_dict(), network)
     computed_with = (f"workbench.mesh_adaptation.ship, seed {seed}, firedrake {_version('firedrake')}, "
                      f"{platform.machine()}, {datetime.date.today().isoformat()}")
     for case in sorted({r["case"] for r in data["results"]}):
-        stored = {"uniform": [runs[k] for k in sorted(k for k in runs if k[0] == case and k[1] == "uniform")]}
+        uniform = uniform_runs(CASES[case], cfg.uniform_levels, cfg.uniform_h)
+        stored = {"uniform": [uniform_iteration(problem, secs) for _, _, secs, problem in uniform]}
         for method in ("dwr", "e2n"):
-            stored[method] = runs[(case, method, showcase)].iterations
+            stored[method] = adapt(CASES[case], showcase, method, model=model, max_iterations=cfg.max_iterations,
+                                   keep_fields=True).iterations
         meta = {"reference": data["reference"].get(case), "training": data["training"], "settings": data["settings"],
                 "showcase_complexity": showcase, "computed_with": computed_with}
         rows = [r for r in data["results"] if r["case"] == case]

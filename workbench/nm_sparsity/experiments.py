@@ -8,6 +8,7 @@ measured on captured real neural gradients.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -16,8 +17,10 @@ from workbench.nm_sparsity.sparsify import sparsify
 from workbench.nm_sparsity.statistics import mask_statistics
 from workbench.nm_sparsity.training import capture_gradients, digits_data, make_mlp, train
 from workbench.report import Report
+from workbench.runner import Runner, Task
 
-__all__ = ["RUNS", "GRADIENT_MASK_KEYS", "reproduce", "gradient_mask_statistics"]
+__all__ = ["RUNS", "GRADIENT_MASK_KEYS", "Settings", "QUICK", "FULL", "TASK_VERSION", "reproduce", "tasks",
+           "train_task", "gradient_statistics_task", "gradient_mask_statistics"]
 
 #: (weights, activations, gradients, gradient_mask) of every training run
 RUNS: list[tuple] = [
@@ -71,14 +74,82 @@ def gradient_mask_statistics(
     return out
 
 
-def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = None) -> Report:
+@dataclass(frozen=True)
+class Settings:
+    """What a run covers: every setting of ``runs`` (``(weights, activations, gradients, gradient_mask)``, see
+    :data:`RUNS`) trained for ``epochs`` with ``seeds`` seeds, and the gradient masks' bias and variance over
+    ``samples`` Monte-Carlo draws."""
+
+    seeds: int = 5
+    epochs: int = 30
+    samples: int = 2000
+    runs: tuple = tuple(RUNS)
+
+    def __post_init__(self):
+        for name in ("seeds", "epochs", "samples"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ValueError(f"{name}: expected a positive integer, got {v!r}")
+        if RUNS[0] not in self.runs:
+            raise ValueError(f"runs: expected the dense run {RUNS[0]} among them (the baseline), got {self.runs!r}")
+
+
+QUICK = Settings(seeds=1, epochs=15, samples=200)
+FULL = Settings()
+#: the results of these tasks change when this changes (the runner's cache key)
+TASK_VERSION = 1
+TASKS = "workbench.nm_sparsity.experiments"
+
+
+def _pattern(p):
+    return list(p) if p else None
+
+
+def train_task(weights, activations, gradients, gradient_mask, seed: int, epochs: int) -> dict:
+    """Train the digits MLP with one N:M setting (patterns as ``[n, m]`` or null): ``{"history": per epoch}``."""
+    data = digits_data(seed)
+    model = make_mlp(seed)
+    if weights or activations or gradients:
+        sparsify(model, weights=_tuple(weights), activations=_tuple(activations), gradients=_tuple(gradients),
+                 gradient_mask=gradient_mask or "mvue", seed=seed)
+    return {"history": train(model, data, epochs=epochs, seed=seed)}
+
+
+def gradient_statistics_task(seed: int, epochs: int, samples: int) -> dict:
+    """Bias and variance of each gradient mask on the real neural gradients of the dense MLP trained with ``seed``
+    (the same model as the dense run's), for a batch of 256 training samples."""
+    data = digits_data(seed)
+    model = make_mlp(seed)
+    train(model, data, epochs=epochs, seed=seed)
+    grads = capture_gradients(model, data.x_train[:256], data.y_train[:256])
+    return gradient_mask_statistics(grads, samples, seed=seed)
+
+
+def _tuple(p):
+    return tuple(p) if p else None
+
+
+def tasks(settings: Settings, seeds: list[int]) -> list[Task]:
+    """One training task per setting and seed, and the gradient statistics of the first seed's dense model."""
+    out = [Task(f"{TASKS}:train_task", {"weights": _pattern(w), "activations": _pattern(a), "gradients": _pattern(g),
+                                        "gradient_mask": mask, "seed": s, "epochs": settings.epochs})
+           for (w, a, g, mask) in settings.runs for s in seeds]
+    return out + [Task(f"{TASKS}:gradient_statistics_task",
+                       {"seed": seeds[0], "epochs": settings.epochs, "samples": settings.samples})]
+
+
+def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = None,
+              settings: Settings | None = None, runner: Runner | None = None) -> Report:
     """Train dense and N:M-sparse MLPs on digits; measure gradient-mask bias on real gradients.
 
     Args:
-        quick: 1 seed x 15 epochs and 200 Monte-Carlo draws (well under a minute on 2 cores);
-            otherwise 5 seeds x 30 epochs and 2000 draws.
+        quick: :data:`QUICK`: 1 seed x 15 epochs and 200 Monte-Carlo draws (well under a minute on 2 cores), in
+            this process; otherwise :data:`FULL`: 5 seeds x 30 epochs and 2000 draws, as a task grid on ``runner``
+            (default: a Dask LocalCluster, cached under ``WORKBENCH_CACHE``).
         seed: first seed; runs use ``seed, seed+1, ...``.
-        progress: tqdm-like callable wrapping the run iterator.
+        progress: tqdm-like callable wrapping the task iterator.
+        settings: overrides :data:`QUICK` / :data:`FULL`.
+        runner: where the tasks run (:class:`~workbench.runner.Runner`); quick runs default to this process.
 
     Returns:
         ``Report`` whose ``data`` has ``"runs"`` (one object per setting: ``weights``, ``activations``,
@@ -88,39 +159,30 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         captured gradients), with the full statistics in ``"gradient_statistics"``.
     """
     t0 = time.perf_counter()
-    seeds = [seed] if quick else [seed + i for i in range(5)]
-    epochs, samples = (15, 200) if quick else (30, 2000)
-    data = {s: digits_data(s) for s in seeds}
-    jobs = [(run, s) for run in RUNS for s in seeds]
-    it = progress(jobs, total=len(jobs), desc="training runs") if progress else jobs
-    acc: dict[tuple, list[float]] = {}
-    histories: dict[tuple, list[dict]] = {}
-    dense_model = None
-    for run, s in it:
-        w, a, g, mask = run
-        model = make_mlp(s)
-        if w or a or g:
-            sparsify(model, weights=w, activations=a, gradients=g, gradient_mask=mask or "mvue", seed=s)
-        hist = train(model, data[s], epochs=epochs, seed=s)
-        acc.setdefault(run, []).append(hist[-1]["test_accuracy"])
-        histories.setdefault(run, hist)
-        if run == RUNS[0] and s == seeds[0]:
-            dense_model = model
-    # real neural gradients of the trained dense network on a batch of 256 training samples
-    d0 = data[seeds[0]]
-    grads = capture_gradients(dense_model, d0.x_train[:256], d0.y_train[:256])
-    stats = gradient_mask_statistics(grads, samples, seed=seed)
+    cfg = settings or (QUICK if quick else FULL)
+    seeds = [seed + i for i in range(cfg.seeds)]
+    epochs, samples = cfg.epochs, cfg.samples
+    runner = runner or (Runner.in_process() if quick else Runner())
+    grid = tasks(cfg, seeds)
+    results = runner.run("nm_sparsity", grid, TASK_VERSION, progress, desc="training runs")
+    stats = results[-1]
+    histories = {}
+    for t, r in zip(grid[:-1], results[:-1]):
+        p = t.params
+        run = (_tuple(p["weights"]), _tuple(p["activations"]), _tuple(p["gradients"]), p["gradient_mask"])
+        histories.setdefault(run, []).append(r["history"])
+    acc = {run: [h[-1]["test_accuracy"] for h in hs] for run, hs in histories.items()}
 
     runs, table = [], []
     dense_acc = sum(acc[RUNS[0]]) / len(acc[RUNS[0]])
-    for run in RUNS:
+    for run in cfg.runs:
         w, a, g, mask = run
         accs = torch.tensor(acc[run])
         mean, std = float(accs.mean()), float(accs.std()) if len(accs) > 1 else 0.0
         runs.append({
             "label": _label(*run), "weights": list(w) if w else None, "activations": list(a) if a else None,
             "gradients": list(g) if g else None, "gradient_mask": mask, "test_accuracy": mean,
-            "test_accuracy_std": std, "seeds": seeds, "history": histories[run],
+            "test_accuracy_std": std, "seeds": seeds, "history": histories[run][0],
         })
         table.append({"setting": _label(*run), "test acc %": round(100 * mean, 2),
                       "± std": round(100 * std, 2), "Δ vs dense": round(100 * (mean - dense_acc), 2)})
@@ -141,7 +203,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         f"{len(seeds)} seed(s) x {epochs} epochs, SGD momentum 0.9, batch 64; W/A masks: MSE (largest magnitude) "
         "along the input features; G masks along the batch, in the weight-gradient GEMM only.",
         f"Gradient bias: ||E[theta(g)] - g|| / ||g|| over {samples} draws on the neural gradients of the trained "
-        "dense MLP (256 samples); 'exact' from the closed forms.",
+        f"dense MLP (256 samples); 'exact' from the closed forms. {len(grid)} tasks ({runner.describe()}).",
         f"Took {report_data['seconds']:.1f} s.",
     ]
     return Report("N:M sparsity of weights, activations and neural gradients (Chmiel et al., ICLR 2023)",

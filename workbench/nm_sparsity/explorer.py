@@ -5,6 +5,7 @@ curves that stream while a sparse network trains."""
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import holoviews as hv
 import numpy as np
@@ -13,10 +14,10 @@ import param
 import torch
 
 from workbench.nm_sparsity.sparsify import sparsify
-from workbench.nm_sparsity.statistics import mask_statistics, prune
+from workbench.nm_sparsity.statistics import MaskDraws, prune
 from workbench.nm_sparsity.tensors import BLOCK_DIM, TENSOR_KINDS, layer_names, real_tensors
 from workbench.nm_sparsity.training import digits_data, iter_train, make_mlp
-from workbench.ui import app_progress, csv_download, error_message, explorer_layout, guarded, load_extensions
+from workbench.ui import app_progress, csv_download, error_message, explorer_layout, load_extensions
 
 __all__ = ["Explorer", "NM_PATTERNS", "parse_pattern"]
 
@@ -32,11 +33,23 @@ def parse_pattern(p: str) -> tuple[int, int] | None:
     return int(n), int(m)
 
 
-@pn.cache(max_items=64)
-def _statistics(layer: str, kind: str, pattern: str, method: str, samples: int):
-    x = real_tensors()[layer][kind]
+@pn.cache(max_items=16)
+def _draws(layer: str, kind: str, pattern: str, method: str) -> MaskDraws:
+    """Extendable Monte-Carlo draws per setting: moving the samples slider costs only the new draws."""
     n, m = parse_pattern(pattern)
-    return mask_statistics(x, n, m, method, samples, dim=BLOCK_DIM[kind], seed=0)
+    return MaskDraws(real_tensors()[layer][kind], n, m, method, dim=BLOCK_DIM[kind], seed=0)
+
+
+@pn.cache(max_items=8)
+def _statistics(layer: str, kind: str, pattern: str, method: str, samples: int):
+    return _draws(layer, kind, pattern, method).statistics(samples)
+
+
+_EMPTY_IMAGE = np.zeros((1, 1))
+
+
+
+MASK_PARAMS = ["layer", "tensor", "weights", "activations", "gradients", "method"]
 
 
 class Explorer(pn.viewable.Viewer):
@@ -50,9 +63,11 @@ class Explorer(pn.viewable.Viewer):
     method = param.Selector(default="mvue", objects=["mvue", "mse", "approx"],
                             doc="Mask shown, and used for the gradients in training: MVUE (unbiased), "
                                 "MSE (largest magnitudes) or the approximate 2:4 sampler")
-    samples = param.Integer(default=200, bounds=(10, 2000), doc="Monte-Carlo draws for bias and variance")
+    samples = param.Integer(default=200, bounds=(10, 2000), step=10, doc="Monte-Carlo draws for bias and variance")
     epochs = param.Integer(default=15, bounds=(1, 60), doc="Training epochs")
     seed = param.Integer(default=0, bounds=(0, 10_000), doc="Training seed")
+    _mask_version = param.Integer(default=0, precedence=-1)  # bumped when the figures must be drawn again
+    _stats_version = param.Integer(default=0, precedence=-1)
 
     def __init__(self, **params):
         load_extensions()
@@ -71,6 +86,9 @@ class Explorer(pn.viewable.Viewer):
         self._stop_button.on_click(self._on_stop)
         self._progress = app_progress()
         self._error = pn.Column()
+        self._masked_key = None
+        self._shown_mask = (self.layer, self.tensor, self._pattern(), self.method)
+        self._build_views()
 
     # ---------- controls ----------
     def controls(self):
@@ -90,6 +108,10 @@ class Explorer(pn.viewable.Viewer):
                          sizing_mode="stretch_width")
 
     # ---------- mask views ----------
+    # Each view is a persistent pane: a figure fed by a DynamicMap, which sends only new data to the page (the figure
+    # stays), and a text above it. One watcher (_refresh) updates them all under one hold, so a slider step reaches
+    # the page as one message. Rebuilding the panes instead cost about a second per step (new Bokeh models on the
+    # server and in the browser), and one message per view a layout of the page each.
     def _pattern(self) -> str:
         return getattr(self, {"weight": "weights", "activation": "activations", "gradient": "gradients"}[self.tensor])
 
@@ -99,37 +121,55 @@ class Explorer(pn.viewable.Viewer):
             raise ValueError(f"{self.tensor}s: pattern is 'dense'; choose an N:M pattern to see its mask")
         return parse_pattern(pattern)
 
-    @param.depends("layer", "tensor", "weights", "activations", "gradients", "method")
-    @guarded
-    def mask_view(self):
+    def _masked(self):
+        """``(x, pruned, n, m, dim)`` for the current settings, computed once per setting."""
+        key = (self.layer, self.tensor, self._pattern(), self.method)
+        if self._masked_key != key:
+            n, m = self._nm()
+            x = real_tensors()[self.layer][self.tensor]
+            dim = BLOCK_DIM[self.tensor]
+            pruned = prune(x, n, m, self.method, dim=dim, generator=torch.Generator().manual_seed(0))
+            self._masked_key, self._masked_value = key, (x, pruned, n, m, dim)
+        return self._masked_value
+
+    def _variance_statistics(self):
         n, m = self._nm()
-        x = real_tensors()[self.layer][self.tensor]
-        dim = BLOCK_DIM[self.tensor]
-        gen = torch.Generator().manual_seed(0)
-        pruned = prune(x, n, m, self.method, dim=dim, generator=gen)
+        method = self.method if self.method != "mse" else "mvue"  # MSE is deterministic: its variance is 0
+        return method, _statistics(self.layer, self.tensor, f"{n}:{m}", method, self.samples)
+
+    def _mask_image(self, which: str, **_params):
+        opts = dict(cmap="RdBu_r", colorbar=True, width=360, height=320, tools=["hover"], xlabel="column",
+                    ylabel="row", invert_yaxis=True, framewise=True)
+        try:
+            x, pruned, n, m, dim = self._masked()
+        except Exception:  # noqa: BLE001 - the text above the figures says why
+            return hv.Image(_EMPTY_IMAGE).opts(title=which, **opts)
         xs, ps = x[:MAX_SHOWN, :MAX_SHOWN].numpy(), pruned[:MAX_SHOWN, :MAX_SHOWN].numpy()
         lim = float(np.abs(ps).max() or 1.0)
-        opts = dict(cmap="RdBu_r", clim=(-lim, lim), colorbar=True, width=360, height=320, tools=["hover"],
-                    xlabel="column", ylabel="row", invert_yaxis=True)
-        along = "rows (batch)" if dim == 0 else "columns"
         h, w = xs.shape
-        bounds = (0, 0, w, h)
-        orig = hv.Image(xs[::-1], bounds=bounds, label="original").opts(title=f"{self.tensor}: original", **opts)
-        kept = hv.Image(ps[::-1], bounds=bounds).opts(
-            title=f"{self.method.upper()} {n}:{m} (blocks along {along})", **opts)
-        nnz = int((pruned != 0).sum())
-        info = pn.pane.Markdown(
-            f"`{self.layer}` {self.tensor} of shape {tuple(x.shape)}; showing the top-left "
-            f"{h}×{w}. Kept {nnz:,} of {x.numel():,} entries ({100 * nnz / x.numel():.1f} %).",
-        )
-        return pn.Column(info, pn.pane.HoloViews(orig + kept, sizing_mode="stretch_width"))
+        if which == "original":
+            return hv.Image(xs[::-1], bounds=(0, 0, w, h)).opts(title=f"{self.tensor}: original", clim=(-lim, lim),
+                                                                **opts)
+        along = "rows (batch)" if dim == 0 else "columns"
+        return hv.Image(ps[::-1], bounds=(0, 0, w, h)).opts(
+            title=f"{self.method.upper()} {n}:{m} (blocks along {along})", clim=(-lim, lim), **opts)
 
-    @param.depends("layer", "tensor", "weights", "activations", "gradients", "method", "samples")
-    @guarded
-    def variance_view(self):
-        n, m = self._nm()
-        method = self.method if self.method != "mse" else "mvue"
-        st = _statistics(self.layer, self.tensor, f"{n}:{m}", method, self.samples)
+    def _mask_text(self):
+        x, pruned, *_ = self._masked()
+        h, w = min(MAX_SHOWN, x.shape[0]), min(MAX_SHOWN, x.shape[1])
+        nnz = int((pruned != 0).sum())
+        return (f"`{self.layer}` {self.tensor} of shape {tuple(x.shape)}; showing the top-left {h}×{w}. Kept "
+                     f"{nnz:,} of {x.numel():,} entries ({100 * nnz / x.numel():.1f} %).")
+
+    def mask_view(self):
+        return pn.Column(self._texts["mask"], self._mask_pane, sizing_mode="stretch_width")
+
+    def _variance_plot(self, **_params):
+        opts = dict(width=420, height=320, title="variance per block", framewise=True)
+        try:
+            _, st = self._variance_statistics()
+        except Exception:  # noqa: BLE001 - the text above the figure says why
+            return (hv.Scatter([], "exact variance", "measured variance") * hv.Curve([])).opts(**opts)
         dim = BLOCK_DIM[self.tensor]
         emp = st.block_variance(dim).flatten().numpy()
         exact = st.block_variance(dim, exact=True).flatten().numpy()
@@ -137,33 +177,79 @@ class Explorer(pn.viewable.Viewer):
         pts = hv.Scatter((exact, emp), "exact variance", "measured variance").opts(
             size=4, alpha=0.5, color="#2f6f4f", tools=["hover"])
         line = hv.Curve([(0, 0), (hi, hi)]).opts(color="grey", line_dash="dashed")
-        rel = float(np.abs(emp.sum() - exact.sum()) / max(exact.sum(), 1e-30))
-        note = "" if self.method != "mse" else " (MSE is deterministic: variance 0; MVUE shown)"
-        return pn.Column(
-            pn.pane.Markdown(
-                f"Per-block variance of **{method.upper()} {n}:{m}** over {st.samples} draws vs the exact "
-                f"formula Σ x²(1/p − 1){note}. Total: measured {emp.sum():.4g}, exact {exact.sum():.4g} "
-                f"({100 * rel:.1f} % apart)."),
-            pn.pane.HoloViews((pts * line).opts(width=420, height=320, title="variance per block")),
-        )
+        return (pts * line).opts(**opts)
 
-    @param.depends("layer", "tensor", "weights", "activations", "gradients", "samples")
-    @guarded
-    def bias_view(self):
+    def _variance_text(self):
+        method, st = self._variance_statistics()
+        dim = BLOCK_DIM[self.tensor]
+        emp, exact = float(st.block_variance(dim).sum()), float(st.block_variance(dim, exact=True).sum())
+        rel = abs(emp - exact) / max(exact, 1e-30)
+        note = "" if self.method != "mse" else " (MSE is deterministic: variance 0; MVUE shown)"
+        return (f"Per-block variance of **{method.upper()} {st.n}:{st.m}** over {st.samples} draws vs the exact "
+                     f"formula Σ x²(1/p − 1){note}. Total: measured {emp:.4g}, exact {exact:.4g} ({100 * rel:.1f} % "
+                     "apart).")
+
+    def variance_view(self):
+        return pn.Column(self._texts["variance"], self._variance_pane, sizing_mode="stretch_width")
+
+    def _bias_statistics(self):
         n, m = self._nm()
-        plots, lines = [], []
-        for method, color in (("mse", "#c0392b"), ("mvue", "#2f6f4f")):
-            st = _statistics(self.layer, self.tensor, f"{n}:{m}", method, self.samples)
-            b = (st.empirical_bias / st.x.abs().max().clamp_min(1e-30)).flatten().numpy()
-            edges = np.linspace(-1, 1, 61)
-            freq, _ = np.histogram(np.clip(b, -1, 1), bins=edges)
-            plots.append(hv.Histogram((edges, np.log10(1 + freq)), label=method.upper()).opts(
-                alpha=0.55, color=color, line_alpha=0))
-            lines.append(f"{method.upper()}: ‖E[θ] − x‖/‖x‖ = {st.relative_bias():.4f} "
-                         f"(exact {st.relative_bias(exact=True):.4f})")
-        overlay = hv.Overlay(plots).opts(width=420, height=320, title="per-entry bias", legend_position="top_right")
-        overlay = overlay.redim.label(x="bias / max |x|", Frequency="log10(1 + count)")
-        return pn.Column(pn.pane.Markdown("  \n".join(lines)), pn.pane.HoloViews(overlay))
+        return [_statistics(self.layer, self.tensor, f"{n}:{m}", method, self.samples) for method in ("mse", "mvue")]
+
+    def _bias_plot(self, **_params):
+        edges = np.linspace(-1, 1, 61)
+        try:
+            freqs = []
+            for st in self._bias_statistics():
+                b = (st.empirical_bias / st.x.abs().max().clamp_min(1e-30)).flatten().numpy()
+                freqs.append(np.log10(1 + np.histogram(np.clip(b, -1, 1), bins=edges)[0]))
+        except Exception:  # noqa: BLE001 - the text above the figure says why
+            freqs = [np.zeros(len(edges) - 1)] * 2
+        overlay = hv.Overlay([hv.Histogram((edges, f), label=name).opts(alpha=0.55, color=color, line_alpha=0)
+                              for f, name, color in zip(freqs, ("MSE", "MVUE"), ("#c0392b", "#2f6f4f"))])
+        overlay = overlay.opts(width=420, height=320, title="per-entry bias", legend_position="top_right",
+                               framewise=True)
+        return overlay.redim.label(x="bias / max |x|", Frequency="log10(1 + count)")
+
+    def _bias_text(self):
+        return ("  \n".join(f"{st.method.upper()}: ‖E[θ] − x‖/‖x‖ = {st.relative_bias():.4f} (exact "
+                                 f"{st.relative_bias(exact=True):.4f})" for st in self._bias_statistics()))
+
+    def bias_view(self):
+        return pn.Column(self._texts["bias"], self._bias_pane, sizing_mode="stretch_width")
+
+    def _build_views(self):
+        self._texts = {name: pn.pane.Alert("", alert_type="light", sizing_mode="stretch_width")
+                       for name in ("mask", "variance", "bias")}
+        self._refresh_texts()
+        mask = hv.streams.Params(self, ["_mask_version"])
+        stats = hv.streams.Params(self, ["_stats_version"])
+        images = [hv.DynamicMap(functools.partial(self._mask_image, which), streams=[mask])
+                  for which in ("original", "pruned")]
+        self._mask_pane = pn.pane.HoloViews(images[0] + images[1], sizing_mode="stretch_width")
+        self._variance_pane = pn.pane.HoloViews(hv.DynamicMap(self._variance_plot, streams=[stats]))
+        self._bias_pane = pn.pane.HoloViews(hv.DynamicMap(self._bias_plot, streams=[stats]))
+
+    def _refresh_texts(self):
+        for name, text in (("mask", self._mask_text), ("variance", self._variance_text), ("bias", self._bias_text)):
+            try:
+                self._texts[name].param.update(object=text(), alert_type="light")
+            except Exception as exc:  # noqa: BLE001 - shown in the page, not raised
+                error_message(exc)  # logs the traceback
+                self._texts[name].param.update(object=f"**{type(exc).__name__}:** {exc}", alert_type="danger")
+
+    @param.depends(*MASK_PARAMS, "samples", watch=True)
+    def _refresh(self):
+        """One watcher for every view, under one hold: the page gets the new figures and texts in one message
+        (each separate message costs the browser a layout of the page)."""
+        if getattr(self, "_texts", None) is None:  # __init__ sets the layer before the views exist
+            return
+        with pn.io.hold():
+            self._refresh_texts()
+            if (self.layer, self.tensor, self._pattern(), self.method) != self._shown_mask:
+                self._shown_mask = (self.layer, self.tensor, self._pattern(), self.method)
+                self._mask_version += 1
+            self._stats_version += 1
 
     # ---------- training ----------
     def _curve_plot(self):
@@ -227,9 +313,9 @@ class Explorer(pn.viewable.Viewer):
 
     def main_view(self):
         return pn.Column(
-            "## Mask on a real tensor", self.mask_view,
-            "## Variance per block", self.variance_view,
-            "## Bias: MSE vs MVUE", self.bias_view,
+            "## Mask on a real tensor", self.mask_view(),
+            "## Variance per block", self.variance_view(),
+            "## Bias: MSE vs MVUE", self.bias_view(),
             "## Training on digits", self.training_view(),
             sizing_mode="stretch_width",
         )

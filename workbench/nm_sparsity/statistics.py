@@ -19,7 +19,7 @@ import torch
 
 from kernels import mvue_prune, mvue_variance, nm_prune
 
-__all__ = ["MaskStatistics", "mask_statistics", "prune", "PRUNE_METHODS"]
+__all__ = ["MaskStatistics", "MaskDraws", "mask_statistics", "prune", "PRUNE_METHODS"]
 
 PRUNE_METHODS = ("mse", "mvue", "approx")
 
@@ -74,6 +74,66 @@ class MaskStatistics:
         }
 
 
+def _check(method, samples):
+    if method not in PRUNE_METHODS:
+        raise ValueError(f"method: expected one of {PRUNE_METHODS}, got {method!r}")
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
+        raise ValueError(f"samples: expected an int >= 2, got {samples!r}")
+
+
+class MaskDraws:
+    r"""Monte-Carlo draws of an N:M pruner on ``x`` that can be extended: the statistics of the first ``k`` draws
+    are exactly those of ``mask_statistics(x, n, m, method, k, dim=dim, seed=seed)``, whatever was asked before.
+
+    The running sums :math:`\sum_k \theta_k(x)` and :math:`\sum_k \theta_k(x)^2` and the generator's state are
+    kept every ``checkpoint`` draws, so asking for more draws costs only the new ones and asking for fewer
+    resumes from the nearest checkpoint below (a dashboard's slider moves in either direction). Memory:
+    ``2 * x.numel()`` float64 per checkpoint.
+    """
+
+    def __init__(self, x: torch.Tensor, n: int, m: int, method: str = "mvue", *, dim: int = -1, seed: int = 0,
+                 checkpoint: int = 100):
+        _check(method, 2)
+        if isinstance(checkpoint, bool) or not isinstance(checkpoint, int) or checkpoint < 1:
+            raise ValueError(f"checkpoint: expected a positive int, got {checkpoint!r}")
+        self.x = x.detach().to(torch.float64)
+        self.n, self.m, self.method, self.dim, self.seed, self.checkpoint = n, m, method, dim, seed, checkpoint
+        self._exact = None
+        gen = torch.Generator(device=self.x.device).manual_seed(seed)
+        zero = torch.zeros_like(self.x)
+        self._saved = {0: (zero, zero, gen.get_state())}  # draws -> (sum, sum of squares, generator state)
+
+    def _sums(self, draws: int):
+        start = max(k for k in self._saved if k <= draws)
+        total, total_sq, state = self._saved[start]
+        total, total_sq = total.clone(), total_sq.clone()
+        gen = torch.Generator(device=self.x.device)
+        gen.set_state(state)
+        for k in range(start + 1, draws + 1):
+            d = prune(self.x, self.n, self.m, self.method, dim=self.dim, generator=gen)
+            total += d
+            total_sq += d * d
+            if k % self.checkpoint == 0 and k not in self._saved:
+                self._saved[k] = (total.clone(), total_sq.clone(), gen.get_state())
+        return total, total_sq
+
+    def statistics(self, samples: int) -> MaskStatistics:
+        """Bias and variance from the first ``samples`` draws (one for the deterministic MSE mask)."""
+        _check(self.method, samples)
+        draws = 1 if self.method == "mse" else samples  # the MSE mask is deterministic
+        total, total_sq = self._sums(draws)
+        mean = total / draws
+        emp_var = (total_sq - draws * mean * mean).clamp_min(0) / max(draws - 1, 1)
+        if self._exact is None:
+            if self.method == "mse":
+                self._exact = (mean, torch.zeros_like(self.x))
+            else:
+                method = "exact" if self.method == "mvue" else "approx"
+                self._exact = (self.x, mvue_variance(self.x, self.n, self.m, self.dim, method=method))
+        exact_mean, exact_var = self._exact
+        return MaskStatistics(self.x, self.method, self.n, self.m, draws, mean, emp_var, exact_mean - self.x, exact_var)
+
+
 def mask_statistics(
     x: torch.Tensor, n: int, m: int, method: str = "mvue", samples: int = 1000, *, dim: int = -1, seed: int = 0
 ) -> MaskStatistics:
@@ -86,24 +146,5 @@ def mask_statistics(
         samples: number of Monte-Carlo draws (>= 2).
         seed: seed of the draws.
     """
-    if method not in PRUNE_METHODS:
-        raise ValueError(f"method: expected one of {PRUNE_METHODS}, got {method!r}")
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 2:
-        raise ValueError(f"samples: expected an int >= 2, got {samples!r}")
-    x64 = x.detach().to(torch.float64)
-    gen = torch.Generator(device=x64.device).manual_seed(seed)
-    total = torch.zeros_like(x64)
-    total_sq = torch.zeros_like(x64)
-    draws = 1 if method == "mse" else samples  # the MSE mask is deterministic
-    for _ in range(draws):
-        d = prune(x64, n, m, method, dim=dim, generator=gen)
-        total += d
-        total_sq += d * d
-    mean = total / draws
-    emp_var = (total_sq - draws * mean * mean).clamp_min(0) / max(draws - 1, 1)
-    if method == "mse":
-        exact_mean, exact_var = mean, torch.zeros_like(x64)
-    else:
-        exact_mean = x64
-        exact_var = mvue_variance(x64, n, m, dim, method="exact" if method == "mvue" else "approx")
-    return MaskStatistics(x64, method, n, m, draws, mean, emp_var, exact_mean - x64, exact_var)
+    _check(method, samples)
+    return MaskDraws(x, n, m, method, dim=dim, seed=seed, checkpoint=max(samples, 1)).statistics(samples)

@@ -9,16 +9,19 @@ early-stopping score (kNN-LDS) or the validation accuracy (kNN-GCN), as the pape
 from __future__ import annotations
 
 import time
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
 import numpy as np
 
 from workbench.report import Report
+from workbench.runner import Runner, Task
 from workbench.structure_learning.baselines import FixedGraphGCN, accuracy, logreg_accuracy
-from workbench.structure_learning.datasets import load_planetoid, load_table, remove_edges
+from workbench.structure_learning.datasets import TABLES, load_planetoid, load_table, remove_edges
 from workbench.structure_learning.lds import LDS, knn_graph
 
-__all__ = ["PAPER_TABLE1", "DATASETS", "EDGES_RETAINED", "reproduce", "run_dataset", "run_graph", "run_edge_removal"]
+__all__ = ["PAPER_TABLE1", "markdown_tables", "DATASETS", "GRAPHS", "EDGES_RETAINED", "Settings", "QUICK", "FULL", "TASK_VERSION",
+           "reproduce", "tasks", "logreg_task", "knn_task", "graph_task", "run_graph"]
 
 #: kNN-LDS / kNN-GCN / LogReg test accuracy (%) from the paper's Table 1; Cora/Citeseer LDS and GCN with
 #: the full graph from its Table 2 / appendix (see research notes).
@@ -29,47 +32,86 @@ PAPER_TABLE1 = {
     "citeseer": {"knn_lds": 71.5, "knn_gcn": 68.3, "logreg": 62.2},
     "cora": {"knn_lds": 71.5, "knn_gcn": 66.5, "logreg": 60.8, "gcn": 79.8, "lds": 84.1},
 }
+# Citeseer with its graph: LDS 75.0 as leaderboards quote it (research notes: the appendix's other cells unconfirmed)
+PAPER_TABLE1["citeseer"]["lds"] = 75.0
+METHOD_NAMES = {"knn_lds": "kNN-LDS", "knn_gcn": "kNN-GCN", "logreg": "logistic regression", "gcn": "GCN",
+                "lds": "LDS"}
+DATASET_NAMES = {"wine": "Wine", "cancer": "Breast Cancer", "digits": "Digits", "cora": "Cora",
+                 "citeseer": "Citeseer"}
 
 
 #: Edge-removal experiment (paper Fig. 2): fractions of the Cora/Citeseer edges kept, besides the full graph.
 EDGES_RETAINED = (0.25, 0.5, 0.75)
 DATASETS = ("wine", "cancer", "digits", "cora", "citeseer")
+GRAPHS = ("cora", "citeseer")  # the data sets with a graph of their own
 
 
-def _select(fits):
-    """The fit with the best selection score (a tuple, larger is better)."""
-    return max(fits, key=lambda f: f[0])
+#: the results of these tasks change when this changes (the runner's cache key)
+TASK_VERSION = 1
+TASKS = "workbench.structure_learning.experiments"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a run covers.
+
+    ``datasets`` (names from ``DATASETS``) with ``seeds`` seeds each (``seed``, ``seed + 1``, ...): logistic
+    regression, kNN-GCN and kNN-LDS with k from ``ks`` chosen per seed (Table 1); on the graphs among them, the
+    GCN and LDS on the given graph and on graphs that keep a fraction ``edges_retained`` of its edges (Fig. 2).
+    ``lds``: keyword arguments of :class:`LDS` (default: the paper's schedule).
+    """
+
+    datasets: tuple[str, ...] = DATASETS
+    seeds: int = 5
+    ks: tuple[int, ...] = (10, 20)
+    lds: dict = field(default_factory=dict)
+    edges_retained: tuple[float, ...] = EDGES_RETAINED
+
+    def __post_init__(self):
+        unknown = sorted(set(self.datasets) - set(DATASETS))
+        if unknown or not self.datasets:
+            raise ValueError(f"datasets: expected names from {list(DATASETS)}, got {list(self.datasets)}")
+        if not isinstance(self.seeds, int) or self.seeds < 1:
+            raise ValueError(f"seeds: expected a positive integer, got {self.seeds!r}")
+        if not self.ks or any(not isinstance(k, int) or k < 1 for k in self.ks):
+            raise ValueError(f"ks: expected positive integers, got {self.ks!r}")
+        if any(not 0 < r < 1 for r in self.edges_retained):
+            raise ValueError(f"edges_retained: expected fractions in (0, 1), got {self.edges_retained!r}")
+
+
+QUICK = Settings(datasets=("wine", "cancer"), seeds=1, ks=(20,),
+                 lds={"max_inner_steps": 200, "max_outer": 12, "patience": 5}, edges_retained=())
+FULL = Settings()
 
 
 def _load(name: str, seed: int):
-    return load_table(name, seed) if name in ("wine", "cancer", "digits") else load_planetoid(name)
+    return load_table(name, seed) if name in TABLES else load_planetoid(name)
 
 
-def run_dataset(name: str, seed: int, *, ks=(10, 20), lds_kwargs=None, with_graph: bool = True,
-                with_knn: bool = True) -> dict:
-    """Test accuracy of every method on one data set and seed: ``{method: accuracy}``.
+def logreg_task(dataset: str, seed: int) -> dict:
+    """Logistic regression's test accuracy on one split: ``{"test": fraction}``."""
+    d = _load(dataset, seed)
+    return {"test": logreg_accuracy(d.X, d.y, d.train_idx, d.test_idx, seed)}
 
-    ``with_knn``: logistic regression, kNN-GCN and kNN-LDS (Table 1); ``with_graph``: the GCN and LDS on
-    the data set's own graph, when it has one.
-    """
-    lds_kwargs = dict(lds_kwargs or {})
-    d = _load(name, seed)
-    out = {}
-    if with_knn:
-        out["logreg"] = logreg_accuracy(d.X, d.y, d.train_idx, d.test_idx, seed)
-        gcn_fits, lds_fits = [], []
-        for k in ks:
-            g = knn_graph(d.X, k).numpy()
-            gcn = FixedGraphGCN(seed=seed).fit(d.X, d.y, d.train_idx, d.val_idx, g)
-            val_acc = accuracy(gcn.predict(), d.y, d.val_idx)
-            gcn_fits.append(((val_acc,), accuracy(gcn.predict(), d.y, d.test_idx)))
-            lds = LDS(k=k, seed=seed, **lds_kwargs).fit(d.X, d.y, d.train_idx, d.val_idx)
-            lds_fits.append((lds.best_score_, accuracy(lds.predict(), d.y, d.test_idx)))
-        out["knn_gcn"] = _select(gcn_fits)[1]
-        out["knn_lds"] = _select(lds_fits)[1]
-    if d.graph is not None and with_graph:
-        out.update(run_graph(d, seed, d.graph, lds_kwargs))
-    return out
+
+def knn_task(dataset: str, seed: int, k: int, lds: dict) -> dict:
+    """kNN-GCN and kNN-LDS on the kNN graph with ``k`` neighbours: their test accuracies and the scores that select
+    ``k`` (the GCN's validation accuracy; LDS's early-stopping score, accuracy then minus loss)."""
+    d = _load(dataset, seed)
+    g = knn_graph(d.X, k).numpy()
+    gcn = FixedGraphGCN(seed=seed).fit(d.X, d.y, d.train_idx, d.val_idx, g)
+    model = LDS(k=k, seed=seed, **lds).fit(d.X, d.y, d.train_idx, d.val_idx)
+    return {"gcn_val": accuracy(gcn.predict(), d.y, d.val_idx), "gcn_test": accuracy(gcn.predict(), d.y, d.test_idx),
+            "lds_score": list(model.best_score_), "lds_test": accuracy(model.predict(), d.y, d.test_idx),
+            "lds_outer_iterations": len(model.history_)}
+
+
+def graph_task(dataset: str, seed: int, retained: float, lds: dict) -> dict:
+    """The GCN and LDS on the data set's graph, keeping each edge with probability ``retained`` (1: the whole
+    graph; each edge dropped independently, seeded by ``seed``; paper Fig. 2): their test accuracies."""
+    d = _load(dataset, seed)
+    graph = d.graph if retained == 1 else remove_edges(d.graph, 1 - retained, seed)
+    return run_graph(d, seed, graph, lds)
 
 
 def run_graph(d, seed: int, graph, lds_kwargs=None) -> dict:
@@ -79,66 +121,89 @@ def run_graph(d, seed: int, graph, lds_kwargs=None) -> dict:
     return {"gcn": accuracy(gcn.predict(), d.y, d.test_idx), "lds": accuracy(lds.predict(), d.y, d.test_idx)}
 
 
-def run_edge_removal(name: str, seed: int, retained: float, lds_kwargs=None) -> dict:
-    """GCN and LDS when only a fraction ``retained`` of the graph's edges is kept (each edge dropped
-    independently, seeded by ``seed``; paper Fig. 2)."""
-    d = _load(name, seed)
-    return run_graph(d, seed, remove_edges(d.graph, 1 - retained, seed), lds_kwargs)
+def tasks(settings: Settings, seeds: list[int]) -> list[Task]:
+    """The run's grid: per data set and seed, logistic regression and one kNN task per k; per graph, retained
+    fraction and seed, one graph task. Slow tasks first, so that a cluster's workers finish together."""
+    out = []
+    for ds in settings.datasets:
+        for s in seeds:
+            out.append(Task(f"{TASKS}:logreg_task", {"dataset": ds, "seed": s}))
+            out += [Task(f"{TASKS}:knn_task", {"dataset": ds, "seed": s, "k": k, "lds": settings.lds})
+                    for k in settings.ks]
+            if ds in GRAPHS:
+                out += [Task(f"{TASKS}:graph_task", {"dataset": ds, "seed": s, "retained": r, "lds": settings.lds})
+                        for r in (1.0, *settings.edges_retained)]
+    return sorted(out, key=lambda t: (t.params["dataset"] not in GRAPHS, t.name == "logreg_task"))
 
 
 def _summary(accs: list[float]) -> tuple[float, float]:
     return float(np.mean(accs)), float(np.std(accs))
 
 
+def _assemble(settings: Settings, seeds: list[int], grid: list[Task], results: list[dict]):
+    """Per (data set, method) and per (data set, method, retained): test accuracies (%), one per seed."""
+    by = {(t.name, t.params["dataset"], t.params["seed"], t.params.get("k"), t.params.get("retained")): r
+          for t, r in zip(grid, results)}
+    per: dict[tuple[str, str], list[float]] = {}
+    removal: dict[tuple[str, str, float], list[float]] = {}
+    for ds in settings.datasets:
+        for s in seeds:
+            per.setdefault((ds, "logreg"), []).append(100 * by[("logreg_task", ds, s, None, None)]["test"])
+            fits = [by[("knn_task", ds, s, k, None)] for k in settings.ks]
+            # the k with the best selection score; the first of equals, in the order of ks
+            gcn = max(fits, key=lambda f: f["gcn_val"])
+            lds = max(fits, key=lambda f: tuple(f["lds_score"]))
+            per.setdefault((ds, "knn_gcn"), []).append(100 * gcn["gcn_test"])
+            per.setdefault((ds, "knn_lds"), []).append(100 * lds["lds_test"])
+            if ds not in GRAPHS:
+                continue
+            for method in ("gcn", "lds"):
+                per.setdefault((ds, method), []).append(100 * by[("graph_task", ds, s, None, 1.0)][method])
+                for r in settings.edges_retained:
+                    removal.setdefault((ds, method, r), []).append(100 * by[("graph_task", ds, s, None, r)][method])
+    return per, removal
+
+
 def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = None, only=None,
-              n_seeds: int = 5, edges_retained=EDGES_RETAINED) -> Report:
+              settings: Settings | None = None, runner: Runner | None = None) -> Report:
     """Table 1 side by side with the paper, and the edge-removal experiment.
 
     Args:
-        quick: Wine and Breast Cancer, 1 seed, k = 20 only and a shorter LDS schedule (well under a minute
-            on 2 cores). Otherwise Wine, Cancer, Digits, Cora and Citeseer with ``n_seeds`` seeds each, the
-            paper's schedule and k in {10, 20}, plus GCN and LDS on Cora and Citeseer with a fraction
-            ``edges_retained`` of the edges (hours on a 2-core CPU: LDS costs O(N^2) per hypergradient).
+        quick: :data:`QUICK`: Wine and Breast Cancer, 1 seed, k = 20 only and a shorter LDS schedule (well under a
+            minute on 2 cores), in this process. Otherwise :data:`FULL`: Wine, Cancer, Digits, Cora and Citeseer
+            with 5 seeds each, the paper's schedule and k in {10, 20}, plus GCN and LDS on Cora and Citeseer with
+            25, 50 and 75 % of the edges (many CPU-hours: LDS costs O(N^2) per hypergradient), as a task grid on
+            ``runner`` (default: a Dask LocalCluster, cached under ``WORKBENCH_CACHE``, so a run resumes).
         seed: first seed.
-        only: data sets to run (names from ``DATASETS``); default all (quick: Wine and Cancer).
+        only: data sets to run (names from ``DATASETS``), a subset of the settings' data sets.
+        settings: overrides :data:`QUICK` / :data:`FULL`.
+        runner: where the tasks run (:class:`~workbench.runner.Runner`); quick runs default to this process.
 
     Returns:
         ``Report`` with ``data["results"]``: one object per (dataset, method) with ``dataset``, ``method``,
-        ``accuracy_mean``, ``accuracy_std`` (percent), ``seeds`` and the paper's value; and
+        ``accuracy_mean``, ``accuracy_std`` (percent), ``seeds``, ``accuracies`` and the paper's value; and
         ``data["edge_removal"]``: the same per (dataset, method, ``edges_retained``).
     """
     t0 = time.perf_counter()
-    if quick:
-        datasets, seeds, ks = ["wine", "cancer"], [seed], (20,)
-        lds_kwargs = dict(max_inner_steps=200, max_outer=12, patience=5)
-        edges_retained = ()
-    else:
-        datasets, seeds, ks = list(DATASETS), [seed + i for i in range(n_seeds)], (10, 20)
-        lds_kwargs = {}
+    cfg = settings or (QUICK if quick else FULL)
     if only is not None:
         only = [only] if isinstance(only, str) else list(only)
         unknown = sorted(set(only) - set(DATASETS))
         if unknown:
             raise ValueError(f"only: expected names from {list(DATASETS)}, got {unknown}")
-        datasets = [ds for ds in datasets if ds in only] if quick else [ds for ds in DATASETS if ds in only]
-    jobs = [(ds, s, None) for ds in datasets for s in seeds]
-    jobs += [(ds, s, r) for ds in datasets if ds in ("cora", "citeseer") for r in edges_retained for s in seeds]
-    it = progress(jobs, total=len(jobs), desc="data sets x seeds") if progress else jobs
-    per: dict[tuple[str, str], list[float]] = {}
-    removal: dict[tuple[str, str, float], list[float]] = {}
-    for ds, s, r in it:
-        if r is None:
-            for method, acc in run_dataset(ds, s, ks=ks, lds_kwargs=lds_kwargs).items():
-                per.setdefault((ds, method), []).append(100 * acc)
-        else:
-            for method, acc in run_edge_removal(ds, s, r, lds_kwargs).items():
-                removal.setdefault((ds, method, r), []).append(100 * acc)
-    results, table = [], []
+        cfg = replace(cfg, datasets=tuple(ds for ds in DATASETS if ds in only and ds in cfg.datasets) or
+                      tuple(only))
+    seeds = [seed + i for i in range(cfg.seeds)]
+    runner = runner or (Runner.in_process() if quick else Runner())
+    grid = tasks(cfg, seeds)
+    results = runner.run("structure_learning", grid, TASK_VERSION, progress, desc="LDS tasks")
+    per, removal = _assemble(cfg, seeds, grid, results)
+    rows, table = [], []
     for (ds, method), accs in per.items():
         mean, std = _summary(accs)
         paper = PAPER_TABLE1.get(ds, {}).get(method)
-        results.append({"dataset": ds, "method": method, "accuracy_mean": mean, "accuracy_std": std,
-                        "seeds": seeds, "accuracies": accs, "paper": paper})
+        rows.append({"dataset": ds, "method": method, "accuracy_mean": mean, "accuracy_std": std,
+                     "seeds": seeds, "accuracies": accs, "paper": paper})
         table.append({"dataset": ds, "method": method, "edges %": 100 if method in ("gcn", "lds") else None,
                       "accuracy %": round(mean, 2), "± std": round(std, 2), "paper %": paper})
     edge_removal = []
@@ -148,12 +213,42 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
                              "accuracy_std": std, "seeds": seeds, "accuracies": accs})
         table.append({"dataset": ds, "method": method, "edges %": round(100 * r), "accuracy %": round(mean, 2),
                       "± std": round(std, 2), "paper %": None})
-    data = {"topic": "structure_learning", "quick": quick, "seed": seed, "results": results,
-            "edge_removal": edge_removal, "seconds": time.perf_counter() - t0}
+    data = {"topic": "structure_learning", "quick": quick, "seed": seed, "results": rows,
+            "edge_removal": edge_removal, "settings": asdict(cfg), "seconds": time.perf_counter() - t0}
     notes = [f"{len(seeds)} seed(s); splits as in the LDS code (stratified, random_state = seed); accuracy on the "
-             "test nodes in %.", f"Took {data['seconds']:.1f} s."]
+             f"test nodes in %. {len(grid)} tasks ({runner.describe()}).", f"Took {data['seconds']:.1f} s."]
     if quick:
         notes.insert(0, "Quick run: Wine and Cancer only, one seed, k = 20, at most 12 outer iterations of 200 "
                         "inner steps; the full run (no --quick) follows the paper's schedule.")
     return Report("LDS: learning discrete graph structure for GNNs (Franceschi et al., ICML 2019), Table 1",
                   data, table, notes)
+
+
+def _cell(row: dict | None, paper: float | None = None) -> str:
+    if row is None:
+        return "–"
+    out = f"{row['accuracy_mean']:.2f} ± {row['accuracy_std']:.2f} ({len(row['seeds'])})"
+    return out + (f" [{paper}]" if paper is not None else "")
+
+
+def markdown_tables(data: dict) -> dict[str, str]:
+    """The results page's tables from a full run's JSON: ``table1`` (no graph), ``graphs`` (with the data set's
+    graph) and ``edge_removal``. Cells: mean ± std over seeds (number of seeds) [the paper's figure]."""
+    rows = {(r["dataset"], r["method"]): r for r in data["results"]}
+    datasets = [ds for ds in DATASETS if any(d == ds for d, _ in rows)]
+    knn = ["knn_lds", "knn_gcn", "logreg"]
+    t1 = ["| data set | " + " | ".join(METHOD_NAMES[m] for m in knn) + " |", "|---" * (len(knn) + 1) + "|"]
+    for ds in datasets:
+        t1.append(f"| {DATASET_NAMES[ds]} | " + " | ".join(
+            _cell(rows.get((ds, m)), PAPER_TABLE1.get(ds, {}).get(m)) for m in knn) + " |")
+    graphs = [ds for ds in datasets if ds in GRAPHS]
+    removal = {(r["dataset"], r["method"], r["edges_retained"]): r for r in data.get("edge_removal", [])}
+    fractions = sorted({r for _, _, r in removal}) + [1.0]
+    t2 = ["| data set | method | " + " | ".join(f"{round(100 * f)} % of edges" for f in fractions) + " |",
+          "|---" * (len(fractions) + 2) + "|"]
+    for ds in graphs:
+        for m in ("gcn", "lds"):
+            cells = [_cell(removal.get((ds, m, f))) for f in fractions[:-1]]
+            cells.append(_cell(rows.get((ds, m)), PAPER_TABLE1.get(ds, {}).get(m)))
+            t2.append(f"| {DATASET_NAMES[ds]} | {METHOD_NAMES[m]} | " + " | ".join(cells) + " |")
+    return {"table1": "\n".join(t1), "graphs": "\n".join(t2)}

@@ -78,9 +78,13 @@ class Explorer(pn.viewable.Viewer):
         self._train_button.on_click(self._on_train)
         self._stop_button.on_click(lambda _e: setattr(self, "_stop", True))
         self._error = pn.Column()
-        self._tap = hv.streams.Tap(x=None, y=None)
-        self._tap.add_subscriber(self._on_tap)
         self._load_default()
+        self._rows_key = None
+        graph = hv.DynamicMap(self._graph_plot, streams=[hv.streams.Params(
+            self, ["dataset", "k", "seed", "threshold", "show", "_trigger"])])
+        self._graph_pane = pn.pane.HoloViews(graph, sizing_mode="fixed")
+        self._tap = hv.streams.Tap(source=graph, x=None, y=None)
+        self._tap.add_subscriber(self._on_tap)
 
     # ---------- state ----------
     def _key(self):
@@ -110,37 +114,57 @@ class Explorer(pn.viewable.Viewer):
         return self._probs if self._probs is not None else start
 
     # ---------- views ----------
-    @param.depends("dataset", "k", "seed", "threshold", "show", "_trigger")
-    @guarded
-    def graph_view(self):
-        d = _data(self.dataset, self.seed)
+    def _graph_rows(self):
+        """The edges drawn (``(i, j, p, kind)``, at most ``MAX_EDGES`` per kind) and the count of each kind, computed
+        once per setting (the figure and the text above it both read them)."""
+        key = (self.dataset, self.k, self.seed, self.threshold, tuple(self.show), self._trigger, id(self._probs))
+        if self._rows_key != key:
+            self._rows_value, self._rows_key = self._compute_graph_rows(), key
+        return self._rows_value
+
+    def _compute_graph_rows(self):
         start = _start_graph(self.dataset, self.k, self.seed)
         probs = self._current()
-        pos = _layout(self.dataset, self.k, self.seed)
         changes = edge_changes(start, probs, self.threshold)
         edges = top_edges(torch.where(changes["kept"] | changes["added"], probs, torch.zeros(())), MAX_EDGES,
                           self.threshold)
         rows = [(int(i), int(j), float(p), "added" if start[int(i), int(j)] == 0 else "kept") for i, j, p in edges]
         removed = changes["removed"].nonzero()[:MAX_EDGES]
         rows += [(int(i), int(j), float(probs[i, j]), "removed") for i, j in removed]
-        rows = [r for r in rows if r[3] in self.show]
+        return [r for r in rows if r[3] in self.show], {k: int(v.sum()) for k, v in changes.items()}
+
+    def _graph_plot(self, **_params):
+        """The graph as HoloViews elements; a DynamicMap re-runs this on every change of its parameters and sends
+        only the new data to the page (the figure stays), which keeps the threshold slider fast."""
+        try:
+            d = _data(self.dataset, self.seed)
+            pos = _layout(self.dataset, self.k, self.seed)
+            rows, _ = self._graph_rows()
+        except Exception:  # noqa: BLE001 - the text above the figure says why
+            d, pos, rows = None, np.zeros((0, 2)), []
         src = np.array([r[0] for r in rows], dtype=int)
         dst = np.array([r[1] for r in rows], dtype=int)
         segs = hv.Segments(
             (pos[src, 0], pos[src, 1], pos[dst, 0], pos[dst, 1], np.array([max(r[2], 0.15) for r in rows]),
-             np.array([r[3] for r in rows])), kdims=["x0", "y0", "x1", "y1"], vdims=["p", "kind"],
+             np.array([r[3] for r in rows], dtype=str)), kdims=["x0", "y0", "x1", "y1"], vdims=["p", "kind"],
         ).opts(color="kind", cmap=KIND_COLORS, alpha="p", line_width=1)
-        points = hv.Points((pos[:, 0], pos[:, 1], np.arange(len(d.y)), d.y.astype(str)), vdims=["node", "class"]).opts(
+        labels = d.y.astype(str) if d is not None else np.zeros(0, dtype=str)
+        points = hv.Points((pos[:, 0], pos[:, 1], np.arange(len(pos)), labels), vdims=["node", "class"]).opts(
             color="class", cmap="Category10", size=7, tools=["hover", "tap"], line_color="white")
-        self._tap.source = points
-        graph = (segs * points).opts(width=620, height=520, xaxis=None, yaxis=None, show_legend=False,
-                                     title=f"{self.dataset}: {len(rows):,} edges drawn")
-        n_all = {k: int(v.sum()) for k, v in changes.items()}
-        info = pn.pane.Markdown(
-            f"Edges with p ≥ {self.threshold:.2f} vs the starting graph: **kept {n_all['kept']:,}**, "
-            f"**added {n_all['added']:,}**, **removed {n_all['removed']:,}** (grey / green / red; at most "
-            f"{MAX_EDGES:,} per kind drawn). Colours: classes. Click a node to list its neighbours.")
-        return pn.Column(info, pn.pane.HoloViews(graph, sizing_mode="fixed"))
+        return (segs * points).opts(width=620, height=520, xaxis=None, yaxis=None, show_legend=False, framewise=True,
+                                    title=f"{self.dataset}: {len(rows):,} edges drawn")
+
+    @param.depends("dataset", "k", "seed", "threshold", "show", "_trigger")
+    @guarded
+    def graph_text(self):
+        _, n = self._graph_rows()
+        return pn.pane.Markdown(
+            f"Edges with p ≥ {self.threshold:.2f} vs the starting graph: **kept {n['kept']:,}**, **added "
+            f"{n['added']:,}**, **removed {n['removed']:,}** (grey / green / red; at most {MAX_EDGES:,} per kind "
+            "drawn). Colours: classes. Click a node to list its neighbours.", sizing_mode="stretch_width")
+
+    def graph_view(self):
+        return pn.Column(self.graph_text, self._graph_pane)
 
     _trigger = param.Integer(default=0, precedence=-1)
 
@@ -249,7 +273,7 @@ class Explorer(pn.viewable.Viewer):
         return pn.Column("### Graph", w, pn.Row(self._train_button, self._stop_button), sizing_mode="stretch_width")
 
     def main_view(self):
-        return pn.Column(self._status, self._error, "## Learned graph", self.graph_view,
+        return pn.Column(self._status, self._error, "## Learned graph", self.graph_view(),
                          pn.Row(pn.Column("## Homophily", self.homophily_view, "## Neighbours", self.neighbours_view),
                                 pn.Column("## Edge probabilities", self.histogram_view)),
                          "## Training", self.curve_view, sizing_mode="stretch_width")

@@ -90,7 +90,7 @@ class LDS:
         """
         X, y, train_idx, val_idx, graph = check_graph_inputs(X, y, train_idx, val_idx, graph, k=None if graph is not None else self.k)
         gen = torch.Generator().manual_seed(self.seed)
-        n, n_classes = X.shape[0], int(y[train_idx].max()) + 1
+        n_classes = int(y[train_idx].max()) + 1
         n_classes = max(n_classes, int(y[val_idx].max()) + 1)
         perm = val_idx[torch.randperm(len(val_idx), generator=gen)]
         half = len(perm) // 2

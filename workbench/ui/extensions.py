@@ -21,5 +21,9 @@ def load_extensions(*extra: str) -> None:
         return
     pn.extension(*sorted(set(extra)), inline=True, notifications=True, sizing_mode="stretch_width")
     hv.renderer("bokeh")  # loads the Bokeh plotting backend without emitting notebook JS
+    # HoloViews draws with WebGL by default. Our plots hold at most ~10k glyphs, which a 2-D canvas draws in a few
+    # milliseconds, whereas WebGL costs a compositing copy on every redraw, and without a GPU (headless Chromium,
+    # many workshop and CI machines) a software rasteriser: a slider step took 0.40 s there with WebGL, 0.2 s without
+    hv.plotting.bokeh.BokehRenderer.webgl = False
     hv.Store.set_current_backend("bokeh")
     _loaded.update(wanted)

@@ -1,0 +1,112 @@
+"""The Dask runner: cached, resumable task grids; the same results on a cluster as in process; failures named."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.runner_tasks import calls
+from workbench.runner import Runner, Task, TaskError, cached_results
+
+REPO = Path(__file__).resolve().parent.parent
+SQUARE = "tests.runner_tasks:square"
+
+
+def grid(n, log=None, **kw):
+    return [Task(SQUARE, {"x": x, "log": str(log) if log else None, **kw}) for x in range(n)]
+
+
+def test_results_come_back_in_order_and_from_the_cache_without_calls(tmp_path):
+    log = tmp_path / "calls.log"
+    runner = Runner.in_process(cache=True)
+    runner.cache_dir = tmp_path / "cache"
+    first = runner.run("demo", grid(5, log), version=1)
+    assert first == [{"x": x, "square": x * x} for x in range(5)]
+    assert sorted(calls(log)) == list(range(5))
+    again = runner.run("demo", grid(5, log), version=1)
+    assert again == first and len(calls(log)) == 5  # nothing recomputed
+    # a new task version, or fresh=True, recomputes
+    runner.run("demo", grid(5, log), version=2)
+    assert len(calls(log)) == 10
+    Runner(workers=0, cache_dir=tmp_path / "cache", fresh=True).run("demo", grid(2, log), version=1)
+    assert len(calls(log)) == 12
+
+
+def test_a_killed_run_resumes_and_recomputes_only_the_missing_tasks(tmp_path):
+    """Kill a run (SIGKILL, no clean-up) after some tasks finished; the rerun calls exactly the others."""
+    log, cache, n = tmp_path / "calls.log", tmp_path / "cache", 8
+    script = (f"from tests.test_runner import grid; from workbench.runner import Runner; "
+              f"Runner(workers=0, cache_dir={str(cache)!r}).run('demo', grid({n}, {str(log)!r}, delay=0.4), 1)")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO)
+    deadline = time.monotonic() + 120  # hang guard
+    while len(calls(log)) < 4 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    tasks = grid(n, log, delay=0.4)
+    done = [x for x, r in enumerate(cached_results("demo", tasks, 1, cache)) if r is not None]
+    assert 2 <= len(done) < n, done  # killed part-way
+    before = len(calls(log))
+    results = Runner(workers=0, cache_dir=cache).run("demo", tasks, 1)
+    rerun = calls(log)[before:]
+    assert sorted(rerun) == sorted(set(range(n)) - set(done))  # each missing task once, no finished one again
+    assert results == [{"x": x, "square": x * x} for x in range(n)]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_failing_task_is_named_with_its_parameters_and_the_others_are_kept(tmp_path, workers):
+    cache = tmp_path / "cache"
+    tasks = grid(5, fail_on=3)
+    with pytest.raises(TaskError) as err:
+        Runner(workers=workers, cache_dir=cache).run("demo", tasks, 1)
+    msg = str(err.value)
+    assert "1 of 5 demo tasks failed" in msg and "square(fail_on=3, log=None, x=3)" in msg
+    assert "ValueError: x: 3 is the value this task was told to fail on" in msg
+    assert [f.task.params["x"] for f in err.value.failures] == [3]
+    kept = cached_results("demo", tasks, 1, cache)
+    assert [r and r["square"] for r in kept] == [0, 1, 4, None, 16]
+
+
+def test_a_two_worker_local_cluster_gives_the_same_json_as_in_process(tmp_path):
+    """A small LDS grid (Wine, 2 seeds, both k, a short schedule): bit-identical reports."""
+    from workbench.structure_learning import experiments as sl
+
+    cfg = sl.Settings(datasets=("wine",), seeds=2, ks=(10, 20), edges_retained=(),
+                      lds={"max_inner_steps": 40, "max_outer": 3, "patience": 2})
+    here = sl.reproduce(settings=cfg, runner=Runner.in_process()).data
+    cluster = sl.reproduce(settings=cfg, runner=Runner(workers=2, cache_dir=tmp_path)).data
+    here.pop("seconds"), cluster.pop("seconds")
+    assert json.dumps(cluster) == json.dumps(here)
+    assert len(list(tmp_path.rglob("*.json"))) == len(sl.tasks(cfg, [0, 1]))
+
+
+def test_tasks_and_runners_refuse_bad_input():
+    with pytest.raises(ValueError, match="fn: expected 'package.module:function'"):
+        Task("no_colon", {})
+    with pytest.raises(TypeError, match="params of m:f: expected JSON-serialisable"):
+        Task("m:f", {"x": object()})
+    with pytest.raises(ValueError, match="workers: expected a non-negative integer, got -1"):
+        Runner(workers=-1)
+    with pytest.raises(ValueError, match="workers: 0 runs in this process"):
+        Runner(workers=0, scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(TypeError, match="tasks: expected a list of Task"):
+        Runner.in_process().run("demo", [("m:f", {})], 1)
+
+
+def test_equal_parameters_give_equal_keys_whatever_their_order_or_container():
+    a = Task(SQUARE, {"x": 1, "shape": (2, 3)})
+    b = Task(SQUARE, {"shape": [2, 3], "x": 1})
+    assert a.key("t", 1) == b.key("t", 1)
+    assert a.key("t", 1) != a.key("t", 2) != a.key("u", 1)
+
+
+def test_an_unreachable_scheduler_is_named():
+    from workbench.ui.browser import free_port
+
+    with pytest.raises(ConnectionError, match=r"scheduler: no Dask scheduler answered at 'tcp://127.0.0.1:\d+'"):
+        Runner(scheduler=f"tcp://127.0.0.1:{free_port()}", connect_timeout=2).run("demo", grid(1), 1)
