@@ -12,7 +12,7 @@ export WORKBENCH_DATA ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 export WORKBENCH_CACHE ?= $(HOME)/.cache/workbench
 export FIREDRAKE_CACHE_DIR ?= $(WORKBENCH_CACHE)/firedrake-kernels
 
-.PHONY: install firedrake run test test-fast lab bench clean
+.PHONY: install firedrake run test test-fast lab bench notebooks-html clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ bench: $(STAMP)
 	$(BIN)/python -m kernels.bench
 	$(BIN)/python -m workbench.execution.bench
 	$(BIN)/python -m workbench.bench --json build/bench/app.json
+
+# executed copies of the notebooks for the docs (Panel's JavaScript from its CDN: they are read online)
+notebooks-html: $(STAMP)
+	@mkdir -p docs/notebooks
+	WORKBENCH_NOTEBOOK_RESOURCES=cdn $(BIN)/jupyter nbconvert --to html --execute \
+		--ExecutePreprocessor.timeout=900 --output-dir docs/notebooks notebooks/*.ipynb
 
 clean:
 	rm -rf $(VENV) .pytest_cache

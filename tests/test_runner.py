@@ -110,3 +110,45 @@ def test_an_unreachable_scheduler_is_named():
 
     with pytest.raises(ConnectionError, match=r"scheduler: no Dask scheduler answered at 'tcp://127.0.0.1:\d+'"):
         Runner(scheduler=f"tcp://127.0.0.1:{free_port()}", connect_timeout=2).run("demo", grid(1), 1)
+
+
+def test_cached_only_computes_nothing_and_counts_the_missing(tmp_path):
+    log, cache = tmp_path / "calls.log", tmp_path / "cache"
+    Runner(workers=0, cache_dir=cache).run("demo", grid(3, log), 1)
+    runner = Runner(workers=0, cache_dir=cache, cached_only=True)
+    results = runner.run("demo", grid(5, log), 1)
+    assert results[:3] == [{"x": x, "square": x * x} for x in range(3)] and results[3:] == [None, None]
+    assert runner.missing == 2 and len(calls(log)) == 3
+    with pytest.raises(ValueError, match="cached_only: a report from the cache needs"):
+        Runner(cached_only=True, fresh=True)
+
+
+def test_a_partial_lds_report_lists_the_seeds_each_row_has(tmp_path):
+    """A cached-only LDS report from part of its grid: the rows it can fill, each with the seeds it has."""
+    from workbench.runner import require_complete
+    from workbench.structure_learning import experiments as sl
+
+    cfg = sl.Settings(datasets=("wine",), seeds=2, ks=(20,), edges_retained=(),
+                      lds={"max_inner_steps": 40, "max_outer": 3, "patience": 2})
+    part = sl.Settings(datasets=("wine",), seeds=1, ks=(20,), edges_retained=(), lds=cfg.lds)
+    sl.reproduce(settings=part, runner=Runner(workers=0, cache_dir=tmp_path))  # seed 0 only
+    data = sl.reproduce(settings=cfg, runner=Runner(workers=0, cache_dir=tmp_path, cached_only=True)).data
+    assert data["tasks_missing"] == 2 and {tuple(r["seeds"]) for r in data["results"]} == {(0,)}
+    assert sl.markdown_tables(data)["status"].startswith("**Partial**: 2 of 4 tasks")  # the page says so
+    full = sl.reproduce(settings=cfg, runner=Runner(workers=0, cache_dir=tmp_path)).data
+    assert sl.markdown_tables(full)["status"] == "All 4 tasks of the grid."
+    with pytest.raises(ValueError, match="1 of 2 demo tasks are not cached yet"):
+        require_complete("demo", [{"x": 1}, None])
+
+
+def test_exported_tasks_import_into_another_cache(tmp_path):
+    from workbench.runner import export_cache, import_cache
+
+    a, b, log = tmp_path / "a", tmp_path / "b", tmp_path / "calls.log"
+    Runner(workers=0, cache_dir=a).run("demo", grid(4, log), 1)
+    records = export_cache("demo", a)
+    assert len(records) == 4 and import_cache(records, b) == 4 and import_cache(records, b) == 0
+    assert Runner(workers=0, cache_dir=b).run("demo", grid(4, log), 1) == [{"x": x, "square": x * x} for x in range(4)]
+    assert len(calls(log)) == 4  # nothing computed again on "the other machine"
+    with pytest.raises(ValueError, match=r"records\[0\]: expected a task record"):
+        import_cache([{"fn": "m:f"}], b)

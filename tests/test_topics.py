@@ -20,14 +20,36 @@ def test_topic_is_complete(slug):
     assert f"/{slug}" in routes()
 
 
+def error_alerts(page) -> list[str]:
+    """The text of every error alert anywhere in a rendered page: in the Panel tree (nested layouts, the panes
+    that views returned) and in the Bokeh models it rendered to."""
+    found = []
+    for obj in [*page.main, *page.sidebar]:
+        root = pn.panel(obj).get_root()
+        found += [a.object for a in pn.panel(obj).select(pn.pane.Alert) if a.alert_type == "danger"]
+        found += [getattr(m, "text", "") for m in root.references()
+                  if "alert-danger" in (getattr(m, "css_classes", None) or [])]
+    return found
+
+
 @pytest.mark.parametrize("slug", list(TOPICS))
-def test_topic_page_renders(slug):
+def test_topic_page_renders_without_an_error(slug):
     page = topic_page(slug)
     assert isinstance(page, pn.template.BaseTemplate)
-    for obj in [*page.main, *page.sidebar]:
-        pn.panel(obj).get_root()
-    alerts = [o for o in page.main if isinstance(o, pn.pane.Alert)]
-    assert not alerts, alerts[0].object if alerts else ""
+    errors = error_alerts(page)
+    assert not errors, errors[0]
+
+
+def test_a_broken_data_loader_fails_the_page_test(monkeypatch):
+    """The check above sees an error an explorer shows deep in its views, not only at the top of the page."""
+    from workbench.mesh_adaptation import explorer
+
+    def broken(case):
+        raise OSError(f"cannot read the stored results of {case!r}")
+
+    monkeypatch.setattr(explorer, "load_case", broken)
+    errors = error_alerts(topic_page("mesh_adaptation"))
+    assert any("cannot read the stored results" in e for e in errors), errors
 
 
 @pytest.mark.parametrize("slug", list(TOPICS))
@@ -51,6 +73,24 @@ def test_full_run_is_a_task_grid_for_the_runner(slug):
         module, name = t.split(":")
         assert module == f"workbench.{slug}.experiments" and callable(getattr(ex, name)), t
     assert all(json.loads(json.dumps(t.params)) == t.params for t in grid)
+
+
+@pytest.mark.parametrize("slug", list(TOPICS))
+def test_results_page_has_tables_from_its_full_runs_json(slug):
+    """``docs/<slug>.md`` exists, and its results tables are what ``python -m workbench.results_pages`` writes from
+    ``docs/results/<slug>.json``: no figure typed by hand, none left stale after a run."""
+    import importlib
+    import json
+
+    from workbench.results_pages import DOCS, fill
+
+    page = (DOCS / f"{slug}.md").read_text()
+    assert "## Results" in page and "## How to run" in page
+    source = DOCS / "results" / f"{slug}.json"
+    assert source.is_file(), f"no full run's JSON at {source}"
+    tables = importlib.import_module(f"workbench.{slug}.experiments").markdown_tables(json.loads(source.read_text()))
+    assert tables and all(t.strip() for t in tables.values())
+    assert fill(page, tables) == page, "stale tables: run `python -m workbench.results_pages`"
 
 
 def test_get_topic_rejects_unknown_slug():

@@ -1,4 +1,4 @@
-"""``workbench serve | list | reproduce <slug> | bench | data``."""
+"""``workbench serve | list | reproduce <slug> | bench | data | cache``."""
 
 from __future__ import annotations
 
@@ -38,9 +38,10 @@ def _cmd_reproduce(args) -> int:
     from workbench.runner import Runner, TaskError
 
     try:
-        if args.quick and (args.workers is not None or args.scheduler):
-            raise ValueError("--quick runs in this process: drop --workers / --scheduler, or drop --quick")
-        runner = None if args.quick else Runner(workers=args.workers, scheduler=args.scheduler, fresh=args.fresh)
+        if args.quick and (args.workers is not None or args.scheduler or args.cached_only):
+            raise ValueError("--quick runs in this process: drop --workers / --scheduler / --cached-only, or --quick")
+        runner = None if args.quick else Runner(workers=args.workers, scheduler=args.scheduler, fresh=args.fresh,
+                                                cached_only=args.cached_only)
     except ValueError as e:
         print(f"workbench reproduce: {e}", file=sys.stderr)
         return 2
@@ -91,6 +92,34 @@ def _cmd_data(_args) -> int:
     return 0
 
 
+def _cmd_cache(args) -> int:
+    """``cache export SLUG [-o FILE]``: one JSON object per line per finished task; ``cache import FILE``."""
+    import json
+
+    from workbench.runner import export_cache, import_cache
+
+    if args.action == "export":
+        if args.target not in TOPICS:
+            print(f"workbench cache: unknown topic {args.target!r}; valid slugs: {', '.join(TOPICS)}", file=sys.stderr)
+            return 2
+        lines = "".join(json.dumps(r) + "\n" for r in export_cache(args.target))
+        if args.output:
+            with open(args.output, "w") as f:
+                f.write(lines)
+        else:
+            sys.stdout.write(lines)
+        return 0
+    try:
+        with open(args.target) as f:
+            records = [json.loads(line) for line in f if line.strip()]
+        new = import_cache(records)
+    except (OSError, ValueError) as e:
+        print(f"workbench cache: {e}", file=sys.stderr)
+        return 2
+    print(f"{new} new of {len(records)} task records")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="workbench", description="Seed Workbench: explore, reproduce, teach.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -115,12 +144,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--scheduler", default=None,
                    help="run a full run's tasks on this Dask scheduler, tcp://HOST:PORT (default $WORKBENCH_SCHEDULER)")
     s.add_argument("--fresh", action="store_true", help="recompute every task instead of reading the cache")
+    s.add_argument("--cached-only", action="store_true",
+                   help="compute nothing: report the part of a full run that is cached (topics that can)")
     s.set_defaults(func=_cmd_reproduce)
     s = sub.add_parser("bench", help="kernel benchmarks")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_cmd_bench)
     s = sub.add_parser("data", help="where each data set is found")
     s.set_defaults(func=_cmd_data)
+    s = sub.add_parser("cache", help="export or import the finished tasks of full runs")
+    s.add_argument("action", choices=["export", "import"])
+    s.add_argument("target", help="export: a topic's slug; import: a file that export wrote")
+    s.add_argument("-o", "--output", help="export: write here instead of stdout")
+    s.set_defaults(func=_cmd_cache)
     return p
 
 

@@ -41,7 +41,8 @@ from typing import Any, Callable
 
 from workbench.cache import runs_dir
 
-__all__ = ["Task", "Runner", "TaskError", "TaskFailure", "default_workers", "cached_results"]
+__all__ = ["Task", "Runner", "TaskError", "TaskFailure", "default_workers", "cached_results", "export_cache",
+           "import_cache", "require_complete"]
 
 
 def _canonical(value: Any, what: str, sort_keys: bool = True) -> str:
@@ -178,6 +179,47 @@ class _Cache:
         tmp.replace(path)  # atomic: a killed run never leaves half a file
 
 
+def require_complete(topic: str, results: list) -> list:
+    """``results`` when every task is there; ``ValueError`` saying how many are missing otherwise (a ``cached_only``
+    runner on a topic whose report needs the whole grid)."""
+    missing = sum(r is None for r in results)
+    if missing:
+        raise ValueError(f"cached_only: {missing} of {len(results)} {topic} tasks are not cached yet, and this "
+                         "topic reports only a complete run: run it without --cached-only")
+    return results
+
+
+def export_cache(topic: str, cache_dir: Path | None = None) -> list[dict]:
+    """Every finished task of ``topic`` in the cache, as the records the cache holds (parameters, result, version,
+    seconds, host, commit): what :func:`import_cache` takes on another machine, so that a run can be finished
+    there, or its finished part kept beside its results."""
+    root = Path(cache_dir or runs_dir()) / topic
+    records = []
+    for path in sorted(root.glob("*/*.json")):
+        try:
+            records.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    return records
+
+
+def import_cache(records: list[dict], cache_dir: Path | None = None) -> int:
+    """Write exported task records into the cache (a record already there is kept); returns how many were new.
+    ``ValueError`` names a record that is not a task record."""
+    new = 0
+    for k, r in enumerate(records):
+        if not isinstance(r, dict) or not {"topic", "fn", "params", "version", "result"} <= set(r):
+            raise ValueError(f"records[{k}]: expected a task record with topic, fn, params, version and result")
+        cache = _Cache(cache_dir or runs_dir(), r["topic"], r["version"])
+        task = Task(r["fn"], r["params"])
+        if not cache.get(task)[0]:
+            path = cache.path(task)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(r))
+            new += 1
+    return new
+
+
 def cached_results(topic: str, tasks: list[Task], version, cache_dir: Path | None = None) -> list:
     """The cached result of each task, or ``None`` where it is not cached (nothing is computed)."""
     cache = _Cache(cache_dir or runs_dir(), topic, version)
@@ -198,6 +240,8 @@ class Runner:
         threads: PyTorch/BLAS threads per task on a cluster (default 1: one task per core); in this process
             the thread settings are left alone unless it is given.
         connect_timeout: seconds to wait for the scheduler at ``scheduler``.
+        cached_only: compute nothing: the tasks that are not cached come back as ``None`` (and are counted in
+            ``missing``), for a report of the part of a run that is done.
     """
 
     workers: int | None = None
@@ -207,6 +251,8 @@ class Runner:
     cache_dir: Path | None = None
     threads: int | None = None
     connect_timeout: float = 30.0
+    cached_only: bool = False
+    missing: int = field(default=0, init=False)  # tasks the last run() left uncomputed (cached_only)
 
     def __post_init__(self):
         if self.workers is not None and (not isinstance(self.workers, int) or isinstance(self.workers, bool)
@@ -218,6 +264,8 @@ class Runner:
             self.scheduler = os.environ.get("WORKBENCH_SCHEDULER") or None
         if self.scheduler is not None and self.workers == 0:
             raise ValueError(f"workers: 0 runs in this process, which contradicts scheduler={self.scheduler!r}")
+        if self.cached_only and (self.fresh or not self.cache):
+            raise ValueError("cached_only: a report from the cache needs cache=True and fresh=False")
 
     @classmethod
     def in_process(cls, cache: bool = False) -> "Runner":
@@ -233,11 +281,13 @@ class Runner:
             return "in process"
         if self.scheduler:
             return f"Dask cluster at {self.scheduler}"
-        return f"Dask LocalCluster, {self.workers or default_workers()} workers"
+        n = self.workers or default_workers()
+        return f"Dask LocalCluster, {n} worker{'s' if n > 1 else ''}"
 
     def run(self, topic: str, tasks: list[Task], version, progress: Callable | None = None,
             desc: str | None = None) -> list:
-        """Execute the tasks that are not cached; return every task's result, in order.
+        """Execute the tasks that are not cached; return every task's result, in order (``None`` for the tasks a
+        ``cached_only`` runner did not compute).
 
         Raises:
             TaskError: after every other task finished, when some raised.
@@ -257,6 +307,9 @@ class Runner:
         if len(todo) < len(tasks):
             desc += f" ({len(tasks) - len(todo)} of {len(tasks)} cached)"
         failures: list[TaskFailure] = []
+        self.missing = len(todo) if self.cached_only else 0
+        if self.cached_only:
+            return results
 
         def finished(i: int, value, seconds: float) -> None:
             results[i] = value

@@ -168,3 +168,18 @@ def test_numpy_integers_are_accepted():
     b = OrderBook()
     b.add(np.int64(1), np.int8(1), np.int64(9900), np.int64(10))
     assert b.order(1) == (9900, 10, BUY) and type(b.order(1).size) is int
+
+
+def test_unchecked_primitives_keep_the_sides_and_the_order_index_consistent(book):
+    """What a replay drives the book with: ``crosses``, ``rest``, ``reduce``, ``remove_level`` and the live
+    ``sides`` / ``locations`` views."""
+    assert book.crosses(BUY, 10100) and not book.crosses(BUY, 10000) and book.crosses(SELL, 9900)
+    book.rest(7, SELL, 10300, 40)
+    assert book.locations[7] == (SELL, 10300) and book.levels(SELL) == [(10100, 150), (10200, 200), (10300, 40)]
+    assert book.reduce(1, SELL, 10100, 30) == 70 and book.queue(SELL, 10100) == [(1, 70), (2, 50)]  # priority kept
+    assert book.remove_level(SELL, 10100) == {1: 70, 2: 50}
+    assert 1 not in book and 2 not in book and book.best_ask() == 10200 and len(book) == 5
+    asks = book.sides[SELL]
+    assert asks.sign == SELL and asks.keys == [-10300, -10200] and asks.volume == {10200: 200, 10300: 40}
+    with pytest.raises(ValueError, match="size: expected at most the resting size 40 of order 7, got 41"):
+        book.reduce(7, SELL, 10300, 41)

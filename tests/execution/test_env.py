@@ -140,7 +140,7 @@ def test_markout_reward_is_the_arrival_reward_less_the_drift_on_inventory_held()
         while not done:
             _, r, done, _, info = env.step([offset])
             total += r
-        mids = [day.mid(i) for i in env.log.step_index] + [day.mid(env._i)]
+        mids = [day.mid(i) for i in env.log.step_index] + [day.mid(env.index)]
         held = [env.volume] + env.log.inventory[:-1]
         drift = sum(x * (mids[t + 1] - mids[t]) for t, x in enumerate(held)) / info["arrival_mid"] * 1e4 / env.volume
         assert total == pytest.approx(-info["shortfall_bps"] - drift, abs=1e-9)
@@ -212,3 +212,16 @@ def test_what_if_gives_each_candidates_step_exactly_and_changes_nothing(side):
     assert len(checked) >= 5  # the property was checked for most candidate positions, the market order included
     with pytest.raises(RuntimeError, match="reset"):
         asking.what_if([0.0])
+
+
+def test_the_episode_state_is_read_through_public_properties():
+    day = make_day(OPENING + [(20.0, 1, 99, 100, 9700, 1)])
+    env = ExecutionEnv(day, side=-1, volume=100, steps=2, step_seconds=5.0, max_offset_bps=1e4)
+    env.reset(options={"day": 0, "start": 0.5})
+    start = day.index_at(0.5)
+    assert (env.index, env.steps_done, env.remaining) == (start, 0, 100) == (env.log.start_index, 0, env.volume)
+    assert env.near_touch == day.best(env.index, -1) == 10100
+    env.step(np.array([MARKET]))  # the TWAP slice, 50 shares, sold to the best bid
+    assert (env.index, env.steps_done, env.remaining) == (max(start, day.index_at(5.5)), 1, 50)
+    env.step(np.array([MARKET]))
+    assert (env.steps_done, env.remaining) == (2, 0)

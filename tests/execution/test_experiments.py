@@ -67,3 +67,26 @@ def test_reproduce_quick_json():
     assert curves == {"continuous", "discrete", "hybrid"}
     for c in data["curves"]:
         assert c["episodes"][0] == 0 and c["episodes"][-1] == 192 and len(c["shortfall_bps"]) == len(c["episodes"])
+
+
+def test_the_results_page_shows_the_full_runs_json():
+    from pathlib import Path
+
+    from workbench.execution.experiments import markdown_tables
+    from workbench.results_pages import fill
+
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    data = json.loads((docs / "results" / "execution.json").read_text())
+    tables = markdown_tables(data)
+    assert set(tables) == {"main", "per_stock", "curves", "seeds"}
+    page = (docs / "execution.md").read_text()
+    assert fill(page, tables) == page  # `python -m workbench.results_pages` has nothing to change
+    row = next(r for r in data["results"] if (r["agent"], r["eval"]) == ("hybrid", "held_out_stocks"))
+    cell = f"{row['vs_twap_agent_bps_mean']:+.2f} ± {row['vs_twap_agent_bps_std']:.2f}".replace("-", "−")
+    assert cell in tables["main"].splitlines()[-1]
+    # the seed shipped is, per learner, the one whose kept checkpoint had the lowest validation cost
+    for line, agent in zip(tables["seeds"].splitlines()[2:], ("continuous", "discrete", "hybrid")):
+        val = {c["seed"]: min(c["val_cost_bps"]) for c in data["curves"] if c["agent"] == agent}
+        assert f"| seed {min(val, key=val.get)} |" in line and f"**{min(val.values()):.3f}**" in line
+    with pytest.raises(ValueError, match="data: expected the execution reproduce JSON"):
+        markdown_tables({"results": []})

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from workbench.execution.book import OrderBook
-from workbench.execution.lobster import replay
+from workbench.execution.replay import replay
 from workbench.execution.synthetic import STOCKS, SyntheticStock, _snapshot_row, simulate_day
 
 

@@ -1,4 +1,5 @@
 import asyncio
+import time
 
 import numpy as np
 import panel as pn
@@ -61,8 +62,10 @@ def test_stop_button_ends_training_early():
 
     async def run():
         task = asyncio.create_task(e._on_train())
-        while not e.history_rows():  # wait for the first streamed epoch
+        deadline = time.monotonic() + 120  # a hang guard, not a speed bound
+        while not e.history_rows() and time.monotonic() < deadline:  # wait for the first streamed epoch
             await asyncio.sleep(0.005)
+        assert e.history_rows(), "no epoch streamed within 120 s"
         e._on_stop()
         await task
 

@@ -37,3 +37,12 @@ def test_notebook_runs_and_its_widgets_render_offline(slug):
             urls = re.search(kind + r"\s*=\s*(\[[^\]]*\])", js)
             if urls:
                 assert not json.loads(urls.group(1)), f"extension loads {kind} from the network: {urls.group(1)}"
+    # a workshop notebook: at least two checked exercises, and its solutions pass their checks
+    exercises = [c for c in nb.cells if c.cell_type == "code" and "check(" in c.source
+                 and "solution" not in c.metadata.get("tags", [])]
+    solutions = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
+    assert len(exercises) >= 2 and len(solutions) >= len({re.search(r'check\("([^"]+)"', c.source).group(1)
+                                                            for c in exercises})
+    for c in solutions:
+        shown = " ".join(o.get("data", {}).get("text/plain", "") for o in c.outputs)
+        assert shown.startswith("✓") and "✗" not in shown, (c.source, shown)

@@ -37,14 +37,23 @@ def page(browser):
     pg.console_errors = []
     pg.on("console", lambda m: pg.console_errors.append(m.text) if m.type == "error" else None)
     pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
+    # offline, a resource fetched from the network (a CDN) fails: that is an error of ours
+    pg.on("requestfailed", lambda r: pg.console_errors.append(f"request failed: {r.url}"))
+    pg.on("response", lambda r: pg.console_errors.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None)
     yield pg
     ctx.close()
 
 
 @pytest.fixture(scope="session")
-def lab_url(tmp_path_factory):
+def lab_root(tmp_path_factory):
+    """The folder JupyterLab serves: a copy of notebooks/ (tests may add notebooks to it)."""
+    return tmp_path_factory.mktemp("lab") / "notebooks"
+
+
+@pytest.fixture(scope="session")
+def lab_url(lab_root):
     """JupyterLab on a copy of notebooks/ with a token, as `make lab` runs it."""
-    root = tmp_path_factory.mktemp("lab")
+    root = lab_root.parent
     shutil.copytree(REPO / "notebooks", root / "notebooks")
     port, token = free_port(), "workbench-test"
     log = open(root / "lab.log", "w")

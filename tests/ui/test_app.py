@@ -42,7 +42,7 @@ def test_nm_sparsity_interactions(page, app_url):
     page.get_by_role("button", name="weight", exact=True).click()
     page.get_by_text("weight of shape").first.wait_for(timeout=30_000)
     # a setting the approx sampler cannot do: the page shows the message, not a traceback
-    page.locator("select").nth(1).select_option("1:2")  # the Weights pattern
+    page.get_by_label("Weights", exact=True).select_option("1:2")
     page.get_by_role("button", name="approx", exact=True).click()
     page.get_by_text("approx' is the sequential 2:4 sampler").first.wait_for(timeout=30_000)
     page.get_by_role("button", name="mvue", exact=True).click()
@@ -56,8 +56,7 @@ def test_nm_sparsity_interactions(page, app_url):
 def test_structure_learning_interactions(page, app_url):
     open_topic(page, app_url, "structure_learning")
     page.get_by_text("Node 0").first.wait_for(timeout=30_000)
-    node = page.locator("input[type='number'], input.bk-input").filter(has_not=page.locator("[type=range]"))
-    field = page.get_by_label("Node") if page.get_by_label("Node").count() else node.last
+    field = page.get_by_label("Node", exact=True)
     field.fill("7")
     field.press("Enter")
     page.get_by_text("Node 7").first.wait_for(timeout=30_000)
@@ -90,12 +89,12 @@ def test_execution_playback_and_agents(page, app_url):
     assert status.inner_text() != moved
     page.locator("button.pause").click()
     # switching the agent recomputes the episode: the summary names the new agent
-    page.locator("select").nth(1).select_option("twap")
+    page.get_by_label("Agent", exact=True).select_option("twap")
     page.get_by_text("agent twap").first.wait_for(timeout=30_000)
-    page.locator("select").nth(1).select_option("improve_1t")  # the book-reading baseline is on the menu too
+    page.get_by_label("Agent", exact=True).select_option("improve_1t")  # the book-reading baseline is on the menu too
     page.get_by_text("agent improve_1t").first.wait_for(timeout=30_000)
     # a held-out blended stock is a market like the others (its day is simulated on demand)
-    page.locator("select").nth(0).select_option(label=market_label("blend_1"))
+    page.get_by_label("Market", exact=True).select_option(label=market_label("blend_1"))
     page.get_by_text("blend_1 (synthetic").first.wait_for(timeout=60_000)
     assert page.locator("text=Traceback").count() == 0
     assert not page.console_errors, page.console_errors
@@ -108,12 +107,11 @@ def test_mesh_adaptation_meshes_switch(page, app_url):
     summary.wait_for(timeout=30_000)
     assert "coloured by element size" in summary.inner_text()
     page.get_by_text("last", exact=True).first.wait_for(timeout=10_000)  # the iteration slider starts at the last
-    # the first select is the farm, then the two methods, then the colouring
-    page.locator("select").nth(3).select_option("flow speed")
+    page.get_by_label("Colour by", exact=True).select_option("flow speed")
     page.get_by_text("coloured by flow speed").first.wait_for(timeout=30_000)
-    page.locator("select").nth(0).select_option("offset")
+    page.get_by_label("Case", exact=True).select_option("offset")
     page.get_by_text("offset farm").first.wait_for(timeout=30_000)
-    page.locator("select").nth(1).select_option("uniform")
+    page.get_by_label("Method", exact=True).select_option("uniform")
     page.get_by_text("uniform, level").first.wait_for(timeout=30_000)
     assert page.locator("text=Traceback").count() == 0
     assert not page.console_errors, page.console_errors

@@ -16,7 +16,8 @@ import time
 import numpy as np
 
 from workbench.execution.book import OrderBook
-from workbench.execution.lobster import Messages, initial_book, load_sample, replay
+from workbench.execution.lobster import Messages, load_sample
+from workbench.execution.replay import initial_book, replay
 
 __all__ = ["synthetic_messages", "measure", "run_benchmark", "replay_throughput", "main"]
 

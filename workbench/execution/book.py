@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["OrderBook", "Fill", "Fills", "Depth", "Order", "BUY", "SELL"]
+__all__ = ["OrderBook", "BookSide", "Fill", "Fills", "Depth", "Order", "BUY", "SELL"]
 
 BUY = 1
 SELL = -1
@@ -92,8 +92,13 @@ class Depth:
     bid_size: np.ndarray
 
 
-class _Side:
-    """One side of the book. ``keys`` is sorted ascending, best price last (``price * sign``)."""
+class BookSide:
+    """One side of an :class:`OrderBook` (``book.sides[side]``): read it freely; change it only through the book.
+
+    Attributes: ``sign`` (+1 bids, -1 asks); ``levels``, ``price -> {order_id: size}`` with each level's
+    orders in time priority (front first); ``volume``, ``price -> total size``; ``keys``, the prices times
+    ``sign`` sorted ascending, so the best price is ``keys[-1] * sign`` and the worst ``keys[0] * sign``.
+    """
 
     __slots__ = ("sign", "levels", "volume", "keys")
 
@@ -104,6 +109,8 @@ class _Side:
         self.keys: list[int] = []
 
     def drop_level(self, price: int) -> None:
+        """Forget the level at ``price`` (its orders stay in the book's :attr:`OrderBook.locations`: see
+        :meth:`OrderBook.remove_level`)."""
         del self.levels[price]
         del self.volume[price]
         keys = self.keys
@@ -148,8 +155,14 @@ class OrderBook:
         tick_size: prices of orders submitted through :meth:`add` / :meth:`modify` must be positive
             multiples of it (LOBSTER units: 100 is one cent), unless ``check_tick=False`` is passed.
 
-    Every mutating method raises ``ValueError`` / ``TypeError`` naming the argument, what was
-    expected and what was received, and leaves the book unchanged when it raises.
+    Attributes: ``sides``, ``{+1: bids, -1: asks}`` as :class:`BookSide`; ``locations``,
+    ``order_id -> (side, price)`` of every resting order. Both are live views for fast readers (the
+    replay); change the book only through its methods.
+
+    Every checked mutating method raises ``ValueError`` / ``TypeError`` naming the argument, what was
+    expected and what was received, and leaves the book unchanged when it raises. :meth:`rest`,
+    :meth:`reduce` and :meth:`remove_level` are the unchecked primitives a replay drives the book with
+    (the caller guarantees what they assume; they cost a dict operation or two).
     """
 
     def __init__(self, tick_size: int = 100):
@@ -157,8 +170,8 @@ class OrderBook:
         if tick_size <= 0:
             raise ValueError(f"tick_size: expected a positive integer, got {tick_size}")
         self.tick_size = tick_size
-        self._orders: dict[int, tuple[int, int]] = {}  # order_id -> (side, price)
-        self._sides = {1: _Side(1), -1: _Side(-1)}
+        self.locations: dict[int, tuple[int, int]] = {}  # order_id -> (side, price)
+        self.sides = {1: BookSide(1), -1: BookSide(-1)}
 
     # ----------------------------------------------------------------------------- mutations
     def add(self, order_id: int, side: int, price: int, size: int, time: float = 0.0, *,
@@ -168,7 +181,7 @@ class OrderBook:
         Returns the fills (taker = this order) with ``remaining`` = the size now resting.
         """
         order_id = _int("order_id", order_id)
-        if order_id in self._orders:
+        if order_id in self.locations:
             raise ValueError(f"order_id: expected an id not resting in the book, got duplicate {order_id}")
         side = _check_side(side)
         price = self._check_price(price, check_tick)
@@ -194,20 +207,20 @@ class OrderBook:
         """
         side, price = self._lookup(order_id, "cancel")
         size = _check_size(size)
-        return self._reduce(order_id, side, price, size)
+        return self.reduce(order_id, side, price, size)
 
     def delete(self, order_id: int) -> int:
         """Fully cancel a resting order. Returns the size that was removed."""
         side, price = self._lookup(order_id, "delete")
-        size = self._sides[side].levels[price][order_id]
-        self._reduce(order_id, side, price, size)
+        size = self.sides[side].levels[price][order_id]
+        self.reduce(order_id, side, price, size)
         return size
 
     def execute(self, order_id: int, size: int, time: float = 0.0) -> Fill:
         """A resting order trades ``size`` against an unidentified taker (LOBSTER type 4)."""
         side, price = self._lookup(order_id, "execute")
         size = _check_size(size)
-        self._reduce(order_id, side, price, size)
+        self.reduce(order_id, side, price, size)
         return Fill(time, price, size, order_id, None, -side)
 
     def modify(self, order_id: int, size: int | None = None, price: int | None = None,
@@ -221,23 +234,23 @@ class OrderBook:
         side, old_price = self._lookup(order_id, "modify")
         if size is None and price is None:
             raise ValueError("size, price: expected at least one of them, got neither")
-        resting = self._sides[side].levels[old_price][order_id]
+        resting = self.sides[side].levels[old_price][order_id]
         new_size = resting if size is None else _check_size(size)
         new_price = old_price if price is None else self._check_price(price, check_tick)
         if new_price == old_price and new_size <= resting:
             if new_size < resting:
-                self._reduce(order_id, side, old_price, resting - new_size)
+                self.reduce(order_id, side, old_price, resting - new_size)
             return Fills(remaining=new_size)
-        self._reduce(order_id, side, old_price, resting)
+        self.reduce(order_id, side, old_price, resting)
         return self._submit(order_id, side, new_price, new_size, time)
 
     # ----------------------------------------------------------------------------- queries
     def best_bid(self) -> int | None:
-        keys = self._sides[1].keys
+        keys = self.sides[1].keys
         return keys[-1] if keys else None
 
     def best_ask(self) -> int | None:
-        keys = self._sides[-1].keys
+        keys = self.sides[-1].keys
         return -keys[-1] if keys else None
 
     def mid(self) -> float | None:
@@ -253,27 +266,27 @@ class OrderBook:
     def depth(self, levels: int = 10) -> Depth:
         """The top ``levels`` price levels of each side (see :class:`Depth`)."""
         levels = _check_size(levels, "levels")
-        asks = self._sides[-1].top(levels)
-        bids = self._sides[1].top(levels)
+        asks = self.sides[-1].top(levels)
+        bids = self.sides[1].top(levels)
         a = np.array(asks, dtype=np.int64).reshape(-1, 2)
         b = np.array(bids, dtype=np.int64).reshape(-1, 2)
         return Depth(a[:, 0].copy(), a[:, 1].copy(), b[:, 0].copy(), b[:, 1].copy())
 
     def levels(self, side: int, levels: int | None = None) -> list[tuple[int, int]]:
         """``[(price, total size), ...]`` of one side, best first; all levels if ``levels`` is None."""
-        s = self._sides[_check_side(side)]
+        s = self.sides[_check_side(side)]
         return s.top(len(s.keys) if levels is None else _check_size(levels, "levels"))
 
     def queue(self, side: int, price: int) -> list[tuple[int, int]]:
         """``[(order_id, size), ...]`` resting on ``side`` at ``price``, front of the queue first."""
-        level = self._sides[_check_side(side)].levels.get(price)
+        level = self.sides[_check_side(side)].levels.get(price)
         return list(level.items()) if level else []
 
     def queue_position(self, order_id: int) -> int:
         """Shares ahead of ``order_id`` at its price level (0 for the order at the front)."""
         side, price = self._lookup(order_id, "queue_position")
         ahead = 0
-        for oid, size in self._sides[side].levels[price].items():
+        for oid, size in self.sides[side].levels[price].items():
             if oid == order_id:
                 return ahead
             ahead += size
@@ -281,26 +294,80 @@ class OrderBook:
 
     def volume_at(self, side: int, price: int) -> int:
         """Total resting size on ``side`` at ``price`` (0 if no level)."""
-        return self._sides[_check_side(side)].volume.get(price, 0)
+        return self.sides[_check_side(side)].volume.get(price, 0)
 
     def order(self, order_id: int) -> Order | None:
         """The resting order ``order_id`` as ``Order(price, size, side)``, or None."""
-        found = self._orders.get(order_id)
+        found = self.locations.get(order_id)
         if found is None:
             return None
         side, price = found
-        return Order(price, self._sides[side].levels[price][order_id], side)
+        return Order(price, self.sides[side].levels[price][order_id], side)
 
     def __contains__(self, order_id) -> bool:
-        return order_id in self._orders
+        return order_id in self.locations
 
     def __len__(self) -> int:
         """Number of resting orders."""
-        return len(self._orders)
+        return len(self.locations)
 
     def __repr__(self) -> str:
         return (f"OrderBook(best_bid={self.best_bid()}, best_ask={self.best_ask()}, "
                 f"orders={len(self)}, tick_size={self.tick_size})")
+
+    # ----------------------------------------------------------------- unchecked primitives (replays)
+    def crosses(self, side: int, price: int) -> bool:
+        """Whether an order of ``side`` at ``price`` would trade against the opposite best price."""
+        keys = self.sides[-side].keys
+        return bool(keys) and (price >= -keys[-1] if side == 1 else price <= keys[-1])
+
+    def rest(self, order_id: int, side: int, price: int, size: int) -> None:
+        """Unchecked: append an order at the back of its level, without matching. The caller guarantees a
+        new ``order_id``, ``side`` +-1, a positive ``size`` and a ``price`` that does not cross (:meth:`crosses`);
+        :meth:`add` is the checked way."""
+        s = self.sides[side]
+        level = s.levels.get(price)
+        if level is None:
+            s.levels[price] = {order_id: size}
+            s.volume[price] = size
+            insort(s.keys, price * s.sign)
+        else:
+            level[order_id] = size
+            s.volume[price] += size
+        self.locations[order_id] = (side, price)
+
+    def reduce(self, order_id: int, side: int, price: int, size: int) -> int:
+        """Take ``size`` off a resting order (removing it at zero), keeping its queue priority; returns the size
+        left. Unchecked but for the size: ``(side, price)`` must be the order's (:attr:`locations`), ``size``
+        positive; more than is resting raises ``ValueError``. :meth:`cancel` is the checked way."""
+        s = self.sides[side]
+        level = s.levels[price]
+        resting = level[order_id]
+        if size > resting:
+            raise ValueError(f"size: expected at most the resting size {resting} of order {order_id}, got {size}")
+        left = resting - size
+        if left:
+            level[order_id] = left
+            s.volume[price] -= size
+        else:
+            del level[order_id]
+            del self.locations[order_id]
+            if level:
+                s.volume[price] -= size
+            else:
+                s.drop_level(price)
+        return left
+
+    def remove_level(self, side: int, price: int) -> dict[int, int]:
+        """Unchecked: remove the whole level ``price`` of ``side`` (+-1) with its orders, without fills (a replay
+        learned it is gone); returns its orders ``{order_id: size}``, front first. ``KeyError`` if no such level."""
+        s = self.sides[side]
+        level = s.levels[price]
+        locations = self.locations
+        for oid in level:
+            del locations[oid]
+        s.drop_level(price)
+        return level
 
     # ----------------------------------------------------------------------------- internals
     def _check_price(self, price, check_tick: bool) -> int:
@@ -313,7 +380,7 @@ class OrderBook:
         return price
 
     def _lookup(self, order_id, action: str) -> tuple[int, int]:
-        found = self._orders.get(order_id)
+        found = self.locations.get(order_id)
         if found is None:
             raise ValueError(f"order_id: expected the id of a resting order to {action}, got unknown {order_id!r}")
         return found
@@ -321,54 +388,17 @@ class OrderBook:
     def _submit(self, order_id: int, side: int, price: int, size: int, time: float) -> Fills:
         """Match a validated limit order against the opposite side, rest what is left at ``price``."""
         fills = Fills()
-        if self._crosses(side, price):
+        if self.crosses(side, price):
             size = self._match(side, size, price, time, order_id, fills)
         if size:
-            self._rest(order_id, side, price, size)
+            self.rest(order_id, side, price, size)
         fills.remaining = size
         return fills
 
-    def _crosses(self, side: int, price: int) -> bool:
-        keys = self._sides[-side].keys
-        return bool(keys) and (price >= -keys[-1] if side == 1 else price <= keys[-1])
-
-    def _rest(self, order_id: int, side: int, price: int, size: int) -> None:
-        """Append a (non-crossing, validated) order at the back of its level."""
-        s = self._sides[side]
-        level = s.levels.get(price)
-        if level is None:
-            s.levels[price] = {order_id: size}
-            s.volume[price] = size
-            insort(s.keys, price * s.sign)
-        else:
-            level[order_id] = size
-            s.volume[price] += size
-        self._orders[order_id] = (side, price)
-
-    def _reduce(self, order_id: int, side: int, price: int, size: int) -> int:
-        """Take ``size`` off a resting order (removing it at zero); returns the size left."""
-        s = self._sides[side]
-        level = s.levels[price]
-        resting = level[order_id]
-        if size > resting:
-            raise ValueError(f"size: expected at most the resting size {resting} of order {order_id}, got {size}")
-        left = resting - size
-        if left:
-            level[order_id] = left
-            s.volume[price] -= size
-        else:
-            del level[order_id]
-            del self._orders[order_id]
-            if level:
-                s.volume[price] -= size
-            else:
-                s.drop_level(price)
-        return left
-
     def _match(self, side: int, size: int, limit: int | None, time: float, taker_id, fills: list) -> int:
         """Trade up to ``size`` against the opposite side within ``limit``; returns the size left."""
-        s = self._sides[-side]
-        keys, levels, volume, sign, orders = s.keys, s.levels, s.volume, s.sign, self._orders
+        s = self.sides[-side]
+        keys, levels, volume, sign, orders = s.keys, s.levels, s.volume, s.sign, self.locations
         while size and keys:
             price = keys[-1] * sign
             if limit is not None and (price > limit if side == 1 else price < limit):

@@ -45,12 +45,23 @@ import numpy as np
 
 from workbench.execution.market import MarketDay
 
-__all__ = ["ExecutionEnv", "ChildFill", "EpisodeLog", "MARKET", "N_FEATURES"]
+__all__ = ["ExecutionEnv", "ChildFill", "EpisodeLog", "MARKET", "N_FEATURES", "shortfall_bps"]
 
 MARKET = -1e6  # an offset at or below this is a market order
 N_FEATURES = 12
 REWARDS = ("arrival", "decision", "markout")
 OBS_BOUND = 10.0  # every feature is scaled to a few units; clipped to +-10
+
+
+def shortfall_bps(avg_price: float, arrival_mid: float, side: int) -> float:
+    """The implementation shortfall of executing at ``avg_price`` against ``arrival_mid``, in basis points:
+    :math:`\\epsilon\\,(P_0 - \\bar p)/P_0 \\cdot 10^4` with :math:`\\epsilon = -\\mathrm{side}` (+1 for a sell); a cost,
+    positive = worse than arrival."""
+    if side not in (-1, 1):
+        raise ValueError(f"side: expected -1 (sell) or +1 (buy), got {side!r}")
+    if not arrival_mid > 0:
+        raise ValueError(f"arrival_mid: expected a positive price, got {arrival_mid!r}")
+    return float(-side * (arrival_mid - avg_price) / arrival_mid * 1e4)
 
 
 @dataclass(frozen=True)
@@ -140,6 +151,22 @@ class ExecutionEnv(gym.Env):
     @property
     def tick(self) -> int:
         return self._day.tick
+
+    @property
+    def index(self) -> int:
+        """The index of the message after which the current decision is taken: the book the agent sees is
+        ``day``'s after message ``index``."""
+        return self._i
+
+    @property
+    def steps_done(self) -> int:
+        """Decisions taken so far in the episode, ``0 .. steps``."""
+        return self._t
+
+    @property
+    def remaining(self) -> int:
+        """Shares of the parent order not executed yet."""
+        return self._remaining
 
     @property
     def near_touch(self) -> int:
@@ -383,7 +410,7 @@ class ExecutionEnv(gym.Env):
         vol = m.size[seg][trades].sum()
         vwap = float((m.price[seg][trades] * m.size[seg][trades]).sum() / vol) if vol else twap
         return {
-            "shortfall_bps": float(eps * (self._arrival - avg) / self._arrival * 1e4),
+            "shortfall_bps": shortfall_bps(avg, self._arrival, self.side),
             "markout_cost_bps": -self._markout,
             "pa_twap_bps": float(eps * (avg / twap - 1) * 1e4),
             "pa_vwap_bps": float(eps * (avg / vwap - 1) * 1e4),

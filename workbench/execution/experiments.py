@@ -29,17 +29,20 @@ import torch
 from workbench.data import DataNotFoundError
 from workbench.execution.agents import FixedOffsetAgent, QuoteImprovingAgent, TWAPAgent, VWAPAgent
 from workbench.execution.env import ExecutionEnv
-from workbench.execution.hybrid_variants import VARIANTS
 from workbench.execution.learners import make_learner
 from workbench.execution.market import MarketDay
+from workbench.execution.policies import policy_params
 from workbench.execution.ppo import PPOConfig, evaluate, train
+from workbench.execution.research.hybrid_variants import VARIANTS
+from workbench.execution.results_tables import markdown_tables
 from workbench.execution.synthetic import STOCKS, SyntheticStock, blend_stock, simulate_day
 from workbench.report import Report
 from workbench.runner import Runner, Task
 
-__all__ = ["Setting", "QUICK", "FULL", "TASK_VERSION", "tasks", "learner_task", "baselines_task", "TrainingSetup", "task_env", "real_env", "reproduce", "evaluation_sets",
-           "synthetic_days", "real_day", "parent_volume", "held_out_stocks", "stock_named", "synthetic_stocks",
-           "training_stocks"]
+__all__ = ["Setting", "QUICK", "FULL", "TASK_VERSION", "LEARNERS", "tasks", "learner_task", "baselines_task",
+           "TrainingSetup", "task_env", "real_env", "reproduce", "evaluation_sets", "episode_starts", "synthetic_days",
+           "real_day", "parent_volume", "held_out_stocks", "stock_named", "synthetic_stocks", "training_stocks",
+           "markdown_tables"]
 
 TRAIN_STOCKS = ("large_tick", "mid_tick", "small_tick")
 HELD_OUT_BLENDS = tuple(range(6))  # blend_stock seeds: new stocks inside the training range
@@ -155,7 +158,9 @@ def real_day() -> MarketDay:
                                   name="AAPL 2012-06-21 (real, LOBSTER sample)")
 
 
-def _episodes(env: ExecutionEnv, starts_per_day: int) -> list[dict]:
+def episode_starts(env: ExecutionEnv, starts_per_day: int) -> list[dict]:
+    """``starts_per_day`` evenly spaced episodes per day of ``env``, from the session's start to the last start
+    that leaves a whole horizon: ``[{"day": k, "start": seconds}, ...]``, the ``options`` of ``env.reset``."""
     horizon = env.steps * env.step_seconds
     out = []
     for k, d in enumerate(env.days):
@@ -190,7 +195,7 @@ class TrainingSetup:
         n_val = max(2, round(cfg.val_days * len(TRAIN_STOCKS) / len(train_stocks)))
         val_days = [d for s in train_stocks for d in synthetic_days(s, range(50, 50 + n_val), VAL_SECONDS)]
         self.val_env = task_env(val_days)
-        self.val_episodes = _episodes(self.val_env, cfg.val_starts)
+        self.val_episodes = episode_starts(self.val_env, cfg.val_starts)
 
     def train(self, policy, seed: int, episodes: int | None = None, **curve):
         """PPO on the training env for ``episodes`` (default ``cfg.episodes``), keeping the checkpoint with the
@@ -220,8 +225,9 @@ def _baselines(train_days) -> list:
 LEARNERS = ("continuous", "discrete", "hybrid")  # trained by default; ``only`` may also name VARIANTS
 
 
-#: the results of these tasks change when this changes (the runner's cache key)
-TASK_VERSION = 1
+#: the results of these tasks change when this changes (the runner's cache key); 2: learner_task returns the trained
+#: policy's weights and its validation score
+TASK_VERSION = 2
 TASKS = "workbench.execution.experiments"
 
 
@@ -233,7 +239,7 @@ def _evaluation(cfg: Setting, train_blends: int):
         eval_envs["real_aapl"] = real_env()
     except DataNotFoundError as e:  # the real sample is optional: say so in the notes
         real_error = str(e)
-    eval_eps = {name: _episodes(env, cfg.starts_per_day if name != "real_aapl" else 5)
+    eval_eps = {name: episode_starts(env, cfg.starts_per_day if name != "real_aapl" else 5)
                 for name, env in eval_envs.items()}
     return eval_envs, eval_eps, real_error
 
@@ -263,7 +269,8 @@ def baselines_task(setting: dict, train_blends: int) -> dict:
 def learner_task(agent: str, seed: int, setting: dict, train_blends: int) -> dict:
     """Train one learned agent with PPO (seeded: it repeats exactly) and evaluate it greedily on every evaluation
     set: ``{"curve": the validation and held-out curves over training, "shortfall": {eval: [bps per episode]},
-    "pa": {eval: [...]}}``."""
+    "pa": {eval: [...]}, "val_cost_bps": the validation cost of the weights kept (the lowest of the curve's),
+    "weights": the trained policy's state dict (:func:`~workbench.execution.policies.policy_params`, exact)}``."""
     cfg = Setting(**setting)
     setup = TrainingSetup(cfg, training_stocks(train_blends))
     eval_envs, eval_eps, _ = _evaluation(cfg, train_blends)
@@ -277,7 +284,8 @@ def learner_task(agent: str, seed: int, setting: dict, train_blends: int) -> dic
         pa[name] = [x["pa_twap_bps"] for x in m]
     return {"curve": {"episodes": curve.episodes, "shortfall_bps": curve.shortfall_bps,
                       "val_cost_bps": curve.val_cost_bps, "selected_at": curve.selected_at},
-            "shortfall": shortfall, "pa": pa}
+            "shortfall": shortfall, "pa": pa, "val_cost_bps": min(curve.val_cost_bps),
+            "weights": policy_params(policy)}
 
 
 def tasks(cfg: Setting, learners, seeds: list[int], train_blends: int = 0) -> list[Task]:
@@ -300,8 +308,8 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
             the comparison: more diverse training). Validation days per stock shrink so that their total
             stays about the same; held-out days cover every training stock.
         only: the learned agents to train (``--only`` on the command line), default ``continuous``, ``discrete``
-            and ``hybrid``; the variants in :mod:`~workbench.execution.hybrid_variants` (the first hybrid,
-            ``hybrid_ppo``; how the hybrid's training starts: ``hybrid_anchored``, ``hybrid_staged``; its
+            and ``hybrid``; the research variants of
+            :mod:`~workbench.execution.research.hybrid_variants` (the first hybrid, ``hybrid_ppo``; how the hybrid's training starts: ``hybrid_anchored``, ``hybrid_staged``; its
             fine-grained head: ``hybrid_entropy``, ``hybrid_q``, ``hybrid_book``, ``hybrid_price``; how it learns:
             ``hybrid_counterfactual``) can be named too. Every seed's training is deterministic, so a variant run
             with ``--seed s`` pairs with the continuous agent's seeds of another run with the same ``--seed``.

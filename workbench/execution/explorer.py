@@ -21,8 +21,8 @@ from workbench.execution.experiments import (
     synthetic_stocks, task_env,
 )
 from workbench.execution.ppo import rollout
-from workbench.execution.pretrained import load_policy
-from workbench.ui import error_message, explorer_layout, load_extensions
+from workbench.execution.policies import load_policy
+from workbench.ui import ExplorerBase, error_message, load_extensions
 
 __all__ = ["Explorer", "AGENTS", "MARKETS", "market_label", "default_episode"]
 
@@ -96,7 +96,7 @@ def _cumulative_cost(log, times, t0):
     return np.where(idx >= 0, c[np.clip(idx, 0, None)] if len(c) else 0.0, 0.0)
 
 
-class Explorer(pn.viewable.Viewer):
+class Explorer(ExplorerBase):
     """Replay an execution episode on a real or synthetic order book (Pan et al., IJCAI 2022)."""
 
     market = param.Selector(default="mid_tick", objects=MARKET_LABELS, doc="Synthetic stock or the real AAPL sample")
@@ -121,6 +121,9 @@ class Explorer(pn.viewable.Viewer):
         self._load()
 
     # ---------- figures (built once; episodes and frames only update their sources) ----------
+    # Raw Bokeh rather than HoloViews, the house's default: playback streams a few fills and moves cursors at
+    # ~8 frames/s, which ``ColumnDataSource.stream``/``patch`` and ``Span.location`` send as small deltas;
+    # a HoloViews element per frame would re-send whole glyph sources.
     def _build_figures(self):
         self._quotes = ColumnDataSource(dict(t=[], bid=[], ask=[]))
         self._orders = ColumnDataSource(dict(x0=[], x1=[], y=[], label=[]))
@@ -282,10 +285,7 @@ class Explorer(pn.viewable.Viewer):
                    pn.pane.Bokeh(self._cost_fig, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
             pn.pane.Markdown(
                 "Synthetic days are simulated (zero-intelligence flow around a latent price, LOBSTER format); the "
-                "AAPL day is the real LOBSTER sample (49 s). Learned agents were trained by "
-                "`python -m workbench.execution.pretrained` on other synthetic days. Fills: orange = crossed the "
-                "spread, blue = passive (queue reached), grey = the final market order."),
+                "AAPL day is the real LOBSTER sample (49 s). Learned agents: of five seeds trained on other synthetic "
+                "days, the best on the validation days (`python -m workbench.execution.ship`). Fills: orange = "
+                "crossed the spread, blue = passive (queue reached), grey = the final market order."),
             sizing_mode="stretch_width")
-
-    def __panel__(self):
-        return explorer_layout(self.controls(), self.main_view())

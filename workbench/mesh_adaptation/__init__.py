@@ -17,4 +17,17 @@ from workbench.mesh_adaptation.store import load_case
 
 __all__ = ["CASES", "FarmCase", "training_case", "firedrake_available", "require_firedrake",
            "anisotropic_dwr_metric", "complexity", "E2N", "train_e2n", "TriMesh", "remesh", "uniform_channel_mesh",
-           "load_case"]
+           "load_case", "reproduce", "Explorer"]
+
+
+def __getattr__(name):
+    # lazy: the experiments import the runner, the explorer imports Panel
+    if name == "reproduce":
+        from workbench.mesh_adaptation.experiments import reproduce
+
+        return reproduce
+    if name == "Explorer":
+        from workbench.mesh_adaptation.explorer import Explorer
+
+        return Explorer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,9 +32,9 @@ import torch
 from workbench.mesh_adaptation.farm import CASES, training_case
 from workbench.mesh_adaptation.firedrake_support import INSTALL_HINT, firedrake_available
 from workbench.report import Report
-from workbench.runner import Runner, Task
+from workbench.runner import Runner, Task, require_complete
 
-__all__ = ["Settings", "QUICK", "FULL", "TASK_VERSION", "reproduce", "tasks", "e2n_network", "training_farm_task",
+__all__ = ["markdown_tables", "Settings", "QUICK", "FULL", "TASK_VERSION", "reproduce", "tasks", "e2n_network", "training_farm_task",
            "reference_task", "adapt_task", "network_params", "network_from_params", "uniform_advantage",
            "training_data", "train_network", "load_network", "NETWORK_PATH", "uniform_runs", "uniform_iteration"]
 
@@ -266,7 +266,8 @@ def e2n_network(cfg: "Settings", seed: int = 0, progress: Callable | None = None
                                                   "iterations": cfg.training_iterations})
             for i in cfg.training_cases]
     t0 = time.perf_counter()
-    farms = (runner or Runner()).run("mesh_adaptation", grid, TASK_VERSION, progress, desc="E2N training farms")
+    farms = require_complete("mesh_adaptation", (runner or Runner()).run("mesh_adaptation", grid, TASK_VERSION, progress,
+                                                                         desc="E2N training farms"))
     x = np.concatenate([np.asarray(f["features"], dtype=np.float64) for f in farms])
     y = np.concatenate([np.asarray(f["indicators"], dtype=np.float64) for f in farms])
     t1 = time.perf_counter()
@@ -328,7 +329,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     else:
         model, training = network, {"given_network": True}
     grid = tasks(cfg, network_params(model))
-    results = runner.run("mesh_adaptation", grid, TASK_VERSION, progress, desc="references and adaptation runs")
+    results = require_complete("mesh_adaptation", runner.run("mesh_adaptation", grid, TASK_VERSION, progress, desc="references and adaptation runs"))
     rows, references = [], {}
     by = {(t.name, t.params["case"], t.params.get("method"), t.params.get("target")): r for t, r in zip(grid, results)}
     for name in cfg.cases:
@@ -363,3 +364,34 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         notes.append(line + ".")
     notes.append(f"{len(grid)} tasks ({runner.describe()}). Took {data['seconds']:.1f} s.")
     return Report(TITLE, data, _table(rows), notes)
+
+
+def markdown_tables(data: dict) -> dict[str, str]:
+    """The results page's tables from a full run's JSON: ``runs`` (every run of each farm: DoFs, relative QoI
+    error, estimation and total seconds) and ``claims`` (per farm and method, how much more accurate than the
+    uniform mesh with the next larger number of DoFs, and E2N's estimation step against DWR's)."""
+    rows = data["results"]
+    cases = sorted({r["case"] for r in rows})
+    runs = ["| farm | method | target complexity (uniform: level) | DoFs | QoI error | estimation s | total s |",
+            "|---|---|---|---|---|---|---|"]
+    for case in cases:
+        for r in sorted((r for r in rows if r["case"] == case),
+                        key=lambda r: ({"uniform": 0, "dwr": 1, "e2n": 2}[r["method"]], r["target_complexity"] or 0,
+                                       r["dofs"])):
+            target = f"{r['target_complexity']:g}" if r["target_complexity"] is not None else f"level {r.get('level')}"
+            est = f"{r['estimator_seconds']:.2f}" if r["method"] != "uniform" else "–"
+            runs.append(f"| {case} | {r['method']} | {target} | {r['dofs']:,} | {r['qoi_error']:.1e} | {est} | "
+                        f"{r['total_seconds']:.1f} |")
+    claims = ["| farm | DWR: error below uniform's | E2N: error below uniform's | E2N estimation cheaper than DWR's |",
+              "|---|---|---|---|"]
+    for case in cases:
+        cells = []
+        for method in ("dwr", "e2n"):
+            ratios = [x for _, x in uniform_advantage(rows, case, method)]
+            cells.append(f"{min(ratios):.0f}× to {max(ratios):.0f}× ({len(ratios)} runs)" if ratios else "–")
+        d = {r["target_complexity"]: r for r in rows if r["case"] == case and r["method"] == "dwr"}
+        e = {r["target_complexity"]: r for r in rows if r["case"] == case and r["method"] == "e2n"}
+        speed = [d[c]["estimator_seconds"] / max(e[c]["estimator_seconds"], 1e-9) for c in sorted(set(d) & set(e))]
+        cells.append(f"{min(speed):.1f}× to {max(speed):.1f}× (median {np.median(speed):.1f}×)" if speed else "–")
+        claims.append(f"| {case} | " + " | ".join(cells) + " |")
+    return {"runs": "\n".join(runs), "claims": "\n".join(claims)}

@@ -24,7 +24,8 @@ from workbench.mesh_adaptation.farm import CASES
 from workbench.mesh_adaptation.firedrake_support import INSTALL_HINT, firedrake_available
 from workbench.mesh_adaptation.metric import triangle_areas
 from workbench.mesh_adaptation.store import StoredIteration, load_case
-from workbench.ui import error_message, explorer_layout, load_extensions
+from workbench.mesh_adaptation.surface_view import speed_surface
+from workbench.ui import ExplorerBase, error_message, load_extensions
 
 __all__ = ["Explorer", "MAX_TRIANGLES"]
 
@@ -58,7 +59,10 @@ def _patches(it: StoredIteration, colour_by: str) -> tuple[dict, str, bool, int]
 
 
 class _MeshPanel:
-    """One mesh figure (built once; selections only replace its data source and colour range)."""
+    """One mesh figure (built once; selections only replace its data source and colour range).
+
+    Raw Bokeh rather than HoloViews, on purpose: a mesh is up to 30,000 patches whose data is replaced in place at
+    every step of the iteration slider (0.15 s a step), and the two figures share their ranges."""
 
     def __init__(self, title: str):
         self.source = ColumnDataSource({"xs": [], "ys": [], "value": []})
@@ -94,7 +98,7 @@ class _MeshPanel:
         self.fig.title.text = title + (f" (showing {len(v):,} of {len(v) + dropped:,} triangles)" if dropped else "")
 
 
-class Explorer(pn.viewable.Viewer):
+class Explorer(ExplorerBase):
     """View the adapted meshes of E2N (Wallwork et al., 2022) on the tidal-farm test cases."""
 
     case = param.Selector(default="aligned", objects=list(CASES), doc="Test farm")
@@ -104,7 +108,7 @@ class Explorer(pn.viewable.Viewer):
     colour_by = param.Selector(default="element size", objects=COLOUR_BY, doc="What colours the triangles")
 
     def __init__(self, **params):
-        load_extensions()
+        load_extensions("plotly")
         super().__init__(**params)
         self._error = pn.Column(sizing_mode="stretch_width")
         self._banner = pn.pane.Alert("", alert_type="info", sizing_mode="stretch_width")
@@ -121,6 +125,14 @@ class Explorer(pn.viewable.Viewer):
         self._live_button.on_click(self._on_live)
         self._live_status = pn.pane.Markdown("" if firedrake_available() else f"*{INSTALL_HINT}.*")
         self._live_runs: dict[tuple[str, str], list[StoredIteration]] = {}
+        self._surface = pn.pane.Plotly(None, height=430, sizing_mode="stretch_width")
+        self._surface_note = pn.pane.Markdown("", sizing_mode="stretch_width")
+        # 2-D meshes and the 3-D surface in tabs that render only when shown: the slider stays fast (a Plotly
+        # figure is sent whole, so the surface is built only while its tab is open)
+        self._views = pn.Tabs(("Meshes (2-D)", self._mesh_row()),
+                              ("Flow speed in 3-D", pn.Column(self._surface_note, self._surface)),
+                              dynamic=True, sizing_mode="stretch_width")
+        self._views.param.watch(lambda _e: self._update_surface(), "active")
         self._stored = None
         self._load()
 
@@ -210,9 +222,28 @@ class Explorer(pn.viewable.Viewer):
                 live = " (live run)" if (self.case, method) in self._live_runs else ""
                 lines.append(f"**{side}**: {title}{live}")
             self._summary.object = f"**{self.case} farm**, coloured by {self.colour_by}. " + " · ".join(lines)
+            self._update_surface()
         except Exception as exc:  # noqa: BLE001 - shown, not raised
             self._error.clear()
             self._error.append(error_message(exc))
+
+    def _update_surface(self):
+        """The left method's mesh at the shown iteration as a 3-D surface of the flow speed (when its tab is open)."""
+        if self._views.active != 1 or self._stored is None or self.method == "none":
+            return
+        its = self._runs(self.method)
+        if not its:
+            return
+        k = len(its) - 1 if self.iteration < 0 else min(self.iteration, len(its) - 1)
+        title = f"{self.case} farm, {self.method}, {'level' if self.method == 'uniform' else 'iteration'} {k}"
+        try:
+            self._surface.object = speed_surface(its[k], self.case, title)
+            self._surface_note.object = (f"Flow speed |u| over the **{self.method}** mesh ({its[k].summary['n_cells']:,} "
+                                         "cells): height and colour are |u| at the vertices; the turbines' wakes are "
+                                         "the troughs behind the white squares. Drag to turn it.")
+        except ValueError as exc:
+            self._surface.object = None
+            self._surface_note.object = f"*{exc}*"
 
     # ---------- live runs ----------
     def _on_live(self, _event):
@@ -263,11 +294,13 @@ class Explorer(pn.viewable.Viewer):
         return pn.Column("### Meshes", w, "### Live", self._live_target, self._live_button, self._live_status,
                          sizing_mode="stretch_width")
 
+    def _mesh_row(self):
+        return pn.Row(pn.pane.Bokeh(self._left.fig, sizing_mode="stretch_width"),
+                      pn.pane.Bokeh(self._right.fig, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+
     def main_view(self):
         return pn.Column(
-            self._error, self._banner, self._summary,
-            pn.Row(pn.pane.Bokeh(self._left.fig, sizing_mode="stretch_width"),
-                   pn.pane.Bokeh(self._right.fig, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
+            self._error, self._banner, self._summary, self._views,
             pn.Row(pn.pane.Bokeh(self._conv_fig, sizing_mode="stretch_width"),
                    pn.pane.Bokeh(self._cost_fig, sizing_mode="stretch_width"), sizing_mode="stretch_width"),
             pn.pane.Markdown(
@@ -276,6 +309,3 @@ class Explorer(pn.viewable.Viewer):
                 "enriched-adjoint error indicators; E2N: the network's indicators from element features, no "
                 "enriched solve. Zoom with the mouse wheel; the two meshes share their axes."),
             sizing_mode="stretch_width")
-
-    def __panel__(self):
-        return explorer_layout(self.controls(), self.main_view())

@@ -17,9 +17,9 @@ from workbench.nm_sparsity.sparsify import sparsify
 from workbench.nm_sparsity.statistics import mask_statistics
 from workbench.nm_sparsity.training import capture_gradients, digits_data, make_mlp, train
 from workbench.report import Report
-from workbench.runner import Runner, Task
+from workbench.runner import Runner, Task, require_complete
 
-__all__ = ["RUNS", "GRADIENT_MASK_KEYS", "Settings", "QUICK", "FULL", "TASK_VERSION", "reproduce", "tasks",
+__all__ = ["markdown_tables", "RUNS", "GRADIENT_MASK_KEYS", "Settings", "QUICK", "FULL", "TASK_VERSION", "reproduce", "tasks",
            "train_task", "gradient_statistics_task", "gradient_mask_statistics"]
 
 #: (weights, activations, gradients, gradient_mask) of every training run
@@ -164,7 +164,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     epochs, samples = cfg.epochs, cfg.samples
     runner = runner or (Runner.in_process() if quick else Runner())
     grid = tasks(cfg, seeds)
-    results = runner.run("nm_sparsity", grid, TASK_VERSION, progress, desc="training runs")
+    results = require_complete("nm_sparsity", runner.run("nm_sparsity", grid, TASK_VERSION, progress, desc="training runs"))
     stats = results[-1]
     histories = {}
     for t, r in zip(grid[:-1], results[:-1]):
@@ -208,3 +208,22 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     ]
     return Report("N:M sparsity of weights, activations and neural gradients (Chmiel et al., ICLR 2023)",
                   report_data, table, notes)
+
+
+def markdown_tables(data: dict) -> dict[str, str]:
+    """The results page's tables from a run's JSON: ``accuracy`` (every setting, mean ± std over seeds, the
+    difference to dense) and ``gradient_bias`` (each gradient mask's relative bias and variance, measured and
+    exact)."""
+    runs = data["runs"]
+    dense = next(r for r in runs if not (r["weights"] or r["activations"] or r["gradients"]))
+    acc = ["| setting | test accuracy (%) | vs dense (points) |", "|---|---|---|"]
+    for r in runs:
+        acc.append(f"| {r['label']} | {100 * r['test_accuracy']:.2f} ± {100 * r['test_accuracy_std']:.2f} "
+                   f"({len(r['seeds'])}) | {100 * (r['test_accuracy'] - dense['test_accuracy']):+.2f} |")
+    bias = ["| gradient mask | relative bias, measured | exact | relative variance, measured | exact |",
+            "|---|---|---|---|---|"]
+    for key, st in data["gradient_statistics"].items():
+        method, nm = key.split("_")
+        bias.append(f"| {method.upper()} {nm} | {st['relative_bias']:.4f} | {st['relative_bias_exact']:.4f} | "
+                    f"{st['relative_variance']:.4f} | {st['relative_variance_exact']:.4f} |")
+    return {"accuracy": "\n".join(acc), "gradient_bias": "\n".join(bias)}

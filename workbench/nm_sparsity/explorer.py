@@ -17,7 +17,7 @@ from workbench.nm_sparsity.sparsify import sparsify
 from workbench.nm_sparsity.statistics import MaskDraws, prune
 from workbench.nm_sparsity.tensors import BLOCK_DIM, TENSOR_KINDS, layer_names, real_tensors
 from workbench.nm_sparsity.training import digits_data, iter_train, make_mlp
-from workbench.ui import app_progress, csv_download, error_message, explorer_layout, load_extensions
+from workbench.ui import ExplorerBase, app_progress, csv_download, error_message, load_extensions
 
 __all__ = ["Explorer", "NM_PATTERNS", "parse_pattern"]
 
@@ -52,7 +52,7 @@ _EMPTY_IMAGE = np.zeros((1, 1))
 MASK_PARAMS = ["layer", "tensor", "weights", "activations", "gradients", "method"]
 
 
-class Explorer(pn.viewable.Viewer):
+class Explorer(ExplorerBase):
     """N:M sparsity explorer (Chmiel et al., ICLR 2023)."""
 
     layer = param.Selector(default=None, objects=[], doc="Linear layer of the digits MLP whose tensors are shown")
@@ -319,6 +319,3 @@ class Explorer(pn.viewable.Viewer):
             "## Training on digits", self.training_view(),
             sizing_mode="stretch_width",
         )
-
-    def __panel__(self):
-        return explorer_layout(self.controls(), self.main_view())

@@ -144,23 +144,28 @@ def _assemble(settings: Settings, seeds: list[int], grid: list[Task], results: l
     """Per (data set, method) and per (data set, method, retained): test accuracies (%), one per seed."""
     by = {(t.name, t.params["dataset"], t.params["seed"], t.params.get("k"), t.params.get("retained")): r
           for t, r in zip(grid, results)}
-    per: dict[tuple[str, str], list[float]] = {}
-    removal: dict[tuple[str, str, float], list[float]] = {}
+    # (method -> seed -> accuracy %); a task a cached-only report lacks (None) leaves its seed out of that row
+    per: dict[tuple[str, str], dict[int, float]] = {}
+    removal: dict[tuple[str, str, float], dict[int, float]] = {}
     for ds in settings.datasets:
         for s in seeds:
-            per.setdefault((ds, "logreg"), []).append(100 * by[("logreg_task", ds, s, None, None)]["test"])
+            if (r := by[("logreg_task", ds, s, None, None)]) is not None:
+                per.setdefault((ds, "logreg"), {})[s] = 100 * r["test"]
             fits = [by[("knn_task", ds, s, k, None)] for k in settings.ks]
-            # the k with the best selection score; the first of equals, in the order of ks
-            gcn = max(fits, key=lambda f: f["gcn_val"])
-            lds = max(fits, key=lambda f: tuple(f["lds_score"]))
-            per.setdefault((ds, "knn_gcn"), []).append(100 * gcn["gcn_test"])
-            per.setdefault((ds, "knn_lds"), []).append(100 * lds["lds_test"])
+            if all(f is not None for f in fits):
+                # the k with the best selection score; the first of equals, in the order of ks
+                gcn = max(fits, key=lambda f: f["gcn_val"])
+                lds = max(fits, key=lambda f: tuple(f["lds_score"]))
+                per.setdefault((ds, "knn_gcn"), {})[s] = 100 * gcn["gcn_test"]
+                per.setdefault((ds, "knn_lds"), {})[s] = 100 * lds["lds_test"]
             if ds not in GRAPHS:
                 continue
             for method in ("gcn", "lds"):
-                per.setdefault((ds, method), []).append(100 * by[("graph_task", ds, s, None, 1.0)][method])
-                for r in settings.edges_retained:
-                    removal.setdefault((ds, method, r), []).append(100 * by[("graph_task", ds, s, None, r)][method])
+                if (r := by[("graph_task", ds, s, None, 1.0)]) is not None:
+                    per.setdefault((ds, method), {})[s] = 100 * r[method]
+                for f in settings.edges_retained:
+                    if (r := by[("graph_task", ds, s, None, f)]) is not None:
+                        removal.setdefault((ds, method, f), {})[s] = 100 * r[method]
     return per, removal
 
 
@@ -199,24 +204,30 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     results = runner.run("structure_learning", grid, TASK_VERSION, progress, desc="LDS tasks")
     per, removal = _assemble(cfg, seeds, grid, results)
     rows, table = [], []
-    for (ds, method), accs in per.items():
+    for (ds, method), by_seed in per.items():
+        accs = list(by_seed.values())
         mean, std = _summary(accs)
         paper = PAPER_TABLE1.get(ds, {}).get(method)
         rows.append({"dataset": ds, "method": method, "accuracy_mean": mean, "accuracy_std": std,
-                     "seeds": seeds, "accuracies": accs, "paper": paper})
+                     "seeds": list(by_seed), "accuracies": accs, "paper": paper})
         table.append({"dataset": ds, "method": method, "edges %": 100 if method in ("gcn", "lds") else None,
                       "accuracy %": round(mean, 2), "± std": round(std, 2), "paper %": paper})
     edge_removal = []
-    for (ds, method, r), accs in sorted(removal.items(), key=lambda kv: (kv[0][0], kv[0][2], kv[0][1])):
+    for (ds, method, r), by_seed in sorted(removal.items(), key=lambda kv: (kv[0][0], kv[0][2], kv[0][1])):
+        accs = list(by_seed.values())
         mean, std = _summary(accs)
         edge_removal.append({"dataset": ds, "method": method, "edges_retained": r, "accuracy_mean": mean,
-                             "accuracy_std": std, "seeds": seeds, "accuracies": accs})
+                             "accuracy_std": std, "seeds": list(by_seed), "accuracies": accs})
         table.append({"dataset": ds, "method": method, "edges %": round(100 * r), "accuracy %": round(mean, 2),
                       "± std": round(std, 2), "paper %": None})
     data = {"topic": "structure_learning", "quick": quick, "seed": seed, "results": rows,
-            "edge_removal": edge_removal, "settings": asdict(cfg), "seconds": time.perf_counter() - t0}
+            "edge_removal": edge_removal, "settings": asdict(cfg), "tasks": len(grid), "tasks_missing": runner.missing,
+            "seconds": time.perf_counter() - t0}
     notes = [f"{len(seeds)} seed(s); splits as in the LDS code (stratified, random_state = seed); accuracy on the "
              f"test nodes in %. {len(grid)} tasks ({runner.describe()}).", f"Took {data['seconds']:.1f} s."]
+    if runner.missing:
+        notes.insert(0, f"PARTIAL: {runner.missing} of {len(grid)} tasks are not computed yet (a report from the cache); "
+                        "each row lists the seeds it has.")
     if quick:
         notes.insert(0, "Quick run: Wine and Cancer only, one seed, k = 20, at most 12 outer iterations of 200 "
                         "inner steps; the full run (no --quick) follows the paper's schedule.")
@@ -232,8 +243,13 @@ def _cell(row: dict | None, paper: float | None = None) -> str:
 
 
 def markdown_tables(data: dict) -> dict[str, str]:
-    """The results page's tables from a full run's JSON: ``table1`` (no graph), ``graphs`` (with the data set's
-    graph) and ``edge_removal``. Cells: mean ± std over seeds (number of seeds) [the paper's figure]."""
+    """The results page's tables from a full run's JSON: ``status`` (one line: how much of the grid the JSON
+    holds), ``table1`` (no graph) and ``graphs`` (with the data set's graph, by the share of edges kept). Cells:
+    mean ± std over seeds (number of seeds) [the paper's figure]."""
+    total, missing = data.get("tasks"), data.get("tasks_missing", 0)
+    status = (f"All {total} tasks of the grid." if not missing else
+              f"**Partial**: {total - missing} of {total} tasks computed so far (`--cached-only`); a cell's "
+              f"number of seeds says how many of its 5 it has, and a dash marks a cell with none yet.")
     rows = {(r["dataset"], r["method"]): r for r in data["results"]}
     datasets = [ds for ds in DATASETS if any(d == ds for d, _ in rows)]
     knn = ["knn_lds", "knn_gcn", "logreg"]
@@ -251,4 +267,4 @@ def markdown_tables(data: dict) -> dict[str, str]:
             cells = [_cell(removal.get((ds, m, f))) for f in fractions[:-1]]
             cells.append(_cell(rows.get((ds, m)), PAPER_TABLE1.get(ds, {}).get(m)))
             t2.append(f"| {DATASET_NAMES[ds]} | {METHOD_NAMES[m]} | " + " | ".join(cells) + " |")
-    return {"table1": "\n".join(t1), "graphs": "\n".join(t2)}
+    return {"status": status, "table1": "\n".join(t1), "graphs": "\n".join(t2)}

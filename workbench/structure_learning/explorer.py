@@ -15,7 +15,7 @@ from workbench.structure_learning.datasets import load_planetoid, load_table
 from workbench.structure_learning.inspect_graph import edge_changes, homophily, layout, neighbours, top_edges
 from workbench.structure_learning.lds import LDS, knn_graph
 from workbench.structure_learning.sampler import symmetric
-from workbench.ui import error_message, explorer_layout, guarded, load_extensions
+from workbench.ui import ExplorerBase, error_message, guarded, load_extensions
 
 __all__ = ["Explorer", "DATASETS"]
 
@@ -50,7 +50,7 @@ def default_fit(dataset: str = "wine", k: int = 20, tau: int = 5, seed: int = 0)
     return LDS(k=k, tau=tau, seed=seed, **QUICK).fit(d.X, d.y, d.train_idx, d.val_idx, graph=graph).edge_probs_
 
 
-class Explorer(pn.viewable.Viewer):
+class Explorer(ExplorerBase):
     """Inspect graphs learned by LDS (Franceschi et al., ICML 2019)."""
 
     dataset = param.Selector(default="wine", objects=DATASETS, doc="Data set (Cora/Citeseer start from their citation graph)")
@@ -277,6 +277,3 @@ class Explorer(pn.viewable.Viewer):
                          pn.Row(pn.Column("## Homophily", self.homophily_view, "## Neighbours", self.neighbours_view),
                                 pn.Column("## Edge probabilities", self.histogram_view)),
                          "## Training", self.curve_view, sizing_mode="stretch_width")
-
-    def __panel__(self):
-        return explorer_layout(self.controls(), self.main_view())

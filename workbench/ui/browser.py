@@ -54,7 +54,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def served_app(log_path: Path | str | None = None, args: tuple[str, ...] = (), timeout: float = 180):
+def served_app(log_path: Path | str | None = None, args: tuple[str, ...] = (), timeout: float = 300):
     """``workbench serve`` on a free port in a subprocess; yields ``(url, process)`` once ``/`` answers."""
     port = free_port()
     log = open(log_path, "w") if log_path else subprocess.DEVNULL

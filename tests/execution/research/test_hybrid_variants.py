@@ -5,27 +5,14 @@ import numpy as np
 import pytest
 import torch
 
+from workbench.execution.candidates import N_CANDIDATE_FEATURES, candidate_features
 from workbench.execution.env import N_FEATURES, ExecutionEnv
 from workbench.execution.experiments import reproduce
-from workbench.execution.hybrid_variants import (
-    N_CANDIDATE_FEATURES, VARIANTS, HybridBookPolicy, HybridCounterfactualPolicy, HybridEntropyPolicy,
-    HybridPriceCounterfactualPolicy, HybridPricePolicy, HybridQPolicy, opposite_depth_taken,
-    candidate_features,
+from workbench.execution.research.hybrid_variants import (
+    VARIANTS, HybridBookPolicy, HybridCounterfactualPolicy, HybridEntropyPolicy, HybridPricePolicy, HybridQPolicy,
 )
-from workbench.execution.market import MarketDay
 from workbench.execution.ppo import PPOConfig, rollout, train
-from workbench.execution.synthetic import simulate_day
-
-
-@pytest.fixture(scope="module")
-def day():
-    return MarketDay.from_synthetic(simulate_day("mid_tick", seed=0, seconds=120))
-
-
-def make_env(day, side=-1, start=5.0):
-    env = ExecutionEnv(day, side=side, volume=1000, steps=3, step_seconds=10.0)
-    env.reset(options={"day": 0, "start": day.session_start + start})
-    return env
+from tests.execution.episodes import make_env, train_window_head
 
 
 def test_entropy_variant_weights_only_the_discrete_heads_entropy():
@@ -88,28 +75,6 @@ def test_q_head_is_trained_by_the_auxiliary_loss_inside_ppo(day):
         policy.auxiliary_loss(o, r, target).backward()
         opt.step()
     assert policy.auxiliary_loss(o, r, target).item() < 0.1 * first
-
-
-@pytest.mark.parametrize("side", [-1, 1])
-def test_candidate_features_read_the_book_at_each_price(day, side):
-    env = make_env(day, side)
-    i, tick, near = env._i, env.tick, env.near_touch
-    ticks = list(range(-4, 5))
-    feats = candidate_features(env, ticks)
-    assert feats.shape == (9, N_CANDIDATE_FEATURES)
-    opposite = day.best(i, -side)
-    slice_ = 1000 / 3
-    for j, k in enumerate(ticks):
-        p = near - side * k * tick
-        crosses = p <= opposite if side == -1 else p >= opposite
-        assert feats[j, 0] == float(crosses)
-        # queue at the price, from the replayed book (0 inside the spread); depth strictly in front of it
-        assert feats[j, 1] == pytest.approx(np.log1p(day.volume_at(i, side, p) / slice_) / 5, rel=1e-6)
-        prices, sizes = day.side_levels(i, side)
-        front = sizes[prices < p].sum() if side == -1 else sizes[prices > p].sum()
-        assert feats[j, 2] == pytest.approx(np.log1p(front / slice_) / 5, rel=1e-6)
-        assert feats[j, 3] == pytest.approx(k / 10)
-    assert feats[ticks.index(0), 1] > 0 and feats[ticks.index(0), 2] == 0  # the near touch: a queue, none in front
 
 
 def test_book_variant_rescores_the_candidates_it_saw(day):
@@ -190,13 +155,7 @@ def test_counterfactual_head_moves_to_the_window_tick_with_the_best_what_if_valu
     values[:, 5] = 0.3  # k = +2 is worth 0.3 bps more than every other tick
     values += 0.01 * torch.randn(n, width)
     batch = torch.cat([raw, values, torch.ones(n, 1), torch.zeros(n, width * N_FEATURES)], 1)
-    start = policy.window_distribution(obs, batch).probs[:, 5].mean().item()
-    opt = torch.optim.Adam(policy.logits.parameters(), lr=1e-2)
-    for _ in range(200):
-        opt.zero_grad()
-        policy.auxiliary_loss(obs, batch, None).backward()
-        opt.step()
-    end = policy.window_distribution(obs, batch).probs[:, 5].mean().item()
+    start, end = train_window_head(policy, policy.logits.parameters(), obs, batch, 5)
     assert start < 0.05 and end > 0.9, (start, end)
     other = batch.clone()
     other[:, 1] = (other[:, 1] + 1) % width
@@ -214,43 +173,3 @@ def test_counterfactual_head_trains_inside_ppo_on_the_markout_env(day):
     assert all(r.shape == (2 + 7 + 1 + 7 * N_FEATURES,) for r in raws)
     with pytest.raises(ValueError, match="reward_mode"):
         rollout(policy, ExecutionEnv(day, side=-1, volume=1000, steps=3, step_seconds=10.0), greedy=False, seed=0)
-
-
-@pytest.mark.parametrize("side", [-1, 1])
-def test_opposite_depth_taken_is_what_a_marketable_limit_sweeps(day, side):
-    env = make_env(day, side)
-    i, tick, near = env._i, env.tick, env.near_touch
-    spread = int(round(env.spread_ticks))
-    ticks = list(range(-spread - 3, 3))
-    taken = opposite_depth_taken(env, ticks)
-    prices, sizes = day.side_levels(i, -side)
-    slice_ = 1000 / 3
-    for j, k in enumerate(ticks):
-        p = near - side * k * tick
-        q = sizes[prices >= p].sum() if side == -1 else sizes[prices <= p].sum()
-        assert taken[j] == pytest.approx(np.log1p(q / slice_) / 5, rel=1e-6)
-    # nothing until the price reaches the opposite touch, then its whole first level, then more the deeper it goes
-    assert np.all(taken[ticks.index(-spread) + 1:] == 0)
-    at_touch = taken[ticks.index(-spread)]
-    assert at_touch > 0 and at_touch == pytest.approx(np.log1p(sizes[0] / slice_) / 5, rel=1e-6)
-    assert np.all(np.diff(taken) <= 0) and taken[0] > taken[ticks.index(-spread)]
-
-
-def test_price_counterfactual_variant_stores_its_features_then_the_what_if_values(day):
-    env = ExecutionEnv(day, side=-1, volume=1000, steps=3, step_seconds=10.0, reward="markout")
-    torch.manual_seed(0)
-    policy = HybridPriceCounterfactualPolicy(hidden=8)
-    f = N_CANDIDATE_FEATURES + 2
-    obs, raws, rewards, _ = rollout(policy, env, greedy=False, seed=0)
-    raw = torch.stack(raws)
-    assert raw.shape == (3, 2 + 7 * f + 7 + 1 + 7 * N_FEATURES)
-    # the taken tick's what-if value is the reward the step paid, and the last step is flagged
-    values = raw[:, 2 + 7 * f:2 + 7 * f + 7]
-    taken = values.gather(1, raw[:, 1:2].long()).squeeze(1)
-    torch.testing.assert_close(taken, torch.tensor(rewards, dtype=torch.float32))
-    assert raw[:, 2 + 7 * f + 7].tolist() == [0.0, 0.0, 1.0]
-    o = torch.as_tensor(np.stack(obs), dtype=torch.float32)
-    loss = policy.auxiliary_loss(o, raw, None)
-    loss.backward()
-    assert torch.isfinite(loss) and any(p.grad is not None and p.grad.abs().sum() > 0
-                                        for p in policy.price_score.parameters())

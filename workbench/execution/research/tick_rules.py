@@ -4,7 +4,7 @@ A :class:`ScopedRule` takes a policy's greedy offset in bps from the near touch,
 turns it into a tick by a rule that reads the book: ``round`` (the continuous agent itself), a constant shift,
 ``floor`` / ``ceil``, or one of the state-dependent rules of :data:`RULES`. :func:`headroom` scores each rule on an
 evaluation set, paired by episode against the policy itself: if no rule beats the policy, no fine-grained head
-can gain from those prices. ``python -m workbench.execution.tick_rules`` prints the table for the shipped
+can gain from those prices. ``python -m workbench.execution.research.tick_rules`` prints the table for the shipped
 continuous policy on the full run's evaluation sets (about 6 minutes on one core).
 """
 
@@ -67,9 +67,10 @@ def headroom(policy, env, episodes: list[dict], rules: dict | None = None) -> di
 
 def main(argv=None) -> int:
     from workbench.execution import experiments as E
-    from workbench.execution.pretrained import load_policy
+    from workbench.execution.policies import load_policy
 
-    p = argparse.ArgumentParser(prog="python -m workbench.execution.tick_rules", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m workbench.execution.research.tick_rules",
+                                description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="one short test day per stock (seconds)")
     args = p.parse_args(argv)
     cfg = E.QUICK if args.quick else E.FULL
@@ -78,7 +79,7 @@ def main(argv=None) -> int:
     print("tick rules on the shipped continuous policy's scope, minus the policy itself (bps, ± standard error)")
     for name, days in sets.items():
         env = E.task_env(days)
-        eps = E._episodes(env, cfg.starts_per_day)
+        eps = E.episode_starts(env, cfg.starts_per_day)
         print(f"{name} ({len(eps)} episodes)")
         for rule, (mean, se) in headroom(policy, env, eps).items():
             print(f"  {rule:44s} {mean:+.3f} ± {se:.3f}")

@@ -9,7 +9,7 @@ from workbench.execution.env import ExecutionEnv
 from workbench.execution.market import MarketDay
 from workbench.execution.ppo import rollout
 from workbench.execution.synthetic import simulate_day
-from workbench.execution.tick_rules import RULES, ScopedRule, headroom
+from workbench.execution.research.tick_rules import RULES, ScopedRule, headroom
 
 
 @pytest.fixture(scope="module")
