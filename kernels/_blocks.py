@@ -10,7 +10,8 @@ import torch
 
 APPROX_EPS = 1.19209e-07  # float32 machine epsilon, added to magnitudes by the approx 2:4 sampler (Hu et al.)
 
-__all__ = ["APPROX_EPS", "check_types", "check_nm", "check_finite_flag", "to_blocks", "from_blocks"]
+__all__ = ["APPROX_EPS", "check_types", "check_pattern", "check_dim", "check_nm", "check_finite_flag", "safe_range",
+           "rescale_blocks", "to_blocks", "from_blocks"]
 
 
 def check_types(x, n, m, dim) -> None:
@@ -20,6 +21,21 @@ def check_types(x, n, m, dim) -> None:
     for name, value in (("n", n), ("m", m), ("dim", dim)):
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{name}: expected an int, got {type(value).__name__} {value!r}")
+
+
+def check_pattern(n: int, m: int) -> None:
+    """``ValueError`` naming the argument unless ``1 <= n < m`` (ints already checked)."""
+    if n < 1:
+        raise ValueError(f"n: expected n >= 1, got n={n}")
+    if n >= m:
+        raise ValueError(f"n: expected n < m, got n={n}, m={m}")
+
+
+def check_dim(dim: int, ndim: int) -> int:
+    """``dim`` normalised to ``[0, ndim)``; ``ValueError`` naming ``dim`` when out of range."""
+    if not -ndim <= dim < ndim:
+        raise ValueError(f"dim: expected an index in [{-ndim}, {ndim - 1}], got {dim}")
+    return dim % ndim
 
 
 def check_nm(x: torch.Tensor, n: int, m: int, dim: int, *, check_finite: bool = True) -> int:
@@ -32,15 +48,10 @@ def check_nm(x: torch.Tensor, n: int, m: int, dim: int, *, check_finite: bool = 
     check_types(x, n, m, dim)
     if not x.dtype.is_floating_point:
         raise TypeError(f"x: expected a floating-point tensor, got dtype {x.dtype}")
-    if n < 1:
-        raise ValueError(f"n: expected n >= 1, got n={n}")
-    if n >= m:
-        raise ValueError(f"n: expected n < m, got n={n}, m={m}")
+    check_pattern(n, m)
     if x.dim() == 0:
         raise ValueError("x: expected at least one dimension, got a 0-d tensor")
-    if not -x.dim() <= dim < x.dim():
-        raise ValueError(f"dim: expected an index in [{-x.dim()}, {x.dim() - 1}], got {dim}")
-    dim = dim % x.dim()
+    dim = check_dim(dim, x.dim())
     if x.shape[dim] % m != 0:
         raise ValueError(
             f"x: size {x.shape[dim]} along dim={dim} is not a multiple of m={m} (shape {tuple(x.shape)})"
@@ -54,6 +65,27 @@ def check_finite_flag(x: torch.Tensor, all_finite: torch.Tensor) -> None:
     """Raise the NaN/Inf ``ValueError`` of :func:`check_nm` from a fused kernel's finiteness flag."""
     if not bool(all_finite):
         raise ValueError("x: contains NaN" if bool(torch.isnan(x).any()) else "x: contains Inf")
+
+
+def safe_range(dtype: torch.dtype) -> tuple[float, float]:
+    """``(sqrt(tiny), sqrt(max))`` of ``dtype``: for block maxima in this range, sums of a block's
+    magnitudes and products of two of them stay finite and normal (1e-19..1.8e19 in float32)."""
+    fi = torch.finfo(dtype)
+    return fi.tiny**0.5, fi.max**0.5
+
+
+def rescale_blocks(mag: torch.Tensor) -> torch.Tensor:
+    """``mag / s`` per block: ``s`` is the block's maximum where it lies outside :func:`safe_range`, else 1.
+
+    ``mag``: ``(B, m)`` non-negative. N:M keep probabilities are scale-invariant, so they can be
+    computed from the rescaled blocks: a block like ``[3e38] * 4`` (float32) no longer overflows its
+    sum, nor ``[1e-40] * 4`` underflows. Dividing by 1 is exact, so ordinary blocks are bit-for-bit
+    unchanged.
+    """
+    lo, hi = safe_range(mag.dtype)
+    top = mag.amax(-1, keepdim=True)
+    extreme = ((top > hi) | (top < lo)) & (top > 0)
+    return mag / torch.where(extreme, top, torch.ones((), dtype=mag.dtype, device=mag.device))
 
 
 def to_blocks(x: torch.Tensor, m: int, dim: int) -> torch.Tensor:

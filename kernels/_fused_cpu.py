@@ -10,6 +10,9 @@ Inductor fuses it into one loop that reads ``x`` once and writes the result once
   ``p = min(1, |a|/(S - max|a|))``, then systematic sampling with one uniform per block;
 * MVUE 1:2: ``p = |a|/S``.
 
+As on the generic path, each block's magnitudes are first divided by their maximum when it lies
+outside :func:`kernels._blocks.safe_range` (so ``S`` cannot overflow or underflow).
+
 The uniforms come from the same counter-based hash as the generic path (:mod:`kernels._random`),
 computed inside the fused loop; the NaN/Inf check is fused in too. Used for large CPU tensors (compiling costs seconds once per process and shape class);
 small tensors take the generic path. Results equal the generic path's (tested).
@@ -22,6 +25,7 @@ import os
 
 import torch
 
+from kernels._blocks import rescale_blocks
 from kernels._random import counter_uniforms
 
 __all__ = ["fused_available", "prune24", "mvue24", "mvue12", "MIN_NUMEL"]
@@ -83,7 +87,7 @@ def _uniforms(key: torch.Tensor, num_blocks: int, dtype: torch.dtype) -> torch.T
 def _mvue24(blocks: torch.Tensor, key: torch.Tensor, dtype: torch.dtype):
     """``blocks``: ``(B, 4)``, ``key``: 0-d int64 -> (exact MVUE 2:4 blocks, all finite)."""
     u = _uniforms(key, blocks.shape[0], dtype)
-    a = blocks.to(dtype).abs()
+    a = rescale_blocks(blocks.to(dtype).abs())  # p is scale-invariant; no overflow of s
     s = a.sum(-1, keepdim=True)
     top = a.amax(-1, keepdim=True)
     p = torch.where(2 * top <= s, 2 * a / s, (a / (s - top)).clamp(max=1.0))
@@ -94,7 +98,7 @@ def _mvue24(blocks: torch.Tensor, key: torch.Tensor, dtype: torch.dtype):
 def _mvue12(blocks: torch.Tensor, key: torch.Tensor, dtype: torch.dtype):
     """``blocks``: ``(B, 2)`` -> (MVUE 1:2: keep ``a_i`` w.p. ``|a_i|/S``, output ``sign(a_i) S``; all finite)."""
     u = _uniforms(key, blocks.shape[0], dtype)
-    a = blocks.to(dtype).abs()
+    a = rescale_blocks(blocks.to(dtype).abs())
     p = torch.where(a > 0, a / a.sum(-1, keepdim=True), torch.zeros((), dtype=u.dtype))
     return _systematic(p, blocks, u, 1), torch.isfinite(blocks).all()
 

@@ -21,7 +21,7 @@ import functools
 
 import torch
 
-from kernels._blocks import APPROX_EPS
+from kernels._blocks import APPROX_EPS, safe_range
 
 __all__ = ["available", "nm_prune_blocks", "mvue_blocks"]
 
@@ -70,12 +70,13 @@ def mvue_blocks(blocks: torch.Tensor, n: int, m: int, method: str, key: int) -> 
     if not blocks.shape[0]:
         return out
     f64 = blocks.dtype == torch.float64
+    lo, hi = safe_range(torch.float64 if f64 else torch.float32)  # blocks outside are rescaled
     k = _kernels()
     grid, b = _grid(blocks.shape[0]), blocks.shape[0]
     if method == "approx":
-        k["approx24"][grid](blocks, out, key, b, EPS=APPROX_EPS, F64=f64, BLOCK=BLOCK)
+        k["approx24"][grid](blocks, out, key, b, EPS=APPROX_EPS, F64=f64, LO=lo, HI=hi, BLOCK=BLOCK)
     elif (n, m) == (1, 2):
-        k["mvue12"][grid](blocks, out, key, b, F64=f64, BLOCK=BLOCK)
+        k["mvue12"][grid](blocks, out, key, b, F64=f64, LO=lo, HI=hi, BLOCK=BLOCK)
     else:
-        k["mvue24"][grid](blocks, out, key, b, F64=f64, BLOCK=BLOCK)
+        k["mvue24"][grid](blocks, out, key, b, F64=f64, LO=lo, HI=hi, BLOCK=BLOCK)
     return out

@@ -77,11 +77,20 @@ def _keep_value(x, p, c, prev, u, N: tl.constexpr):
     return val, c, tick
 
 @triton.jit
-def _mvue12_kernel(x_ptr, y_ptr, key, B, F64: tl.constexpr, BLOCK: tl.constexpr):
+def _scale(top, LO: tl.constexpr, HI: tl.constexpr):
+    """The divisor of a block's magnitudes (as ``kernels._blocks.rescale_blocks``): its maximum ``top``
+    when that lies outside ``[LO, HI]`` (so sums of magnitudes cannot overflow or underflow), else 1."""
+    return tl.where(((top > HI) | (top < LO)) & (top > 0), top, tl.full(top.shape, 1.0, top.dtype))
+
+@triton.jit
+def _mvue12_kernel(x_ptr, y_ptr, key, B, F64: tl.constexpr, LO: tl.constexpr, HI: tl.constexpr,
+                   BLOCK: tl.constexpr):
     rows, cols, offs, ok = _tile(tl.program_id(0), B, 2, 2, BLOCK)
     x = _load_tile(x_ptr, offs, ok, F64)
     x0, x1 = _col(x, cols, 0), _col(x, cols, 1)
     a0, a1 = tl.abs(x0), tl.abs(x1)
+    d = _scale(tl.maximum(a0, a1), LO, HI)
+    a0, a1 = a0 / d, a1 / d
     s = a0 + a1
     s = tl.maximum(s, 1e-30)
     p0 = tl.where(a0 > 0, a0 / s, 0.0)
@@ -100,11 +109,14 @@ def _p24(a, s, top):
     return tl.where(a > 0, p, 0.0)
 
 @triton.jit
-def _mvue24_kernel(x_ptr, y_ptr, key, B, F64: tl.constexpr, BLOCK: tl.constexpr):
+def _mvue24_kernel(x_ptr, y_ptr, key, B, F64: tl.constexpr, LO: tl.constexpr, HI: tl.constexpr,
+                   BLOCK: tl.constexpr):
     rows, cols, offs, ok = _tile(tl.program_id(0), B, 4, 4, BLOCK)
     x = _load_tile(x_ptr, offs, ok, F64)
     x0, x1, x2, x3 = _col(x, cols, 0), _col(x, cols, 1), _col(x, cols, 2), _col(x, cols, 3)
     a0, a1, a2, a3 = tl.abs(x0), tl.abs(x1), tl.abs(x2), tl.abs(x3)
+    d = _scale(tl.maximum(tl.maximum(a0, a1), tl.maximum(a2, a3)), LO, HI)
+    a0, a1, a2, a3 = a0 / d, a1 / d, a2 / d, a3 / d
     s = a0 + a1 + a2 + a3
     top = tl.maximum(tl.maximum(a0, a1), tl.maximum(a2, a3))
     u = _uniform(rows, key, F64)
@@ -123,11 +135,14 @@ def _approx_p(x, s, r, ratio):
     return tl.minimum(t + x * (r - ratio), 1.0)
 
 @triton.jit
-def _approx24_kernel(x_ptr, y_ptr, key, B, EPS: tl.constexpr, F64: tl.constexpr, BLOCK: tl.constexpr):
+def _approx24_kernel(x_ptr, y_ptr, key, B, EPS: tl.constexpr, F64: tl.constexpr, LO: tl.constexpr,
+                     HI: tl.constexpr, BLOCK: tl.constexpr):
     rows, cols, offs, ok = _tile(tl.program_id(0), B, 4, 4, BLOCK)
     x = _load_tile(x_ptr, offs, ok, F64)
     x0, x1, x2, x3 = _col(x, cols, 0), _col(x, cols, 1), _col(x, cols, 2), _col(x, cols, 3)
     m0, m1, m2, m3 = tl.abs(x0) + EPS, tl.abs(x1) + EPS, tl.abs(x2) + EPS, tl.abs(x3) + EPS
+    d = _scale(tl.maximum(tl.maximum(m0, m1), tl.maximum(m2, m3)), LO, HI)
+    m0, m1, m2, m3 = m0 / d, m1 / d, m2 / d, m3 / d
     s = m0 + m1 + m2 + m3
     u0 = _uniform(rows * 2, key, F64)
     u1 = _uniform(rows * 2 + 1, key, F64)

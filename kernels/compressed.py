@@ -19,9 +19,11 @@ Shapes:
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-from kernels._blocks import check_nm, to_blocks
+from kernels._blocks import check_dim, check_nm, check_pattern, check_types, to_blocks
 
 __all__ = ["nm_compress", "nm_decompress", "index_bits"]
 
@@ -38,7 +40,7 @@ def _pack(idx: torch.Tensor, bits: int) -> torch.Tensor:
     pad = (-k) % per
     if pad:
         idx = torch.cat([idx, idx.new_zeros(r, pad)], dim=1)
-    idx = idx.to(torch.int32).reshape(r, -1, per)
+    idx = idx.to(torch.int32).reshape(r, (k + pad) // per, per)
     shifts = torch.arange(per, device=idx.device, dtype=torch.int32) * bits
     return (idx << shifts).sum(-1).to(torch.uint8)
 
@@ -47,7 +49,7 @@ def _unpack(packed: torch.Tensor, bits: int, k: int) -> torch.Tensor:
     per = 8 // bits
     shifts = torch.arange(per, device=packed.device, dtype=torch.int32) * bits
     idx = (packed.to(torch.int32).unsqueeze(-1) >> shifts) & ((1 << bits) - 1)
-    return idx.reshape(packed.shape[0], -1)[:, :k].to(torch.int64)
+    return idx.reshape(packed.shape[0], packed.shape[1] * per)[:, :k].to(torch.int64)
 
 
 def nm_compress(x: torch.Tensor, n: int, m: int, dim: int = -1) -> tuple[torch.Tensor, torch.Tensor]:
@@ -69,19 +71,36 @@ def nm_compress(x: torch.Tensor, n: int, m: int, dim: int = -1) -> tuple[torch.T
     values = blocks.gather(-1, idx)
     moved = x.movedim(dim, -1).shape
     values = values.reshape(*moved[:-1], moved[-1] // m * n).movedim(-1, dim)
-    rows = int(torch.tensor(moved[:-1]).prod()) if len(moved) > 1 else 1
-    indices = _pack(idx.reshape(rows, -1), index_bits(m))
+    indices = _pack(idx.reshape(math.prod(moved[:-1]), moved[-1] // m * n), index_bits(m))
     return values, indices
 
 
+def _check_shape(shape) -> torch.Size:
+    """``shape`` as a ``torch.Size`` of at least one non-negative int."""
+    try:
+        size = torch.Size(shape)
+    except TypeError:
+        raise TypeError(f"shape: expected a sequence of ints, got {shape!r}") from None
+    if len(size) == 0 or any(s < 0 for s in size):
+        raise ValueError(f"shape: expected at least one dimension, all sizes >= 0, got {tuple(size)}")
+    return size
+
+
 def nm_decompress(values: torch.Tensor, indices: torch.Tensor, n: int, m: int, shape, dim: int = -1) -> torch.Tensor:
-    """Inverse of :func:`nm_compress`: the dense tensor of ``shape``."""
-    shape = torch.Size(shape)
-    if not isinstance(values, torch.Tensor) or not isinstance(indices, torch.Tensor):
-        raise TypeError("values, indices: expected torch.Tensors from nm_compress")
+    """Inverse of :func:`nm_compress`: the dense tensor of ``shape``.
+
+    Raises ``TypeError``/``ValueError`` naming the argument for a bad ``shape``, ``dim`` out of range,
+    ``values``/``indices`` of the wrong shape or dtype, and indices that are ``>= m`` or repeat
+    within a block (they could not come from :func:`nm_compress`; a repeat would drop a value).
+    """
+    if not isinstance(indices, torch.Tensor):
+        raise TypeError(f"indices: expected a torch.Tensor from nm_compress, got {type(indices).__name__}")
+    check_types(values, n, m, dim)
+    check_pattern(n, m)
+    shape = _check_shape(shape)
+    dim = check_dim(dim, len(shape))
     if indices.dtype != torch.uint8:
         raise TypeError(f"indices: expected dtype torch.uint8, got {indices.dtype}")
-    dim = dim % len(shape)
     if shape[dim] % m:
         raise ValueError(f"shape: size {shape[dim]} along dim={dim} is not a multiple of m={m}")
     expected = list(shape)
@@ -90,9 +109,15 @@ def nm_decompress(values: torch.Tensor, indices: torch.Tensor, n: int, m: int, s
         raise ValueError(f"values: expected shape {tuple(expected)} for shape {tuple(shape)}, got {tuple(values.shape)}")
     vals = values.movedim(dim, -1).reshape(-1, n)
     k = shape[dim] // m * n
+    packed = (math.prod(shape[:dim] + shape[dim + 1:]), -(-k // (8 // index_bits(m))))  # (rows, bytes per row)
+    if tuple(indices.shape) != packed:
+        raise ValueError(f"indices: expected shape {packed} for shape {tuple(shape)}, got {tuple(indices.shape)}")
     idx = _unpack(indices, index_bits(m), k).reshape(-1, n)
-    if idx.shape[0] != vals.shape[0]:
-        raise ValueError(f"indices: expected {vals.shape[0]} blocks, got {idx.shape[0]}")
+    if bool((idx >= m).any()):
+        raise ValueError(f"indices: expected in-block positions < m={m}, got {int(idx.max())}")
+    ordered = idx.sort(dim=-1).values
+    if bool((ordered[:, 1:] == ordered[:, :-1]).any()):
+        raise ValueError("indices: a block repeats an in-block position (each of its n values needs its own)")
     blocks = torch.zeros(vals.shape[0], m, dtype=values.dtype, device=values.device)
     blocks.scatter_(-1, idx, vals)
     moved = list(shape)

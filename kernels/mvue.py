@@ -28,7 +28,9 @@ import torch
 
 from kernels import _fused_cpu, _triton
 from kernels._backend import choose_backend
-from kernels._blocks import APPROX_EPS, check_finite_flag, check_nm, check_types, from_blocks, to_blocks
+from kernels._blocks import (
+    APPROX_EPS, check_finite_flag, check_nm, check_types, from_blocks, rescale_blocks, to_blocks,
+)
 from kernels._random import block_uniforms, draw_key
 
 __all__ = ["mvue_prune", "mvue_probabilities", "mvue_variance"]
@@ -86,7 +88,8 @@ def _systematic_keep(p: torch.Tensor, n: int, u: torch.Tensor) -> torch.Tensor:
 
 
 def _approx_keep(mag: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """Sequential 2-of-4 draw proportional to ``mag`` without replacement; ``u``: ``(B, 2)``."""
+    """Sequential 2-of-4 draw proportional to ``mag`` (``|a| + eps``, any per-block scale) without
+    replacement; ``u``: ``(B, 2)``."""
     m = mag.shape[-1]
     total = mag.sum(-1, keepdim=True)
     first = (mag.cumsum(-1) < u[:, :1] * total).sum(-1, keepdim=True).clamp(max=m - 1)
@@ -100,11 +103,33 @@ def _approx_keep(mag: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     return keep
 
 
-def _block_probabilities(blocks: torch.Tensor, n: int, method: str) -> torch.Tensor:
+def _sampling_weights(blocks: torch.Tensor, method: str) -> torch.Tensor:
+    """The ``(B, m)`` weights the keep probabilities are a scale-invariant function of: ``|a|``
+    (exact) or ``|a| + eps`` (approx), rescaled per block by :func:`rescale_blocks` so that sums of
+    huge (or tiny) magnitudes neither overflow nor underflow."""
     mag = blocks.to(_compute_dtype(blocks.dtype)).abs()
-    if method == "exact":
-        return _exact_probabilities(mag, n)
-    return _approx_probabilities(mag + APPROX_EPS)
+    return rescale_blocks(mag if method == "exact" else mag + APPROX_EPS)
+
+
+def _probabilities(w: torch.Tensor, n: int, method: str) -> torch.Tensor:
+    return _exact_probabilities(w, n) if method == "exact" else _approx_probabilities(w)
+
+
+def _block_probabilities(blocks: torch.Tensor, n: int, method: str) -> torch.Tensor:
+    return _probabilities(_sampling_weights(blocks, method), n, method)
+
+
+def _check_representable(x: torch.Tensor, out: torch.Tensor) -> None:
+    """``ValueError`` naming ``x`` if a kept value ``x_i / p_i`` overflowed ``x``'s dtype (``x`` is finite).
+
+    A kept value is at most the block's magnitude sum, e.g. ``[3e38] * 4`` (float32) keeps two
+    entries of ``6e38``: unbiased output of that block is not representable, so no answer is given.
+    """
+    if not bool(torch.isfinite(out).all()):
+        raise ValueError(
+            f"x: an unbiased kept value x_i / p_i overflows {x.dtype} (largest |x| = {float(x.abs().max()):.4g}); "
+            "scale x down or use a wider dtype"
+        )
 
 
 def mvue_probabilities(x: torch.Tensor, n: int, m: int, dim: int = -1, *, method: str = "exact") -> torch.Tensor:
@@ -135,13 +160,15 @@ def _mvue_prune_op(x: torch.Tensor, n: int, m: int, dim: int, method: str, key: 
     cdtype = _compute_dtype(x.dtype)
     supported = method == "approx" or (n, m) in ((1, 2), (2, 4))
     if choose_backend(x, supported=supported, what=f"mvue_prune {method} {n}:{m}") == "triton":
-        return from_blocks(_triton.mvue_blocks(blocks, n, m, method, key), x, dim).contiguous()
-    if fused:
+        out = _triton.mvue_blocks(blocks, n, m, method, key)
+    elif fused:
         kernel = _fused_cpu.mvue12 if m == 2 else _fused_cpu.mvue24
         out, finite = kernel(blocks, torch.tensor(key, dtype=torch.int64), cdtype)
         check_finite_flag(x, finite)
-        return from_blocks(out, x, dim).contiguous()
-    return from_blocks(mvue_blocks_generic(blocks, n, method, key), x, dim).contiguous()
+    else:
+        out = mvue_blocks_generic(blocks, n, method, key)
+    _check_representable(x, out)
+    return from_blocks(out, x, dim).contiguous()
 
 
 def mvue_blocks_generic(blocks: torch.Tensor, n: int, method: str, key: int) -> torch.Tensor:
@@ -149,11 +176,9 @@ def mvue_blocks_generic(blocks: torch.Tensor, n: int, method: str, key: int) -> 
     probabilities), then systematic (or sequential) sampling with the uniforms of ``key``."""
     cdtype = _compute_dtype(blocks.dtype)
     u = block_uniforms(key, blocks.shape[0], 1 if method == "exact" else 2, blocks.device, cdtype)
-    p = _block_probabilities(blocks, n, method)
-    if method == "exact":
-        keep = _systematic_keep(p, n, u)
-    else:
-        keep = _approx_keep(blocks.to(cdtype).abs() + APPROX_EPS, u)
+    w = _sampling_weights(blocks, method)
+    p = _probabilities(w, n, method)
+    keep = _systematic_keep(p, n, u) if method == "exact" else _approx_keep(w, u)
     values = blocks.to(cdtype) / p.clamp_min(torch.finfo(cdtype).tiny)
     return torch.where(keep, values, torch.zeros((), dtype=cdtype, device=blocks.device)).to(blocks.dtype)
 

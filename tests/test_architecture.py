@@ -30,3 +30,30 @@ def test_core_never_imports_ui_libraries():
 
 def test_kernels_never_import_workbench():
     assert not [p for p in (REPO / "kernels").rglob("*.py") if "workbench" in imported_roots(p)]
+
+
+IMPORT_EVERY_MODULE = """
+import importlib, io, pkgutil, sys, contextlib
+import workbench, kernels
+sys.argv = ["workbench", "list"]  # an unguarded main() would print the topics
+out = io.StringIO()
+names = [m.name for pkg in (workbench, kernels)
+         for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + ".")]
+with contextlib.redirect_stdout(out):
+    for name in names:
+        importlib.import_module(name)
+print(len(names), repr(out.getvalue()))
+"""
+
+
+def test_importing_any_module_has_no_side_effect():
+    """Panel's ``/components/<module>/`` route imports installed modules by name: importing one of ours (the CLI's
+    ``__main__`` included) must not run anything, print anything or exit."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", IMPORT_EVERY_MODULE], capture_output=True, text=True, timeout=600,
+                          cwd=REPO)
+    assert done.returncode == 0, done.stderr[-2000:]
+    count, printed = done.stdout.strip().split(" ", 1)
+    assert int(count) > 50 and printed == "''", done.stdout

@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from workbench.cli import main
 from workbench.topics import TOPICS
 
@@ -41,3 +43,23 @@ def test_runner_options_are_checked_before_any_work(capsys):
     assert "--quick runs in this process" in capsys.readouterr().err
     assert main(["reproduce", "nm_sparsity", "--workers", "-1"]) == 2
     assert "workers: expected a non-negative integer, got -1" in capsys.readouterr().err
+
+
+def test_serve_settings_are_checked_before_any_work(capsys, monkeypatch):
+    """A setting the server cannot honour fails at once with the argument named (it used to be an AssertionError
+    after the 15-20 s warm-up); nothing is served or warmed."""
+    import workbench.app
+
+    monkeypatch.setattr(workbench.app, "serve", lambda **kw: pytest.fail(f"serve() reached with {kw}"))
+    cases = [
+        (["--port", "99999"], "port: expected an integer in 0..65535"),
+        (["--port", "-1"], "port: expected an integer in 0..65535"),
+        (["--num-procs", "0"], "num_procs: expected an integer >= 1, got 0"),
+        (["--address", "0.0.0.0"], "address: serving on '0.0.0.0' exposes the server"),
+        (["--allow-websocket-origin", "*"], "allow_websocket_origin: '*' would let any web site"),
+        (["--unix-socket", "/no/such/folder/x.sock"], "unix_socket: the folder of '/no/such/folder/x.sock'"),
+        (["--max-jobs", "0"], "max_jobs: expected an integer >= 1, got 0"),
+    ]
+    for args, message in cases:
+        assert main(["serve", *args]) == 2, args
+        assert message in capsys.readouterr().err, args

@@ -44,3 +44,33 @@ def test_checksum_mismatch_is_reported(monkeypatch, tmp_path):
 def test_unknown_name():
     with pytest.raises(ValueError, match="name"):
         data.find("imagenet")
+
+
+def _offline_planetoid(monkeypatch, tmp_path, fetch):
+    """``find("planetoid")`` with nothing on disk, downloading through ``fetch(url, path)`` into tmp_path."""
+    monkeypatch.setenv("WORKBENCH_DATA", str(tmp_path / "empty"))
+    monkeypatch.setattr(data, "REPO_DATA", tmp_path / "repo-data")
+    monkeypatch.setattr(data, "_fetch", fetch)
+    return tmp_path / "repo-data" / "cache" / "planetoid"
+
+
+def _fail_mid_download(url, path):
+    path.write_bytes(b"half a file")
+    raise OSError("connection reset")
+
+
+@pytest.mark.parametrize("fetch,error", [(lambda url, path: path.write_bytes(b"<html>moved</html>"), ValueError),
+                                         (_fail_mid_download, data.DataNotFoundError)])
+def test_failed_download_leaves_nothing_in_the_cache(monkeypatch, tmp_path, fetch, error):
+    cache = _offline_planetoid(monkeypatch, tmp_path, fetch)
+    with pytest.raises(error, match="checksum mismatch for https://|connection reset"):
+        data.find("planetoid")
+    assert list(cache.iterdir()) == []  # neither the bad file nor its .part copy stays behind
+
+
+def test_verified_download_is_renamed_into_place(monkeypatch, tmp_path):
+    shared = data.find("planetoid", download=False)
+    cache = _offline_planetoid(monkeypatch, tmp_path,
+                               lambda url, path: shutil.copyfile(shared / url.rsplit("/", 1)[1], path))
+    assert data.find("planetoid") == cache
+    assert sorted(p.name for p in cache.iterdir()) == sorted(data.DATASETS["planetoid"].files)

@@ -52,6 +52,19 @@ def test_a_broken_data_loader_fails_the_page_test(monkeypatch):
     assert any("cannot read the stored results" in e for e in errors), errors
 
 
+def test_a_page_shows_an_error_without_the_servers_paths(monkeypatch):
+    """The message stays, the server's directory layout does not (it goes to the server log only)."""
+    from workbench.mesh_adaptation import explorer
+
+    def missing(case):
+        raise FileNotFoundError(f"/srv/private/checkout/workbench/results/{case}.npz is missing: run `make ship`")
+
+    monkeypatch.setattr(explorer, "load_case", missing)
+    errors = error_alerts(topic_page("mesh_adaptation"))
+    assert any("aligned.npz is missing: run" in e for e in errors), errors
+    assert not any("/srv/private" in e for e in errors), errors
+
+
 @pytest.mark.parametrize("slug", list(TOPICS))
 def test_full_run_is_a_task_grid_for_the_runner(slug):
     """The full run's settings are a frozen dataclass and its tasks plain functions with JSON parameters, named by

@@ -4,7 +4,11 @@
   included), and the time the report itself measured;
 * **pages**: each page of the served app in Chromium, cold (its first visit since the server started) and
   warm (median of ``--repeats`` further visits), and **slider-to-redraw**: a slider of the page moved one step
-  with the keyboard, until the page has drawn the server's answer (median of ``--repeats`` moves).
+  with the keyboard, until the page has drawn the server's answer (median of ``--repeats`` moves);
+* **a room**: :func:`workbench.ui.load.run_room`, 20 sessions over every page, trainings, half closed mid-run;
+* **probe during work**: while a page trains (or runs live), a second client fetches a small static file every
+  0.25 s: the latency of every fetch (median and worst). The work runs off the server's event loop
+  (:mod:`workbench.ui.jobs`), so the other visitors should not notice it.
 
 A page is *ready* when a plot canvas exists and the server's websocket messages that change the document have
 stopped for ``QUIET_MS``, at the browser's paint after the last of them: timestamps are taken inside the page
@@ -20,19 +24,23 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-__all__ = ["SLIDERS", "quick_times", "page_times", "main"]
+__all__ = ["SLIDERS", "WORK_BUTTONS", "quick_times", "page_times", "probe_during_work", "room_figures", "main"]
 
 REPO = Path(__file__).resolve().parent.parent
 QUIET_MS = 400  # no websocket message for this long: the page is done
 #: the slider each page's redraw is timed with (its label in the sidebar)
 SLIDERS = {"nm_sparsity": "Samples", "structure_learning": "Threshold", "execution": "Start",
            "mesh_adaptation": "Iteration"}
+#: the button that starts a page's background work, and the text the page shows when that work has ended
+WORK_BUTTONS = {"nm_sparsity": ("Train", "epoch 15/15"), "structure_learning": ("Train", "done"),
+                "mesh_adaptation": ("Run live (Firedrake)", re.compile(r"Live \w+ run: \d+ iterations"))}
 
 # timestamps inside the page: every websocket message that changes the document, the paint after it, the first
 # canvas, each key press. The template's busy spinner is left out: it turns off at least 500 ms after it turned on
@@ -151,6 +159,55 @@ def page_times(slugs, repeats: int = 3, url: str | None = None) -> list[dict]:
     return rows
 
 
+def probe_during_work(slugs, url: str | None = None, timeout: float = 600) -> list[dict]:
+    """Per page with background work (:data:`WORK_BUTTONS`): press its button in Chromium and, until the page
+    says the work has ended, fetch :data:`workbench.ui.load.PROBE_FILE` every 0.25 s from a second client; the fetches' latency."""
+    import threading
+
+    from workbench.ui.browser import chromium, served_app
+    from workbench.ui.load import PROBE_FILE, probe_static
+
+    rows = []
+    with (served_app() if url is None else contextlib.nullcontext((url, None))) as (base, _), chromium() as browser:
+        for slug in [s for s in slugs if s in WORK_BUTTONS]:
+            button, finished = WORK_BUTTONS[slug]
+            ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+            ctx.add_init_script(_PROBE)
+            page = ctx.new_page()
+            _load(page, f"{base}/{slug}")
+            latencies, failures, stop = [], [], threading.Event()
+            prober = threading.Thread(target=probe_static, args=(base + PROBE_FILE, stop, latencies, failures))
+            prober.start()
+            t0 = time.perf_counter()
+            try:
+                page.get_by_role("button", name=button).click()
+                page.get_by_text(finished).first.wait_for(timeout=timeout * 1000)
+                work_s = time.perf_counter() - t0
+            except Exception as exc:  # noqa: BLE001 - a figure, not a test: say what happened
+                work_s, failures = None, failures + [f"page: {exc}"]
+            finally:
+                stop.set()
+                prober.join(timeout=60)
+                ctx.close()
+            rows.append({"page": f"/{slug}", "work": button, "work_s": work_s, "probes": len(latencies),
+                         "probe_median_s": statistics.median(latencies) if latencies else None,
+                         "probe_max_s": max(latencies) if latencies else None, "failures": failures})
+    return rows
+
+
+def room_figures(sessions: int = 20) -> dict:
+    """:func:`workbench.ui.load.run_room` on a fresh server: the figures of a workshop's room."""
+    import tempfile
+
+    from workbench.ui.browser import chromium, served_app
+    from workbench.ui.load import run_room
+
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "serve.log"
+        with served_app(log, args=("--max-jobs", "4")) as (base, proc), chromium() as browser:
+            return run_room(browser, base, proc.pid, log, sessions=sessions)
+
+
 def quick_times(slugs) -> list[dict]:
     """Wall time of each topic's ``--quick --json`` run in a fresh process."""
     rows = []
@@ -185,7 +242,7 @@ def main(argv=None) -> int:
     from workbench.topics import TOPICS
 
     p = argparse.ArgumentParser(prog="python -m workbench.bench", description=__doc__.splitlines()[0])
-    p.add_argument("--only", choices=["pages", "quick"], help="one of the two tables")
+    p.add_argument("--only", choices=["pages", "probe", "room", "quick"], help="one of the tables")
     p.add_argument("--topics", help="comma-separated slugs (default: every topic)")
     p.add_argument("--repeats", type=int, default=3, help="warm loads and slider moves per page (median)")
     p.add_argument("--url", help="measure an app that is already served here instead of serving one")
@@ -204,6 +261,20 @@ def main(argv=None) -> int:
         print(_table(out["pages"], [("page", "page"), ("cold_s", "cold"), ("warm_s", "warm"), ("slider", "slider"),
                                     ("slider_to_redraw_s", "slider to redraw")]))
         print()
+    if args.only in (None, "probe"):
+        out["probe"] = probe_during_work(slugs, args.url)
+        print("A second client's static-file fetches while a page works (seconds)")
+        print(_table(out["probe"], [("page", "page"), ("work", "work"), ("work_s", "work took"),
+                                    ("probes", "fetches"), ("probe_median_s", "median"), ("probe_max_s", "worst")]))
+        print()
+    if args.only in (None, "room"):
+        out["room"] = room_figures()
+        r = out["room"]
+        print(f"A room of {r['sessions']} sessions ({r['trainings_pressed']} trainings, {r['closed_mid_run']} closed "
+              f"mid-run): page ready median {r['page_ready_median_s']:.1f} s, worst {r['page_ready_max_s']:.1f} s; "
+              f"probe median {r['probe_median_s']:.3f} s, worst {r['probe_max_s']:.2f} s, "
+              f"{len(r['probe_failures'])} failed; memory {r['rss_start_mb']:.0f} -> peak {r['rss_peak_mb']:.0f} -> "
+              f"after {r['rss_end_mb']:.0f} MB; jobs {r['job_outcomes']}\n")
     if args.only in (None, "quick"):
         out["quick"] = quick_times(slugs)
         print("Quick runs (seconds)")

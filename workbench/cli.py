@@ -66,8 +66,18 @@ def _cmd_reproduce(args) -> int:
 def _cmd_serve(args) -> int:
     from workbench.app import serve
 
+    from workbench.app import check_serve_args
+
     origins = args.allow_websocket_origin or None
-    serve(port=args.port, address=args.address, show=args.show, prefix=args.prefix, websocket_origins=origins)
+    try:  # before any work: a bad setting fails in milliseconds, not after the warm-up
+        check_serve_args(args.port, args.address, origins, args.num_procs, args.unix_socket)
+        if args.max_jobs is not None and args.max_jobs < 1:
+            raise ValueError(f"max_jobs: expected an integer >= 1, got {args.max_jobs}")
+    except ValueError as e:
+        print(f"workbench serve: {e}", file=sys.stderr)
+        return 2
+    serve(port=args.port, address=args.address, show=args.show, prefix=args.prefix, websocket_origins=origins,
+          num_procs=args.num_procs, unix_socket=args.unix_socket, max_jobs=args.max_jobs)
     return 0
 
 
@@ -124,10 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="workbench", description="Seed Workbench: explore, reproduce, teach.")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="serve the dashboard")
-    s.add_argument("--port", type=int, default=5006)
-    s.add_argument("--address", default="localhost")
+    s.add_argument("--port", type=int, default=5006, help="0: any free port (the one printed)")
+    s.add_argument("--address", default="localhost",
+                   help="the interface to listen on (default localhost only; another needs --allow-websocket-origin)")
     s.add_argument("--prefix", default="", help="URL prefix (behind a proxy)")
-    s.add_argument("--allow-websocket-origin", action="append", help="extra allowed origin host[:port]")
+    s.add_argument("--allow-websocket-origin", action="append",
+                   help="host[:port] that browsers use to reach the server (repeatable; replaces the localhost default)")
+    s.add_argument("--num-procs", type=int, default=1, help="server processes sharing the port (a workshop: one per core)")
+    s.add_argument("--unix-socket", default=None, help="listen on this Unix socket instead of a port (behind a proxy)")
+    s.add_argument("--max-jobs", type=int, default=None,
+                   help="trainings and live runs at once, per process (default: $WORKBENCH_MAX_JOBS or one per core); "
+                        "one more gets 'busy, try again in a moment'")
     s.add_argument("--show", action="store_true", help="open a browser")
     s.set_defaults(func=_cmd_serve)
     s = sub.add_parser("list", help="one line per topic")

@@ -6,7 +6,8 @@ Search order for a file-based data set ``name`` (a folder of files):
 2. ``data/<name>/`` in the repository;
 3. ``data/cache/<name>/``, downloaded there from the public source when the machine is online.
 
-Every file with a known SHA-256 is verified once it is found or downloaded. Data sets that ship
+Every file with a known SHA-256 is verified once it is found; a download is verified under a temporary
+name before it is renamed into place (and deleted if it fails), so the cache holds only verified files. Data sets that ship
 with a Python package (scikit-learn's digits) need no files.
 """
 
@@ -155,26 +156,40 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _check(ds: Dataset, path: Path, sha: str, shown: str, remedy: str) -> None:
+    """Raise ``ValueError`` naming ``shown`` (the file or its URL) unless ``path`` has the SHA-256 ``sha``."""
+    got = _sha256(path)
+    if sha and got != sha:
+        raise ValueError(f"data set {ds.name!r}: checksum mismatch for {shown} (expected sha256 {sha}, got {got}); "
+                         + remedy)
+
+
 def _verify(ds: Dataset, folder: Path) -> None:
     for fname, sha in ds.files.items():
-        got = _sha256(folder / fname)
-        if sha and got != sha:
-            raise ValueError(
-                f"data set {ds.name!r}: checksum mismatch for {folder / fname} (expected sha256 {sha}, got {got}); "
-                "delete the file to fetch it again"
-            )
+        _check(ds, folder / fname, sha, str(folder / fname), "delete the file to fetch it again")
+
+
+def _fetch(url: str, path: Path) -> None:
+    """Write the bytes at ``url`` to ``path`` (the one network call; tests replace it)."""
+    with urllib.request.urlopen(url, timeout=30) as r, open(path, "wb") as f:
+        f.write(r.read())
 
 
 def _download(ds: Dataset, dest: Path) -> None:
+    """Fetch each missing file to ``<name>.part``, verify its checksum, and only then rename it into place;
+    a failed download or a checksum mismatch deletes the partial file, so ``dest`` holds only verified files."""
     dest.mkdir(parents=True, exist_ok=True)
-    for fname in ds.files:
+    for fname, sha in ds.files.items():
         target = dest / fname
         if target.exists():
             continue
-        tmp = target.with_suffix(target.suffix + ".part")
-        with urllib.request.urlopen(ds.base_url + fname, timeout=30) as r, open(tmp, "wb") as f:
-            f.write(r.read())
-        tmp.replace(target)
+        tmp = target.with_name(target.name + ".part")
+        try:
+            _fetch(ds.base_url + fname, tmp)
+            _check(ds, tmp, sha, ds.base_url + fname, "the download was deleted; the source may have changed")
+            tmp.replace(target)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def find(name: str, *, download: bool = True) -> Path:

@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -86,6 +87,34 @@ def test_empty_and_blank_lines_are_errors(tmp_path):
         read_messages(write(tmp_path, GOOD[:2] + [""] + GOOD[2:]))
 
 
+@pytest.mark.parametrize("char", ["\x00", "\x0c", "\x1e"])
+def test_control_characters_are_refused_naming_the_line(tmp_path, char):
+    """A NUL byte used to vanish (numpy strips it from the fields); \\f and \\x1e split lines, shifting every
+    line number after them."""
+    path = tmp_path / "nul.csv"
+    path.write_bytes(("\n".join(GOOD[:3]) + "\n" + GOOD[3] + char + "\n" + "\n".join(GOOD[4:]) + "\n").encode())
+    with pytest.raises(ValueError, match=re.escape(f"nul.csv, line 4: expected printable ASCII text, got character {char!r}")):
+        read_messages(path)
+    with pytest.raises(ValueError, match="line 1: expected printable ASCII"):
+        read_orderbook(io.StringIO(char + "10100,10,9900,5"))
+
+
+@pytest.mark.parametrize("column, value", [("type", 1.5), ("direction", 1.9), ("size", 10.5), ("price", float("nan"))])
+def test_messages_refuse_non_integral_values(column, value):
+    cols = {"time": [1.0, 2.0], "type": [1, 1], "order_id": [1, 2], "size": [10, 10], "price": [10100, 10200],
+            "direction": [1, -1]}
+    cols[column] = [cols[column][0], value]
+    with pytest.raises(ValueError, match=f"line 2: {column}: expected an integer.*got {re.escape(repr(value))}"):
+        Messages(**{k: np.array(v) for k, v in cols.items()}, source="built")
+    assert Messages(**{k: np.array(v, dtype=float) for k, v in cols.items() if k != column},
+                    **{column: np.array([cols[column][0]] * 2, dtype=float)}).type.dtype == np.int8  # 1.0 is fine
+
+
+def test_snapshots_refuse_fractional_prices():
+    with pytest.raises(ValueError, match="line 1: ask_price, level 1: expected an integer.*10100.5"):
+        Snapshots(np.array([[10100.5]]), np.array([[10]]), np.array([[9900]]), np.array([[5]]))
+
+
 ROW = "10100,10,9900,5,10200,20,9800,7"
 EMPTY = f"10100,10,9900,5,{ASK_DUMMY},0,{BID_DUMMY},0"
 
@@ -108,6 +137,8 @@ def test_read_orderbook(tmp_path):
     ([ROW, "10100,-10,9900,5,10200,20,9800,7"], 2, ["ask size, level 1", "non-negative"]),
     ([ROW, "10200,10,9900,5,10100,20,9800,7"], 2, ["ask price, level 2", "increasing"]),
     ([ROW, f"10100,10,9900,5,10200,0,{BID_DUMMY},0"], 2, ["ask price, level 2", "padding price"]),
+    ([ROW, "10100,10,10100,5,10200,20,9800,7"], 2, ["bid price, level 1", "crossed book", "[10100, 10, 10100, 5"]),
+    ([ROW, ROW, "10100,10,10150,5,10200,20,10100,7"], 3, ["crossed book", "10150"]),
 ])
 def test_malformed_orderbook_names_file_and_line(tmp_path, rows, line, words):
     with pytest.raises(ValueError) as info:

@@ -65,3 +65,18 @@ def test_fused_detects_nan_and_inf():
     x[7] = float("inf")
     with pytest.raises(ValueError, match="Inf"):
         mvue_prune(x, 2, 4)
+
+
+@pytest.mark.parametrize("n,m", [(1, 2), (2, 4)])
+def test_fused_rescales_huge_blocks(n, m):
+    """Issue 18: a block sum that overflows float32 gave zeros. 2:4 [2e38]*3: p = 2/3, kept 3e38; 1:2
+    [1e38, 3e38]: S = 4e38 overflows, p = (1/4, 3/4), kept +-4e38 overflows: an error, not zeros."""
+    x = torch.zeros(NUMEL)
+    x[:4] = torch.tensor([2e38, 2e38, 2e38, 0.0])
+    if m == 4:
+        out = mvue_prune(x, n, m, generator=torch.Generator().manual_seed(0))
+        assert int((out[:4] != 0).sum()) == 2 and torch.allclose(out[:4][out[:4] != 0], torch.tensor(3e38))
+    else:
+        x[:2] = torch.tensor([1e38, 3e38])
+        with pytest.raises(ValueError, match="^x: an unbiased kept value"):
+            mvue_prune(x, n, m)

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from workbench.mesh_adaptation.metric import (anisotropic_dwr_metric, clement_interpolate, complexity,
+from workbench.mesh_adaptation.metric import (MAX_CELLS, MAX_COMPLEXITY, anisotropic_dwr_metric, check_metric,
+                                              check_target_complexity, clement_interpolate, complexity,
                                               enforce_constraints, isotropic_metric, normalise, triangle_areas)
 from workbench.mesh_adaptation.remeshing import rectangle_mesh
 
@@ -58,10 +59,55 @@ def test_constraints_clip_sizes_and_aspect_ratio():
     assert lam.max() == pytest.approx(1.0) and lam.min() == pytest.approx(1e-2)
 
 
-@pytest.mark.parametrize("bad", [0, -5.0, float("nan"), "100"])
-def test_target_complexity_must_be_positive(grid, bad):
+@pytest.mark.parametrize("bad", [0, -5.0, float("nan"), "100", 1e12, MAX_COMPLEXITY * 1.01])
+def test_target_complexity_must_be_positive_and_bounded(grid, bad):
     with pytest.raises(ValueError, match="target_complexity"):
         isotropic_metric(grid.vertices, grid.triangles, np.ones(len(grid.triangles)), bad)
+
+
+def test_largest_target_complexity_is_accepted():
+    assert check_target_complexity(MAX_COMPLEXITY) == MAX_COMPLEXITY == MAX_CELLS / 2
+
+
+def test_all_zero_indicators_give_the_metric_of_constant_ones(grid):
+    """Zero indicators everywhere used to give an all-NaN metric (0 / 0); now they weight every element
+    equally, exactly as constant indicators do."""
+    zero = isotropic_metric(grid.vertices, grid.triangles, np.zeros(len(grid.triangles)), 800.0)
+    ones = isotropic_metric(grid.vertices, grid.triangles, np.ones(len(grid.triangles)), 800.0)
+    assert np.isfinite(zero).all() and np.array_equal(zero, ones)
+    assert complexity(grid.vertices, grid.triangles, zero) == pytest.approx(800.0, rel=1e-9)
+
+
+@pytest.mark.parametrize("field, value", [("indicators", np.nan), ("indicators", np.inf), ("hessians", np.nan)])
+def test_non_finite_indicators_or_hessians_are_refused(grid, field, value):
+    args = {"indicators": np.ones(len(grid.triangles)),
+            "hessians": np.broadcast_to(np.eye(2), (len(grid.triangles), 2, 2)).copy()}
+    args[field][7] = value
+    with pytest.raises(ValueError, match=f"{field}: expected finite values, .* on triangle 7"):
+        anisotropic_dwr_metric(grid.vertices, grid.triangles, target_complexity=500.0, **args)
+
+
+@pytest.mark.parametrize("tensor", [np.zeros((2, 2)), -np.eye(2), np.diag([1.0, -1.0]), [[1.0, 2.0], [0.0, 1.0]],
+                                    np.eye(2) * np.nan])
+def test_metric_must_be_symmetric_positive_definite(grid, tensor):
+    M = np.broadcast_to(np.eye(2) / 400, (len(grid.vertices), 2, 2)).copy()
+    M[5] = tensor
+    with pytest.raises(ValueError, match="metric: expected finite symmetric positive-definite tensors, .* vertex 5"):
+        check_metric(grid.vertices, grid.triangles, M)
+
+
+def test_metric_asking_for_too_many_cells_is_refused(grid):
+    # M = I / h^2 on 600000 m^2 asks 600000 / h^2 vertices, about twice as many cells
+    h = np.sqrt(600000 / (MAX_COMPLEXITY * 0.99))
+    ok = np.broadcast_to(np.eye(2) / h ** 2, (len(grid.vertices), 2, 2))
+    assert check_metric(grid.vertices, grid.triangles, ok).shape == ok.shape
+    with pytest.raises(ValueError, match=f"at most 100000 .*{MAX_CELLS} cells"):
+        check_metric(grid.vertices, grid.triangles, ok * 1.03)
+
+
+def test_normalising_a_zero_metric_is_refused(grid):
+    with pytest.raises(ValueError, match="metric: expected a finite positive complexity"):
+        normalise(grid.vertices, grid.triangles, np.zeros((len(grid.vertices), 2, 2)), 100.0)
 
 
 def test_areas(grid):

@@ -44,6 +44,21 @@ def test_bad_metric_is_rejected():
         remesh(m, np.ones((3, 2, 2)))
 
 
+@pytest.mark.timeout(30)  # the 1e6 I metric used to run Mmg up to 8.4 GB before it was killed
+@pytest.mark.parametrize("scale, match", [(1e6, "complexity of at most"), (0.0, "positive-definite"),
+                                          (-1.0, "positive-definite")])
+def test_runaway_or_degenerate_metric_is_refused_before_mmg(monkeypatch, scale, match):
+    import mmgpy
+
+    def never(*args, **kwargs):
+        raise AssertionError("Mmg was called")
+
+    monkeypatch.setattr(mmgpy, "MmgMesh2D", never)
+    m = rectangle_mesh(4, 2)
+    with pytest.raises(ValueError, match=f"metric: expected .*{match}"):
+        remesh(m, scale * np.broadcast_to(np.eye(2), (len(m.vertices), 2, 2)))
+
+
 def test_geometry_features_of_known_triangles():
     v = np.array([[0, 0], [2, 0], [1, np.sqrt(3)], [0, 1], [10, 0], [0, 1]], float)
     tri = np.array([[0, 1, 2], [3, 4, 5][:0] or [0, 4, 3]])

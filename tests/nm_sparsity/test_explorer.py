@@ -1,4 +1,3 @@
-import asyncio
 import time
 
 import numpy as np
@@ -48,28 +47,72 @@ def test_the_samples_slider_updates_the_figures_in_place():
     assert not np.array_equal(measured(), data_before)  # new measured variances
 
 
+def wait_until(condition, what: str, timeout: float = 120):
+    deadline = time.monotonic() + timeout  # a hang guard, not a speed bound
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} within {timeout} s"
+        time.sleep(0.01)
+
+
 def test_training_streams_epochs():
     e = Explorer(epochs=2, weights="2:4", gradients="2:4")
-    asyncio.run(e._on_train())
+    e._on_train()
+    job = e._job
+    if job is not None:  # None: it has finished and said so already
+        job.wait(timeout=120)
     rows = e.history_rows()
     assert [r["epoch"] for r in rows] == [1, 2]
     assert rows[-1]["test_accuracy"] > 0.5
     assert "epoch 2/2" in e._status.object
+    assert not e._train_button.disabled and e._stop_button.disabled
 
 
 def test_stop_button_ends_training_early():
     e = Explorer(epochs=20, gradients="2:4")
-
-    async def run():
-        task = asyncio.create_task(e._on_train())
-        deadline = time.monotonic() + 120  # a hang guard, not a speed bound
-        while not e.history_rows() and time.monotonic() < deadline:  # wait for the first streamed epoch
-            await asyncio.sleep(0.005)
-        assert e.history_rows(), "no epoch streamed within 120 s"
-        e._on_stop()
-        await task
-
-    asyncio.run(run())
+    e._on_train()
+    wait_until(e.history_rows, "no epoch streamed")
+    job = e._job
+    e._on_stop()
+    job.wait(timeout=120)
     assert len(e.history_rows()) < 20
     assert "stopped" in e._status.object
     assert not e._train_button.disabled and e._stop_button.disabled
+
+
+def test_training_runs_off_the_event_loop_and_ends_with_its_session():
+    """Train returns at once (the epochs run in the job pool, not in the server's event loop), and the end of the
+    session cancels the training: a closed tab leaves no work behind."""
+    from bokeh.document import Document
+
+    from panel.io.state import set_curdoc
+
+    doc = Document()
+    with set_curdoc(doc):
+        e = Explorer(epochs=30, gradients="2:4")
+        e._on_train()
+    job = e._job
+    assert job is not None and not job.done  # _on_train returned while the training runs
+    wait_until(e.history_rows, "no epoch streamed")
+    for callback in list(doc.session_destroyed_callbacks):  # what the server does when the tab closes
+        callback(None)
+    job.wait(timeout=120)
+    assert job.cancelled.is_set() and len(e.history_rows()) < 30
+
+
+def test_a_full_server_refuses_another_training_with_a_message(monkeypatch):
+    import threading
+
+    from workbench.ui import jobs as job_module
+
+    pool = job_module.JobPool(max_jobs=1)
+    monkeypatch.setattr(job_module, "_pool", pool)
+    release = threading.Event()
+    blocker = pool.submit("someone else's training", lambda report, cancelled: release.wait(60))
+    try:
+        e = Explorer(epochs=2)
+        e._on_train()
+        assert "try again in a moment" in e._status.object and not e.history_rows()
+        assert not e._train_button.disabled  # the user can press Train again later
+    finally:
+        release.set()
+        blocker.wait(timeout=60)

@@ -152,3 +152,37 @@ def test_bad_input_is_named(change, match):
     k = args.pop("k")
     with pytest.raises(ValueError, match=match):
         LDS(k=k, max_outer=1).fit(**args)
+
+
+def _tiny_graph_problem(n=8):
+    rng = np.random.default_rng(0)
+    return dict(X=rng.normal(size=(n, 3)), y=np.arange(n) % 2, train_idx=[0, 1], val_idx=[2, 3, 4, 5])
+
+
+@pytest.mark.timeout(60)  # tau <= 0 used to loop forever
+@pytest.mark.parametrize("setting", [dict(tau=0), dict(tau=-1), dict(max_outer=0), dict(n_samples=0),
+                                     dict(max_inner_steps=0), dict(outer_lr=float("nan")), dict(inner_lr=-0.1),
+                                     dict(dropout=1.0), dict(patience=0)])
+def test_lds_settings_are_checked(setting):
+    (name, value), = setting.items()
+    with pytest.raises(ValueError, match=f"{name}: expected .* got {value}"):
+        LDS(k=2, **setting).fit(**_tiny_graph_problem())
+
+
+@pytest.mark.parametrize("change, error, match", [
+    (dict(graph=np.where(np.eye(8) == 1, np.nan, 1.0)), ValueError, r"graph: expected finite edge weights >= 0, got nan"),
+    (dict(graph=-np.ones((8, 8))), ValueError, r"graph: expected finite edge weights >= 0, got -1.0"),
+    (dict(y=np.array([0, 1, 0, 1, 0, 1, 0.5, 1])), ValueError, r"y: expected integer class labels .* 0.5 at node 6"),
+    (dict(train_idx=[0.5, 1]), TypeError, r"train_idx: expected integer node indices"),
+    (dict(val_idx=np.array([True, False])), TypeError, r"val_idx: .*boolean mask"),
+    (dict(val_idx=[2]), ValueError, r"val_idx: expected at least 2 nodes"),
+])
+def test_lds_fit_input_is_checked(change, error, match):
+    """NaN in the graph used to come back as NaN edge probabilities, and 0.5 as class 0."""
+    with pytest.raises(error, match=match):
+        LDS(k=2, max_outer=1, max_inner_steps=1).fit(**{**_tiny_graph_problem(), **change})
+
+
+def test_lds_divergence_is_an_error_not_nan_probabilities():
+    with pytest.raises(ValueError, match="inner_lr, weight_decay: .* non-finite"):
+        LDS(k=2, tau=2, max_outer=2, max_inner_steps=4, n_samples=2, inner_lr=1e30).fit(**_tiny_graph_problem())

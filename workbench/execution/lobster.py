@@ -19,6 +19,7 @@ how the replay is checked against the orderbook file is :mod:`~workbench.executi
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -50,6 +51,26 @@ def _first(mask: np.ndarray) -> int | None:
     return int(bad[0]) if bad.size else None
 
 
+def _integers(source: str, name: str, values, dtype) -> np.ndarray:
+    """``values`` (one column ``(n,)`` or one value per level ``(n, L)``) as ``dtype``, refusing what that would
+    change: non-numbers (``TypeError``), and non-integral or out-of-range values (``ValueError`` naming the line)."""
+    raw = np.asarray(values)
+    if raw.dtype.kind not in "iuf":
+        raise TypeError(f"{source}: {name}: expected integers, got an array of {raw.dtype}")
+    info = np.iinfo(dtype)
+    if raw.dtype.kind == "f":  # exactly representable integers only (|x| <= 2^53)
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(raw) | (raw != np.round(raw)) | (np.abs(raw) > min(info.max, 2 ** 53))
+    else:
+        bad = (raw < info.min) | (raw > info.max) if raw.dtype != dtype else np.zeros(raw.shape, bool)
+    if bad.any():
+        at = np.argwhere(bad)[0]
+        level = f", level {at[1] + 1}" if raw.ndim == 2 else ""
+        raise ValueError(f"{source_line(source, int(at[0]))}: {name}{level}: expected an integer in "
+                         f"[{info.min}, {info.max}], got {raw[tuple(at)].item()!r}")
+    return raw.astype(dtype)
+
+
 # --------------------------------------------------------------------------------------- messages
 class Message(NamedTuple):
     """One LOBSTER event (python scalars)."""
@@ -69,8 +90,8 @@ class Messages:
     Shapes: every column ``(n,)``: ``time`` float64 seconds after midnight, non-decreasing;
     ``type`` int8 in 1..7; ``order_id`` int64 (positive for types 1-4); ``size`` int64 shares
     (positive for types 1-5, non-negative otherwise); ``price`` int64 dollars x 10000 (positive for
-    types 1-5); ``direction`` int8 +-1. ``source`` names the file in error messages, whose line
-    numbers are 1-based row indices.
+    types 1-5); ``direction`` int8 +-1. Integer columns refuse non-integral values (1.5 is not read as 1).
+    ``source`` names the file in error messages, whose line numbers are 1-based row indices.
     """
 
     time: np.ndarray
@@ -92,12 +113,12 @@ class Messages:
                 n = raw.shape[0]
             elif raw.shape[0] != n:
                 raise ValueError(f"{name}: expected {n} entries like time, got {raw.shape[0]}")
-            if name in ("type", "direction"):
-                bad = _first((raw < -128) | (raw > 127)) if raw.size and raw.dtype.kind in "iu" else None
-                if bad is not None:
-                    raise ValueError(f"{source_line(self.source, bad)}: {name}: expected "
-                                     f"{'1..7' if name == 'type' else '+1 or -1'}, got {raw[bad]}")
-            object.__setattr__(self, name, raw.astype(dtype, copy=False))
+            if dtype is np.float64:
+                if raw.dtype.kind not in "iuf":
+                    raise TypeError(f"{self.source}: {name}: expected numbers, got an array of {raw.dtype}")
+                object.__setattr__(self, name, raw.astype(dtype, copy=False))
+            else:
+                object.__setattr__(self, name, _integers(self.source, name, raw, dtype))
         _validate_messages(self)
 
     def __len__(self) -> int:
@@ -147,6 +168,10 @@ def _read_lines(path_or_file) -> tuple[str, list[str]]:
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
             raise ValueError(f"{name}, line {line}: expected ASCII text, got byte {data[exc.start]:#04x}") from None
+    bad = re.search(r"[^\t\n\r\x20-\x7e]", data)  # NUL, and \v \f \x1c-\x1e, which would also split lines
+    if bad:
+        line = data.count("\n", 0, bad.start()) + 1
+        raise ValueError(f"{name}, line {line}: expected printable ASCII text, got character {bad.group()!r}")
     lines = data.splitlines()
     if not lines:
         raise ValueError(f"{name}: expected at least one line, got an empty file")
@@ -202,7 +227,8 @@ class Snapshots:
     """LOBSTER orderbook rows: the top ``L`` levels after each message, validated on construction.
 
     Shapes: ``ask_price, ask_size, bid_price, bid_size`` ``(n, L)`` int64; level 1 first; empty
-    levels hold :data:`ASK_DUMMY` / :data:`BID_DUMMY` with size 0 and come after every real level.
+    levels hold :data:`ASK_DUMMY` / :data:`BID_DUMMY` with size 0 and come after every real level. A row
+    whose best bid is at or above its best ask (a crossed book) is refused.
     """
 
     ask_price: np.ndarray
@@ -213,11 +239,13 @@ class Snapshots:
 
     def __post_init__(self):
         shape = np.shape(self.ask_price)
+        if len(shape) != 2 or shape[1] < 1:
+            raise ValueError(f"ask_price: expected shape (n, levels) with levels >= 1, got {shape}")
         for name in ("ask_price", "ask_size", "bid_price", "bid_size"):
-            a = np.asarray(getattr(self, name), dtype=np.int64)
-            if a.ndim != 2 or a.shape != shape:
+            a = np.asarray(getattr(self, name))
+            if a.shape != shape:
                 raise ValueError(f"{name}: expected shape (n, levels) = {shape}, got {a.shape}")
-            object.__setattr__(self, name, a)
+            object.__setattr__(self, name, _integers(self.source, name, a, np.int64))
         _validate_snapshots(self)
 
     @property
@@ -259,6 +287,9 @@ def _validate_snapshots(s: Snapshots) -> None:
                 i = int(rows[0])
                 level = int(np.flatnonzero(mask[i])[0]) + first
                 errors.append((i, f"{name}, level {level}", expected))
+    crossed = np.flatnonzero((s.ask_size[:, 0] > 0) & (s.bid_size[:, 0] > 0) & (s.bid_price[:, 0] >= s.ask_price[:, 0]))
+    if crossed.size:
+        errors.append((int(crossed[0]), "bid price, level 1", "a best bid below the best ask, not a crossed book"))
     if errors:
         i, name, expected = min(errors, key=lambda e: e[0])
         raise ValueError(f"{source_line(src, i)}: {name}: expected {expected}, got row {s.row(i).tolist()}")

@@ -9,7 +9,6 @@ target complexity in the page. Meshes go to the browser as one patch per triangl
 
 from __future__ import annotations
 
-import threading
 
 import numpy as np
 import panel as pn
@@ -25,7 +24,8 @@ from workbench.mesh_adaptation.firedrake_support import INSTALL_HINT, firedrake_
 from workbench.mesh_adaptation.metric import triangle_areas
 from workbench.mesh_adaptation.store import StoredIteration, load_case
 from workbench.mesh_adaptation.surface_view import speed_surface
-from workbench.ui import ExplorerBase, error_message, load_extensions
+from workbench.ui import ExplorerBase, error_message, load_extensions, public_text
+from workbench.ui.jobs import Busy, jobs
 
 __all__ = ["Explorer", "MAX_TRIANGLES"]
 
@@ -243,47 +243,43 @@ class Explorer(ExplorerBase):
                                          "the troughs behind the white squares. Drag to turn it.")
         except ValueError as exc:
             self._surface.object = None
-            self._surface_note.object = f"*{exc}*"
+            self._surface_note.object = f"*{public_text(str(exc))}*"
 
     # ---------- live runs ----------
     def _on_live(self, _event):
+        """A live run in the server's job pool (off the event loop; dropped when the session ends)."""
         case, method, target = self.case, self.method, float(self._live_target.value)
         if method == "uniform":
             self._live_status.object = "Live runs adapt: pick `dwr` or `e2n` on the left."
             return
+
+        def work(_report, _cancelled):
+            from workbench.mesh_adaptation.adaptation import adapt
+            from workbench.mesh_adaptation.experiments import load_network
+
+            run = adapt(CASES[case], target, method, model=load_network() if method == "e2n" else None)
+            text = (f"Live {method} run: {len(run.iterations)} iterations, final power {run.final.qoi:.5f} MW, "
+                    f"{sum(run.seconds().values()):.1f} s.")
+            return [StoredIteration.from_iteration(it) for it in run.iterations], text
+
+        def done(result, error):
+            self._live_button.disabled = False
+            if error is not None:
+                self._live_status.object = f"**{type(error).__name__}:** {public_text(str(error))}"
+                return
+            its, text = result
+            self._live_runs[(case, method)] = its
+            self._live_status.object = text
+            self._update_cost()
+            self._show()
+
         self._live_button.disabled = True
         self._live_status.object = f"Running {method} on the {case} farm at complexity {target:g}…"
-        doc = pn.state.curdoc
-
-        def work():
-            try:
-                from workbench.mesh_adaptation.adaptation import adapt
-                from workbench.mesh_adaptation.experiments import load_network
-
-                run = adapt(CASES[case], target, method, model=load_network() if method == "e2n" else None)
-                its = [StoredIteration.from_iteration(it) for it in run.iterations]
-                text = (f"Live {method} run: {len(its)} iterations, final power {run.final.qoi:.5f} MW, "
-                        f"{sum(run.seconds().values()):.1f} s.")
-                error = None
-            except Exception as exc:  # noqa: BLE001 - shown, not raised
-                its, text, error = None, "", exc
-
-            def finish():
-                self._live_button.disabled = False
-                if error is not None:
-                    self._live_status.object = f"**{type(error).__name__}:** {error}"
-                    return
-                self._live_runs[(case, method)] = its
-                self._live_status.object = text
-                self._update_cost()
-                self._show()
-
-            if doc is not None:
-                doc.add_next_tick_callback(finish)
-            else:
-                finish()
-
-        threading.Thread(target=work, daemon=True).start()
+        try:
+            jobs().submit(f"live {method} run on {case}", work, on_done=done)
+        except Busy as exc:
+            self._live_button.disabled = False
+            self._live_status.object = str(exc)
 
     # ---------- layout ----------
     def controls(self):

@@ -27,14 +27,59 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["triangle_areas", "clement_interpolate", "complexity", "normalise", "enforce_constraints",
-           "anisotropic_dwr_metric", "isotropic_metric", "spd_abs", "compose", "check_target_complexity"]
+           "anisotropic_dwr_metric", "isotropic_metric", "spd_abs", "compose", "check_target_complexity",
+           "check_metric", "MAX_CELLS", "CELLS_PER_COMPLEXITY", "MAX_COMPLEXITY"]
+
+MAX_CELLS = 200_000
+"""The largest mesh a metric may ask Mmg for. A metric of complexity :math:`\\mathcal C` gives about
+:math:`\\mathcal C` vertices and so about ``CELLS_PER_COMPLEXITY`` :math:`\\mathcal C` triangles (a triangulation
+has about twice as many triangles as vertices); :func:`check_metric` refuses more before Mmg runs (a runaway
+metric once grew Mmg to 8.4 GB). The paper's finest run, complexity 16,000, asks about 32,000 cells."""
+CELLS_PER_COMPLEXITY = 2
+MAX_COMPLEXITY = MAX_CELLS / CELLS_PER_COMPLEXITY
+
+
+def _positive(name: str, value, upper: float = np.inf) -> float:
+    """``value`` as a finite float in ``(0, upper]``; otherwise ``TypeError`` / ``ValueError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected a positive number, got {type(value).__name__} {value!r}")
+    if not (np.isfinite(value) and 0 < value <= upper):
+        bound = f" at most {upper:g}" if np.isfinite(upper) else ""
+        raise ValueError(f"{name}: expected a finite positive number{bound}, got {value!r}")
+    return float(value)
 
 
 def check_target_complexity(target) -> float:
-    if isinstance(target, bool) or not isinstance(target, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(target) or target <= 0:
-        raise ValueError(f"target_complexity: expected a positive number, got {target!r}")
-    return float(target)
+    """``target`` as a float in ``(0, MAX_COMPLEXITY]`` (at most :data:`MAX_CELLS` expected cells)."""
+    try:
+        return _positive("target_complexity", target, MAX_COMPLEXITY)
+    except TypeError as exc:
+        raise ValueError(str(exc)) from None  # historically a ValueError, kept for callers that catch it
+
+
+def check_metric(vertices: np.ndarray, triangles: np.ndarray, metric, max_cells: int = MAX_CELLS) -> np.ndarray:
+    """``metric`` as float ``(n_vertices, 2, 2)`` tensors that are finite, symmetric and positive-definite, whose
+    complexity asks for at most ``max_cells`` cells (:data:`MAX_CELLS`); raises ``ValueError`` naming the first
+    bad vertex or the expected cell count."""
+    m = np.asarray(metric, float)
+    n = len(vertices)
+    if m.shape != (n, 2, 2):
+        raise ValueError(f"metric: expected tensors of shape ({n}, 2, 2), got {m.shape}")
+    scale = np.abs(m).reshape(n, 4).max(axis=1)
+    bad = ~np.isfinite(m).reshape(n, 4).all(axis=1)
+    bad |= np.abs(m[:, 0, 1] - m[:, 1, 0]) > 1e-10 * scale
+    u = m / np.where(scale > 0, scale, 1.0)[:, None, None]  # unit scale: a tiny metric's det must not underflow
+    bad |= (u[:, 0, 0] <= 0) | (u[:, 0, 0] * u[:, 1, 1] - u[:, 0, 1] * u[:, 1, 0] <= 0)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"metric: expected finite symmetric positive-definite tensors, got {m[i].tolist()} at "
+                         f"vertex {i}")
+    cells = CELLS_PER_COMPLEXITY * complexity(vertices, triangles, m)
+    if not cells <= max_cells:
+        raise ValueError(f"metric: expected a complexity of at most {max_cells / CELLS_PER_COMPLEXITY:g} (about "
+                         f"{max_cells} cells, MAX_CELLS), got {cells / CELLS_PER_COMPLEXITY:.4g} (about {cells:.3g} "
+                         f"cells); coarsen the metric")
+    return m
 
 
 def triangle_areas(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
@@ -75,18 +120,23 @@ def complexity(vertices: np.ndarray, triangles: np.ndarray, metric: np.ndarray) 
     return float((triangle_areas(vertices, triangles) * root[triangles].mean(axis=1)).sum())
 
 
-def normalise(vertices: np.ndarray, triangles: np.ndarray, metric: np.ndarray, target_complexity: float) -> np.ndarray:
-    """Rescale (:math:`L^\\infty` normalisation) so that the complexity equals ``target_complexity``."""
+def normalise(vertices: np.ndarray, triangles: np.ndarray, metric: np.ndarray, target_complexity: float, *,
+              name: str = "metric") -> np.ndarray:
+    """Rescale (:math:`L^\\infty` normalisation) so that the complexity equals ``target_complexity``; a metric of
+    zero or non-finite complexity raises ``ValueError`` naming ``name`` (the argument it came from)."""
     target = check_target_complexity(target_complexity)
-    return metric * (target / complexity(vertices, triangles, metric))
+    current = complexity(vertices, triangles, metric)
+    if not (np.isfinite(current) and current > 0):
+        raise ValueError(f"{name}: expected a finite positive complexity to rescale, got {current!r}")
+    return metric * (target / current)
 
 
 def enforce_constraints(metric: np.ndarray, h_min: float = 1e-2, h_max: float = 500.0,
                         a_max: float = 1e5) -> np.ndarray:
     """Clip the sizes :math:`h_i = \\lambda_i^{-1/2}` to ``[h_min, h_max]`` and the aspect ratio to ``a_max``."""
-    if not 0 < h_min <= h_max:
+    if not _positive("h_min", h_min) <= _positive("h_max", h_max):
         raise ValueError(f"h_min, h_max: expected 0 < h_min <= h_max, got {h_min!r}, {h_max!r}")
-    if not a_max >= 1:
+    if not _positive("a_max", a_max) >= 1:
         raise ValueError(f"a_max: expected an aspect ratio >= 1, got {a_max!r}")
     lam, vec = spd_abs(metric)
     lam = np.clip(lam, 1.0 / h_max ** 2, 1.0 / h_min ** 2)
@@ -105,22 +155,40 @@ def anisotropic_dwr_metric(vertices: np.ndarray, triangles: np.ndarray, indicato
                            hessians: np.ndarray, target_complexity: float, convergence_rate: float = 1.0,
                            min_eigenvalue: float = 1e-5, h_min: float = 1e-2, h_max: float = 500.0,
                            a_max: float = 1e5) -> np.ndarray:
-    """The Carpio-Prieto-Bermejo goal-oriented metric at the vertices, normalised to ``target_complexity``."""
+    """The Carpio-Prieto-Bermejo goal-oriented metric at the vertices, normalised to ``target_complexity``.
+
+    Only the indicators' ratios matter (their absolute values are used). All-zero indicators (no estimated error
+    anywhere) weight every element equally, as constant ones would; each indicator is floored at 1e-30 of the
+    largest, since an exactly-zero one would ask for an infinite element. Non-finite indicators or Hessians, a
+    degenerate triangle and a non-positive ``convergence_rate`` or ``min_eigenvalue`` raise ``ValueError``.
+    """
     target = check_target_complexity(target_complexity)
+    p = 1.0 / (_positive("convergence_rate", convergence_rate) + 1.0)
+    min_eigenvalue = _positive("min_eigenvalue", min_eigenvalue)
     eta = np.abs(np.asarray(indicators, float))
     if eta.shape != (len(triangles),):
         raise ValueError(f"indicators: expected shape ({len(triangles)},), got {eta.shape}")
     hessians = np.asarray(hessians, float)
     if hessians.shape != (len(triangles), 2, 2):
         raise ValueError(f"hessians: expected shape ({len(triangles)}, 2, 2), got {hessians.shape}")
+    for name, values in (("indicators", eta), ("hessians", hessians)):
+        if not np.isfinite(values).all():
+            i = int(np.argmax(~np.isfinite(values).reshape(len(triangles), -1).all(axis=1)))
+            raise ValueError(f"{name}: expected finite values, got {values[i].tolist()} on triangle {i}")
     area = triangle_areas(vertices, triangles)
-    p = 1.0 / (convergence_rate + 1.0)
-    eta = np.maximum(eta, 1e-30 * max(eta.max(), 1e-300))  # an exactly-zero indicator would ask for an infinite element
-    k_opt = area / target * (eta ** p).sum() / eta ** p
-    ratio = 0.5 / k_opt  # (|K_hat| / K_opt)^(2/d), d = 2
+    if not (np.isfinite(area).all() and (area > 0).all()):
+        i = int(np.argmax(~(area > 0)))
+        raise ValueError(f"vertices, triangles: expected triangles of finite positive area, got {area[i]!r} for "
+                         f"triangle {i}")
+    eta = eta / eta.max() if eta.max() > 0 else np.ones_like(eta)
+    eta = np.maximum(eta, 1e-30)
+    # r_K = |K_hat| / K_opt = (|K_hat| C / sum_L eta_L^p) eta_K^p / |K|; the constant factor goes (normalised
+    # below), so r_K is computed relative to its largest value, which neither overflows nor underflows to 0 / 0
+    ratio = eta ** p * (area.min() / area)
+    ratio = ratio / ratio.max()
     lam, vec = spd_abs(hessians, min_eigenvalue)
-    stretch = lam / np.sqrt(lam.prod(axis=1, keepdims=True))
+    stretch = lam / np.sqrt(lam).prod(axis=1, keepdims=True)  # the product of roots cannot overflow
     cell_metric = compose(ratio[:, None] * stretch, vec)
     metric = clement_interpolate(vertices, triangles, cell_metric)
-    metric = normalise(vertices, triangles, metric, target)
+    metric = normalise(vertices, triangles, metric, target, name="hessians, indicators")
     return enforce_constraints(metric, h_min, h_max, a_max)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbench.mesh_adaptation.farm import INFLOW_TAG, LENGTH, OUTFLOW_TAG, WALL_TAG, WIDTH
-from workbench.mesh_adaptation.metric import triangle_areas
+from workbench.mesh_adaptation.metric import check_metric, triangle_areas
 
 __all__ = ["TriMesh", "rectangle_mesh", "remesh", "uniform_channel_mesh"]
 
@@ -79,14 +79,17 @@ def rectangle_mesh(nx: int, ny: int, length: float = LENGTH, width: float = WIDT
 
 
 def remesh(mesh: TriMesh, metric: np.ndarray, hgrad: float = 1.3, hausd: float | None = None) -> TriMesh:
-    """A new mesh adapted to the vertex ``metric`` ``(n, 2, 2)`` (Mmg2d, anisotropic)."""
+    """A new mesh adapted to the vertex ``metric`` ``(n, 2, 2)`` (Mmg2d, anisotropic).
+
+    The metric must be finite, symmetric and positive-definite, and its complexity may ask for at most
+    :data:`~workbench.mesh_adaptation.metric.MAX_CELLS` cells: :func:`~workbench.mesh_adaptation.metric.check_metric`
+    raises ``ValueError`` before Mmg runs.
+    """
     try:
         import mmgpy
     except ImportError as e:  # pragma: no cover - part of the default install
         raise ImportError("remesh needs mmgpy: pip install mmgpy (or `make install`)") from e
-    metric = np.asarray(metric, float)
-    if metric.shape != (len(mesh.vertices), 2, 2) or not np.isfinite(metric).all():
-        raise ValueError(f"metric: expected finite tensors of shape ({len(mesh.vertices)}, 2, 2), got {metric.shape}")
+    metric = check_metric(mesh.vertices, mesh.triangles, metric)
     m = mmgpy.MmgMesh2D()
     m.set_mesh_size(vertices=len(mesh.vertices), triangles=len(mesh.triangles), edges=len(mesh.edges))
     m.set_vertices(mesh.vertices)

@@ -4,7 +4,6 @@ curves that stream while a sparse network trains."""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 
 import holoviews as hv
@@ -13,24 +12,17 @@ import panel as pn
 import param
 import torch
 
-from workbench.nm_sparsity.sparsify import sparsify
+from workbench.nm_sparsity.sparsify import parse_pattern, sparsify
 from workbench.nm_sparsity.statistics import MaskDraws, prune
 from workbench.nm_sparsity.tensors import BLOCK_DIM, TENSOR_KINDS, layer_names, real_tensors
 from workbench.nm_sparsity.training import digits_data, iter_train, make_mlp
-from workbench.ui import ExplorerBase, app_progress, csv_download, error_message, load_extensions
+from workbench.ui import ExplorerBase, app_progress, csv_download, error_message, load_extensions, public_text
+from workbench.ui.jobs import Busy, jobs
 
 __all__ = ["Explorer", "NM_PATTERNS", "parse_pattern"]
 
 NM_PATTERNS = ["dense", "1:2", "2:4", "1:4", "2:8", "4:8"]
 MAX_SHOWN = 64  # rows/cols of a tensor drawn as a heat map
-
-
-def parse_pattern(p: str) -> tuple[int, int] | None:
-    """``"2:4" -> (2, 4)``, ``"dense" -> None``."""
-    if p == "dense":
-        return None
-    n, m = p.split(":")
-    return int(n), int(m)
 
 
 @pn.cache(max_items=16)
@@ -76,7 +68,7 @@ class Explorer(ExplorerBase):
         self.param.layer.objects = names
         if self.layer is None:
             self.layer = names[1]
-        self._stop = False
+        self._job = None  # the running training (workbench.ui.jobs), if any
         self._runs: dict[str, list[dict]] = {}
         self._status = pn.pane.Markdown("Press **Train** to train the MLP with the chosen N:M settings.")
         self._curves = pn.pane.HoloViews(self._curve_plot(), sizing_mode="stretch_width", min_height=300)
@@ -236,7 +228,7 @@ class Explorer(ExplorerBase):
                 self._texts[name].param.update(object=text(), alert_type="light")
             except Exception as exc:  # noqa: BLE001 - shown in the page, not raised
                 error_message(exc)  # logs the traceback
-                self._texts[name].param.update(object=f"**{type(exc).__name__}:** {exc}", alert_type="danger")
+                self._texts[name].param.update(object=f"**{type(exc).__name__}:** {public_text(str(exc))}", alert_type="danger")
 
     @param.depends(*MASK_PARAMS, "samples", watch=True)
     def _refresh(self):
@@ -271,9 +263,14 @@ class Explorer(ExplorerBase):
         return " + ".join(parts) or "dense"
 
     def _on_stop(self, _event=None):
-        self._stop = True
+        if self._job is not None:
+            self._job.cancel()
 
-    async def _on_train(self, _event=None):
+    def _on_train(self, _event=None):
+        """Train in the server's job pool (off the event loop; cancelled by Stop or when the session ends); each
+        epoch's record comes back to this session's loop, which draws it."""
+        if self._job is not None and not self._job.done:
+            return
         self._error.clear()
         try:
             settings = self._settings()
@@ -283,26 +280,39 @@ class Explorer(ExplorerBase):
         except (ValueError, TypeError) as exc:
             self._error.append(error_message(exc))
             return
-        label = f"{self._label()} (seed {self.seed})"
-        self._runs[label] = []
-        self._stop = False
-        self._train_button.disabled, self._stop_button.disabled = True, False
-        data = digits_data(self.seed)
-        try:
-            records = iter_train(model, data, epochs=self.epochs, seed=self.seed)
-            for rec in self._progress(records, total=self.epochs, desc="epochs"):
-                self._runs[label].append(rec)
-                self._curves.object = self._curve_plot()
-                self._status.object = (f"**{label}** epoch {rec['epoch']}/{self.epochs}: test accuracy "
-                                       f"{100 * rec['test_accuracy']:.2f} %, loss {rec['loss']:.4f}")
-                await asyncio.sleep(0.01)  # let the page update and the Stop button through
-                if self._stop:
-                    self._status.object += " — stopped"
-                    break
-        except Exception as exc:  # noqa: BLE001 - shown, not raised
-            self._error.append(error_message(exc))
-        finally:
+        label, epochs, seed = f"{self._label()} (seed {self.seed})", self.epochs, self.seed
+
+        def work(report, cancelled):
+            for rec in iter_train(model, digits_data(seed), epochs=epochs, seed=seed):
+                report(rec)
+                if cancelled.is_set():
+                    return "stopped"
+            return "done"
+
+        def progress(rec):
+            self._runs[label].append(rec)
+            self._curves.object = self._curve_plot()
+            self._progress.param.update(value=rec["epoch"], text=f"epochs {rec['epoch']}/{epochs}")
+            self._status.object = (f"**{label}** epoch {rec['epoch']}/{epochs}: test accuracy "
+                                   f"{100 * rec['test_accuracy']:.2f} %, loss {rec['loss']:.4f}")
+
+        def done(result, error):
+            self._job = None
             self._train_button.disabled, self._stop_button.disabled = False, True
+            if error is not None:
+                self._error.append(error_message(error))
+            elif result == "stopped":
+                self._status.object += " — stopped"
+
+        self._runs[label] = []
+        self._progress.param.update(max=epochs, value=0, text=f"epochs 0/{epochs}")
+        self._train_button.disabled, self._stop_button.disabled = True, False
+        try:
+            self._job = jobs().submit(f"nm_sparsity training {label}", work, on_progress=progress, on_done=done)
+        except Busy as exc:
+            del self._runs[label]
+            self._train_button.disabled, self._stop_button.disabled = False, True
+            self._status.object = str(exc)
 
     def history_rows(self) -> list[dict]:
         return [{"run": label, **rec} for label, hist in self._runs.items() for rec in hist]

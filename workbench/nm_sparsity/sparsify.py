@@ -24,8 +24,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from kernels import mvue_prune, nm_mask
+from kernels._blocks import check_pattern, check_types
+from workbench.checks import check_int
 
-__all__ = ["NMConfig", "sparsify", "unsparsify", "prune_gradient", "GRADIENT_MASKS"]
+__all__ = ["NMConfig", "sparsify", "unsparsify", "prune_gradient", "parse_pattern", "GRADIENT_MASKS"]
 
 GRADIENT_MASKS = ("mvue", "mse", "approx")
 
@@ -40,19 +42,46 @@ class NMConfig:
     gradient_mask: str = "mvue"
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_seed(seed) -> int:
+    """``seed`` if :meth:`torch.Generator.manual_seed` accepts it: an int in ``[-2**63, 2**64)``."""
+    if not _is_int(seed):
+        raise TypeError(f"seed: expected an int, got {type(seed).__name__} {seed!r}")
+    if not -(2**63) <= seed < 2**64:
+        raise ValueError(f"seed: expected an int in [-2**63, 2**64), got {seed}")
+    return seed
+
+
 def _check_pair(name: str, value) -> tuple[int, int] | None:
     if value is None:
         return None
-    if (
-        not isinstance(value, (tuple, list))
-        or len(value) != 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-    ):
+    if not isinstance(value, (tuple, list)) or len(value) != 2 or not all(_is_int(v) for v in value):
         raise TypeError(f"{name}: expected None or a pair (n, m) of ints, got {value!r}")
     n, m = value
     if not 1 <= n < m:
         raise ValueError(f"{name}: expected 1 <= n < m, got (n, m) = ({n}, {m})")
     return (n, m)
+
+
+def parse_pattern(pattern: str) -> tuple[int, int] | None:
+    """``"2:4" -> (2, 4)``, ``"dense" -> None``; ``ValueError`` naming the pattern unless ``1 <= N < M``.
+
+    ``N == M`` keeps everything: spell it ``"dense"`` (the pair goes to :func:`sparsify`, which needs ``n < m``).
+    """
+    if not isinstance(pattern, str):
+        raise TypeError(f"pattern: expected a str such as '2:4' or 'dense', got {type(pattern).__name__}")
+    if pattern.strip() == "dense":
+        return None
+    parts = pattern.split(":")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise ValueError(f"pattern: expected 'N:M' with integers 1 <= N < M, or 'dense', got {pattern!r}")
+    n, m = int(parts[0]), int(parts[1])
+    if not 1 <= n < m:
+        raise ValueError(f"pattern: expected 'N:M' with 1 <= N < M (N == M is 'dense'), got {pattern!r}")
+    return n, m
 
 
 def prune_gradient(
@@ -65,6 +94,10 @@ def prune_gradient(
     """
     if mask not in GRADIENT_MASKS:
         raise ValueError(f"gradient_mask: expected one of {GRADIENT_MASKS}, got {mask!r}")
+    check_types(grad, n, m, 0)
+    check_pattern(n, m)  # before the padding below divides by m
+    if grad.dim() != 2:
+        raise ValueError(f"grad: expected a 2-D (samples, channels) tensor, got shape {tuple(grad.shape)}")
     rows = grad.shape[0]
     pad = (-rows) % m
     g = F.pad(grad, (0, 0, 0, pad)) if pad else grad
@@ -192,6 +225,7 @@ def sparsify(
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     if gradient_mask not in GRADIENT_MASKS:
         raise ValueError(f"gradient_mask: expected one of {GRADIENT_MASKS}, got {gradient_mask!r}")
+    check_seed(seed)
     cfg = NMConfig(
         _check_pair("weights", weights), _check_pair("activations", activations), _check_pair("gradients", gradients),
         gradient_mask,

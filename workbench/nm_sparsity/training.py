@@ -7,6 +7,7 @@ by :func:`~workbench.nm_sparsity.sparsify.prune_gradient`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
@@ -15,6 +16,7 @@ import torch
 from torch import nn
 
 from workbench.data import load
+from workbench.nm_sparsity.sparsify import check_int, check_seed
 
 __all__ = ["DigitsData", "digits_data", "make_mlp", "train", "iter_train", "evaluate", "capture_gradients"]
 
@@ -69,8 +71,25 @@ def iter_train(
     """Train with SGD (momentum 0.9, cosine learning-rate decay) and cross-entropy, yielding after each epoch.
 
     Yields ``{"epoch", "loss", "train_accuracy", "test_accuracy"}``; the caller may stop iterating at
-    any epoch (the dashboard does, to stream curves and honour its Stop button).
+    any epoch (the dashboard does, to stream curves and honour its Stop button). Bad arguments
+    (``epochs < 1``, ``batch_size < 1``, ``lr`` not a positive finite number, a non-int ``seed``)
+    raise ``TypeError``/``ValueError`` naming them at the call, before the first epoch.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(data, DigitsData):
+        raise TypeError(f"data: expected a DigitsData (see digits_data), got {type(data).__name__}")
+    check_int("epochs", epochs, 1)
+    check_int("batch_size", batch_size, 1)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+        raise TypeError(f"lr: expected a positive finite number, got {type(lr).__name__} {lr!r}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr: expected a positive finite number, got {lr!r}")
+    check_seed(seed)
+    return _epochs(model, data, epochs, lr, batch_size, seed)
+
+
+def _epochs(model: nn.Module, data: DigitsData, epochs: int, lr: float, batch_size: int, seed: int) -> Iterator[dict]:
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from workbench.structure_learning.validation import check_adjacency, check_int, check_real
+
 __all__ = ["GraphDataset", "TABLES", "load_table", "load_planetoid", "remove_edges"]
 
 TABLES = {"wine": 10, "cancer": 10, "digits": 50}
@@ -106,11 +108,15 @@ def load_planetoid(name: str) -> GraphDataset:
 
 
 def remove_edges(graph: np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:
-    """Drop each undirected edge independently with probability ``fraction`` (the paper's Fig. 2)."""
-    if not 0 <= fraction <= 1:
-        raise ValueError(f"fraction: expected a value in [0, 1], got {fraction}")
+    """Drop each undirected edge independently with probability ``fraction`` (the paper's Fig. 2).
+
+    ``graph`` is a square adjacency of finite weights >= 0 whose strict upper triangle lists the edges; the result
+    is symmetric with a zero diagonal and keeps a subset of those edges with their weights.
+    """
+    fraction = check_real("fraction", fraction, 0.0, 1.0, low_open=False)
+    seed = check_int("seed", seed, minimum=0)
     rng = np.random.default_rng(seed)
-    upper = np.triu(graph, 1)
+    upper = np.triu(check_adjacency(graph), 1)
     keep = rng.random(upper.shape) >= fraction
     upper = upper * keep
     return upper + upper.T

@@ -3,8 +3,6 @@ starting graph, how homophilous it is, and which neighbours a node got, while th
 
 from __future__ import annotations
 
-import threading
-
 import holoviews as hv
 import numpy as np
 import panel as pn
@@ -16,6 +14,7 @@ from workbench.structure_learning.inspect_graph import edge_changes, homophily, 
 from workbench.structure_learning.lds import LDS, knn_graph
 from workbench.structure_learning.sampler import symmetric
 from workbench.ui import ExplorerBase, error_message, guarded, load_extensions
+from workbench.ui.jobs import Busy, jobs
 
 __all__ = ["Explorer", "DATASETS"]
 
@@ -25,9 +24,18 @@ KIND_COLORS = {"kept": "#7f7f7f", "added": "#2ca02c", "removed": "#d62728"}
 QUICK = dict(max_inner_steps=200, max_outer=12, patience=5)  # the page's default schedule
 
 
+TABLES = ("wine", "cancer", "digits")
+
+
 @pn.cache(max_items=8)
+def _load(dataset: str, seed: int):
+    return load_table(dataset, seed) if dataset in TABLES else load_planetoid(dataset)
+
+
 def _data(dataset: str, seed: int):
-    return load_table(dataset, seed) if dataset in ("wine", "cancer", "digits") else load_planetoid(dataset)
+    """The data set and its split for ``seed`` (Cora's and Citeseer's Planetoid split is the same for every seed,
+    so they are cached once, not once per seed)."""
+    return _load(dataset, seed if dataset in TABLES else 0)
 
 
 @pn.cache(max_items=16)
@@ -68,15 +76,12 @@ class Explorer(ExplorerBase):
         self._probs: torch.Tensor | None = None
         self._learned_for: tuple | None = None
         self._history: list[dict] = []
-        self._stop = False
-        self._thread: threading.Thread | None = None
-        self._latest: dict | None = None
-        self._callback = None
+        self._job = None  # the running training (workbench.ui.jobs), if any
         self._status = pn.pane.Markdown("")
         self._train_button = pn.widgets.Button(label="Train", color="primary")
         self._stop_button = pn.widgets.Button(label="Stop", color="warning", disabled=True)
         self._train_button.on_click(self._on_train)
-        self._stop_button.on_click(lambda _e: setattr(self, "_stop", True))
+        self._stop_button.on_click(self._on_stop)
         self._error = pn.Column()
         self._load_default()
         self._rows_key = None
@@ -102,12 +107,17 @@ class Explorer(ExplorerBase):
 
     @param.depends("dataset", "k", "tau", "seed", watch=True)
     def _settings_changed(self):
-        if self._thread is None:
-            try:
-                self._load_default()
-            except Exception as exc:  # noqa: BLE001 - shown, not raised
-                self._error.clear()
-                self._error.append(error_message(exc))
+        """New settings: a training of the old ones is cancelled (its results are keyed to the settings it was
+        started with and are no longer shown), and the page shows the new settings' graph."""
+        if self._job is not None:
+            self._job.cancel()
+            self._job = None
+            self._train_button.disabled, self._stop_button.disabled = False, True
+        self._error.clear()
+        try:
+            self._load_default()
+        except Exception as exc:  # noqa: BLE001 - shown, not raised
+            self._error.append(error_message(exc))
 
     def _current(self) -> torch.Tensor:
         start = _start_graph(self.dataset, self.k, self.seed)
@@ -217,52 +227,60 @@ class Explorer(ExplorerBase):
                          "expected edges").opts(width=420, height=240, title="Σθ (expected edges)", color="#d62728")
         return pn.pane.HoloViews((acc + edges).cols(2))
 
-    # ---------- training (a thread; a periodic callback pushes theta to the page) ----------
+    # ---------- training (in the server's job pool; each outer iteration's theta comes back to the page) ----------
+    def _on_stop(self, _event=None):
+        if self._job is not None:
+            self._job.cancel()
+
     def _on_train(self, _event=None):
-        if self._thread is not None:
+        if self._job is not None and not self._job.done:
             return
         self._error.clear()
-        self._history, self._stop, self._latest = [], False, None
-        d = _data(self.dataset, self.seed)
-        learner = LDS(k=self.k, tau=self.tau, seed=self.seed, **QUICK)
+        key, (dataset, k, tau, seed) = self._key(), self._key()
+        self._history = []
 
-        def work():
-            try:
-                learner.fit(d.X, d.y, d.train_idx, d.val_idx, graph=d.graph, on_outer=self._record,
-                            should_stop=lambda: self._stop)
-                self._latest = {"final": learner.edge_probs_}
-            except Exception as exc:  # noqa: BLE001 - reported on the page
-                self._latest = {"error": exc}
+        def work(report, cancelled):
+            d = _data(dataset, seed)
+            learner = LDS(k=k, tau=tau, seed=seed, **QUICK)
+
+            def outer(record: dict):
+                theta = record.pop("theta")
+                report((record, symmetric(theta)))
+
+            learner.fit(d.X, d.y, d.train_idx, d.val_idx, graph=d.graph, on_outer=outer, should_stop=cancelled.is_set)
+            return "stopped" if cancelled.is_set() else "done", learner.edge_probs_
+
+        def progress(item):
+            if self._key() != key:  # the settings changed since: this run is not shown any more
+                return
+            record, probs = item
+            self._history.append(record)
+            self._probs = probs
+            self._status.object = (f"**{dataset}** outer iteration {record.get('outer', 0) + 1}: ES accuracy "
+                                   f"{100 * record.get('es_accuracy', 0):.1f} %, expected edges "
+                                   f"{record.get('expected_edges', 0):,.0f}")
+            self._trigger += 1
+
+        def done(result, error):
+            if self._key() != key:
+                return
+            self._job = None
+            self._train_button.disabled, self._stop_button.disabled = False, True
+            if error is not None:
+                self._error.append(error_message(error))
+                return
+            how, probs = result
+            self._probs = probs
+            self._status.object += " — done" + (" (stopped)" if how == "stopped" else "")
+            self._trigger += 1
 
         self._train_button.disabled, self._stop_button.disabled = True, False
-        self._status.object = f"Training LDS on **{self.dataset}** (k={self.k}, τ={self.tau}) …"
-        self._thread = threading.Thread(target=work, daemon=True)
-        self._thread.start()
-        self._callback = pn.state.add_periodic_callback(self._poll, period=500)
-
-    def _record(self, record: dict):
-        theta = record.pop("theta")
-        self._history.append(record)
-        self._latest = {"theta": symmetric(theta)}
-
-    def _poll(self):
-        latest, self._latest = self._latest, None
-        if latest is None:
-            return
-        if "theta" in latest or "final" in latest:
-            self._probs = latest.get("final", latest.get("theta"))
-            r = self._history[-1] if self._history else {}
-            self._status.object = (f"**{self.dataset}** outer iteration {r.get('outer', 0) + 1}: ES accuracy "
-                                   f"{100 * r.get('es_accuracy', 0):.1f} %, expected edges {r.get('expected_edges', 0):,.0f}")
-            self._trigger += 1
-        if "error" in latest:
-            self._error.append(error_message(latest["error"]))
-        if "final" in latest or "error" in latest:
-            if self._callback is not None:
-                self._callback.stop()
-            self._callback, self._thread = None, None
+        self._status.object = f"Training LDS on **{dataset}** (k={k}, τ={tau}) …"
+        try:
+            self._job = jobs().submit(f"LDS training on {dataset}", work, on_progress=progress, on_done=done)
+        except Busy as exc:
             self._train_button.disabled, self._stop_button.disabled = False, True
-            self._status.object += " — done" + (" (stopped)" if self._stop else "")
+            self._status.object = str(exc)
 
     # ---------- layout ----------
     def controls(self):

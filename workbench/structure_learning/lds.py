@@ -30,21 +30,27 @@ from workbench.structure_learning.bilevel import AdamState, hyper_step
 from workbench.structure_learning.gcn import gcn_forward, init_gcn, sparse_features
 from workbench.structure_learning.sampler import EdgeSampler, project, symmetric
 from workbench.structure_learning.taped_graph import TapedGraph
-from workbench.structure_learning.validation import check_graph_inputs
+from workbench.structure_learning.validation import (
+    check_features, check_graph_inputs, check_int, check_k, check_real,
+)
 
 __all__ = ["LDS", "knn_graph", "mean_prediction"]
 
 
 def knn_graph(X: np.ndarray, k: int, metric: str = "cosine") -> torch.Tensor:
-    """Directed kNN graph of the rows of ``X`` as a dense 0/1 ``(N, N)`` tensor (scikit-learn)."""
+    """Directed kNN graph of the rows of ``X`` as a dense 0/1 ``(N, N)`` tensor (scikit-learn): row ``i`` has
+    exactly ``k`` ones, at ``i``'s nearest other rows (``1 <= k < N``), and a zero diagonal."""
     from sklearn.neighbors import kneighbors_graph
 
+    X = check_features(X).numpy()
+    k = check_k(k, len(X))
     return torch.as_tensor(kneighbors_graph(X, k, metric=metric, include_self=False).toarray(), dtype=torch.float32)
 
 
 @torch.no_grad()
 def mean_prediction(weights, x, theta, n_samples: int, generator=None) -> torch.Tensor:
     """Softmax of the GCN averaged over ``n_samples`` graphs drawn from ``theta``: ``(N, C)``."""
+    n_samples = check_int("n_samples", n_samples)
     probs, sampler = 0, EdgeSampler(theta)
     for _ in range(n_samples):
         graph = TapedGraph(sampler.sample(generator))
@@ -65,30 +71,46 @@ class LDS:
         max_outer, patience: outer iterations and early-stopping patience.
         n_samples: graphs averaged for early stopping and prediction.
         seed: seeds the weights, the graph samples and the validation split.
+
+    The counts (``k``, ``tau``, ``hidden``, ``max_inner_steps``, ``inner_patience``, ``max_outer``, ``patience``,
+    ``n_samples``) must be integers >= 1, ``seed`` >= 0; the learning rates finite and positive, ``weight_decay``
+    finite and >= 0, ``dropout`` in [0, 1). Anything else raises ``TypeError`` / ``ValueError`` naming it.
     """
 
     def __init__(self, k: int = 10, metric: str = "cosine", tau: int = 5, inner_lr: float = 0.01,
                  outer_lr: float = 1.0, hidden: int = 16, dropout: float = 0.5, weight_decay: float = 5e-4,
                  max_inner_steps: int = 400, inner_patience: int = 20, max_outer: int = 100, patience: int = 20,
                  n_samples: int = 16, seed: int = 0):
-        self.k, self.metric, self.tau, self.inner_lr, self.outer_lr = k, metric, tau, inner_lr, outer_lr
-        self.hidden, self.dropout, self.weight_decay = hidden, dropout, weight_decay
-        self.max_inner_steps, self.inner_patience = max_inner_steps, inner_patience
-        self.max_outer, self.patience, self.n_samples, self.seed = max_outer, patience, n_samples, seed
+        counts = dict(k=k, tau=tau, hidden=hidden, max_inner_steps=max_inner_steps, inner_patience=inner_patience,
+                      max_outer=max_outer, patience=patience, n_samples=n_samples)
+        for name, value in counts.items():
+            setattr(self, name, check_int(name, value))
+        self.seed = check_int("seed", seed, minimum=0)
+        self.inner_lr, self.outer_lr = check_real("inner_lr", inner_lr), check_real("outer_lr", outer_lr)
+        self.weight_decay = check_real("weight_decay", weight_decay, low_open=False)
+        self.dropout = check_real("dropout", dropout, 0.0, 1.0, low_open=False, high_open=True)
+        if not isinstance(metric, str):
+            raise TypeError(f"metric: expected a scikit-learn metric name, got {type(metric).__name__} {metric!r}")
+        self.metric = metric
 
     def fit(self, X, y, train_idx, val_idx, graph=None, *, progress: Callable | None = None,
             on_outer: Callable[[dict], None] | None = None, should_stop: Callable[[], bool] | None = None) -> "LDS":
         """Learn the graph and the GCN.
 
         Args:
-            X: ``(N, d)`` features; y: ``(N,)`` labels (-1 where unknown); train_idx, val_idx: node indices.
-            graph: ``(N, N)`` starting graph (LDS); ``None`` starts from the kNN graph (kNN-LDS).
+            X: ``(N, d)`` finite features; y: ``(N,)`` integer labels (-1 where unknown); train_idx, val_idx:
+                node indices (at least 2 validation nodes).
+            graph: ``(N, N)`` starting graph of finite weights >= 0 (LDS); ``None`` starts from the kNN graph
+                (kNN-LDS).
             on_outer: receives a record per outer iteration (``outer``, ``es_accuracy``, ``es_loss``,
                 ``val_loss``, ``inner_steps``, ``expected_edges``) plus the current ``theta``.
             should_stop: polled after every hypergradient step; ``True`` ends training (the best model so
                 far is kept).
         """
         X, y, train_idx, val_idx, graph = check_graph_inputs(X, y, train_idx, val_idx, graph, k=None if graph is not None else self.k)
+        if len(val_idx) < 2:
+            raise ValueError(f"val_idx: expected at least 2 nodes (halved into hypergradient and early-stopping "
+                             f"nodes), got {len(val_idx)}")
         gen = torch.Generator().manual_seed(self.seed)
         n_classes = int(y[train_idx].max()) + 1
         n_classes = max(n_classes, int(y[val_idx].max()) + 1)
@@ -115,6 +137,11 @@ class LDS:
                                   generator=gen)
                 weights, state = step.weights, step.state
                 eta = self.outer_lr / (1 + 1e-3 * hyper_k)
+                if not (np.isfinite(step.val_loss) and torch.isfinite(step.hypergradient).all()):
+                    raise ValueError(
+                        f"inner_lr, weight_decay: expected settings under which the GCN trains, got inner_lr="
+                        f"{self.inner_lr}, weight_decay={self.weight_decay}: a non-finite validation loss or "
+                        f"hypergradient at outer iteration {it} (lower them, or scale X)")
                 theta = project(theta - eta * step.hypergradient)
                 hyper_k += 1
                 steps += self.tau

@@ -4,7 +4,7 @@ Only the explorers, the app and the notebooks import this package; core code nev
 """
 
 from workbench.ui.base import ExplorerBase, as_ipywidget
-from workbench.ui.errors import error_message, guarded
+from workbench.ui.errors import error_message, guarded, public_text
 from workbench.ui.export import csv_download, save_html, save_png
 from workbench.ui.extensions import load_extensions
 from workbench.ui.progress import app_progress, notebook_progress
@@ -13,5 +13,5 @@ from workbench.ui.theme import ACCENT, explorer_layout, page_template
 __all__ = [
     "load_extensions", "guarded", "error_message", "app_progress", "notebook_progress",
     "csv_download", "save_html", "save_png", "page_template", "explorer_layout", "ACCENT", "ExplorerBase",
-    "as_ipywidget",
+    "as_ipywidget", "public_text",
 ]

@@ -12,11 +12,12 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "free_port", "wait_http", "stop", "served_app", "chromium"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "WARM_LINE", "free_port", "wait_http", "stop", "served_app", "chromium"]
 
 CHROMIUM = os.environ.get("WORKBENCH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -53,20 +54,35 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
 
 
+WARM_LINE = "every page is warm"  # what `workbench serve` prints when its background warm-up is done
+
+
 @contextlib.contextmanager
-def served_app(log_path: Path | str | None = None, args: tuple[str, ...] = (), timeout: float = 300):
-    """``workbench serve`` on a free port in a subprocess; yields ``(url, process)`` once ``/`` answers."""
+def served_app(log_path: Path | str | None = None, args: tuple[str, ...] = (), timeout: float = 300,
+               wait_warm: bool = True):
+    """``workbench serve`` on a free port in a subprocess; yields ``(url, process)`` once ``/`` answers and, with
+    ``wait_warm``, once the server has warmed every page (so that measurements and tests see the pages, not their
+    loading state). The server's output goes to ``log_path`` (default: a temporary file)."""
     port = free_port()
-    log = open(log_path, "w") if log_path else subprocess.DEVNULL
+    tmp = None if log_path else tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
+    path = Path(log_path) if log_path else Path(tmp.name)
+    log = open(path, "w")
     proc = subprocess.Popen([sys.executable, "-m", "workbench", "serve", "--port", str(port), *args],
                             stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     try:
+        deadline = time.monotonic() + timeout
         wait_http(f"http://localhost:{port}/", proc, timeout=timeout)
+        while wait_warm and WARM_LINE not in path.read_text():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not finish its warm-up within {timeout} s (log: {path})")
+            time.sleep(0.25)
         yield f"http://localhost:{port}", proc
     finally:
         stop(proc)
-        if log_path:
-            log.close()
+        log.close()
+        if tmp is not None:
+            tmp.close()
+            os.unlink(tmp.name)
 
 
 @contextlib.contextmanager
