@@ -40,27 +40,27 @@ def test_topic_page_renders_without_an_error(slug):
     assert not errors, errors[0]
 
 
-def test_a_broken_data_loader_fails_the_page_test(monkeypatch):
-    """The check above sees an error an explorer shows deep in its views, not only at the top of the page."""
+def mesh_page_errors_when_loading_raises(monkeypatch, error: Exception) -> list[str]:
+    """The error alerts of the mesh page when its stored results cannot be loaded (``load_case`` raises ``error``)."""
     from workbench.mesh_adaptation import explorer
 
     def broken(case):
-        raise OSError(f"cannot read the stored results of {case!r}")
+        raise error
 
     monkeypatch.setattr(explorer, "load_case", broken)
-    errors = error_alerts(topic_page("mesh_adaptation"))
+    return error_alerts(topic_page("mesh_adaptation"))
+
+
+def test_a_broken_data_loader_fails_the_page_test(monkeypatch):
+    """The check above sees an error an explorer shows deep in its views, not only at the top of the page."""
+    errors = mesh_page_errors_when_loading_raises(monkeypatch, OSError("cannot read the stored results of 'aligned'"))
     assert any("cannot read the stored results" in e for e in errors), errors
 
 
 def test_a_page_shows_an_error_without_the_servers_paths(monkeypatch):
     """The message stays, the server's directory layout does not (it goes to the server log only)."""
-    from workbench.mesh_adaptation import explorer
-
-    def missing(case):
-        raise FileNotFoundError(f"/srv/private/checkout/workbench/results/{case}.npz is missing: run `make ship`")
-
-    monkeypatch.setattr(explorer, "load_case", missing)
-    errors = error_alerts(topic_page("mesh_adaptation"))
+    errors = mesh_page_errors_when_loading_raises(monkeypatch, FileNotFoundError(
+        "/srv/private/checkout/workbench/results/aligned.npz is missing: run `make ship`"))
     assert any("aligned.npz is missing: run" in e for e in errors), errors
     assert not any("/srv/private" in e for e in errors), errors
 

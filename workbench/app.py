@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import html
 import logging
-import socket
 import sys
 import threading
 from pathlib import Path
@@ -152,12 +151,6 @@ def start_warmup() -> threading.Thread:
     return thread
 
 
-def _free_port(address: str) -> int:
-    with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as s:
-        s.bind((address, 0))
-        return s.getsockname()[1]
-
-
 def check_serve_args(port: int = 5006, address: str = "localhost", websocket_origins: list[str] | None = None,
                      num_procs: int = 1, unix_socket: str | None = None) -> None:
     """``ValueError`` naming the argument for a setting :func:`serve` cannot honour, before any work is done."""
@@ -197,7 +190,9 @@ def serve(port: int = 5006, address: str = "localhost", show: bool = False, pref
     workbench_log.setLevel(logging.INFO)
     workbench_log.propagate = False  # once, whatever a library did to the root logger
     if unix_socket is None and port == 0:
-        port = _free_port(address)  # the origins must name the port actually served
+        from workbench.ui.browser import free_port
+
+        port = free_port(address)  # the origins must name the port actually served
     origins = websocket_origins or [f"localhost:{port}", f"127.0.0.1:{port}"]
     kwargs = {"unix_socket": unix_socket} if unix_socket else {"port": port, "address": address}
     server = pn.serve(routes(), show=show, prefix=prefix, websocket_origin=origins, title="Seed Workbench",

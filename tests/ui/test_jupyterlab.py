@@ -60,7 +60,7 @@ def test_every_explorer_renders_and_one_works_as_an_ipywidget(page, lab_url, lab
               "ipywidgets.interact(lambda draws: setattr(ex, 'samples', draws), draws=box)\n"
               "ex.ipywidget()",
               "from workbench.mesh_adaptation.store import load_case\n"
-              "from workbench.mesh_adaptation.surface_view import speed_surface\n"
+              "from workbench.mesh_adaptation.explorer import speed_surface\n"
               "pn.pane.Plotly(speed_surface(load_case('aligned').runs['dwr'][-1], 'aligned', 'DWR, last iteration'))"]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells], metadata=KERNEL)
     nbformat.write(nb, lab_root / "explorers.ipynb")

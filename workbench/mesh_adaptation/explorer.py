@@ -9,10 +9,10 @@ target complexity in the page. Meshes go to the browser as one patch per triangl
 
 from __future__ import annotations
 
-
 import numpy as np
 import panel as pn
 import param
+import plotly.graph_objects as go
 from bokeh.models import (
     ColorBar, ColumnDataSource, FixedTicker, LinearColorMapper, LogColorMapper, NumeralTickFormatter,
 )
@@ -23,17 +23,52 @@ from workbench.mesh_adaptation.farm import CASES
 from workbench.mesh_adaptation.firedrake_support import INSTALL_HINT, firedrake_available
 from workbench.mesh_adaptation.metric import triangle_areas
 from workbench.mesh_adaptation.store import StoredIteration, load_case
-from workbench.mesh_adaptation.surface_view import speed_surface
 from workbench.ui import ExplorerBase, error_message, load_extensions, public_text
 from workbench.ui.jobs import Busy, jobs
 
-__all__ = ["Explorer", "MAX_TRIANGLES"]
+__all__ = ["Explorer", "MAX_TRIANGLES", "MAX_SURFACE_TRIANGLES", "speed_surface"]
 
 MAX_TRIANGLES = 30_000
 METHODS = ["dwr", "e2n", "uniform"]
 COLOURS = {"uniform": "#7f7f7f", "dwr": "#1f77b4", "e2n": "#d62728"}
 COLOUR_BY = ["element size", "error indicator", "flow speed"]
 STAGES = ["forward", "adjoint", "estimator", "metric", "remesh"]
+
+
+MAX_SURFACE_TRIANGLES = 40_000  # a larger surface is sent decimated (an even subset of the triangles)
+
+
+def speed_surface(it: StoredIteration, case: str, title: str) -> go.Figure:
+    """The flow over an adapted mesh as a 3-D Plotly surface: a ``Mesh3d`` of ``it``'s triangles lifted to the flow
+    speed |u| at their vertices (height and colour), so the turbines' wakes show as troughs and the mesh's
+    refinement as its facets; the turbines are marked above it.
+
+    Raises ``ValueError`` when the iteration stored no flow field (``it.speed is None``)."""
+    if it.speed is None:
+        raise ValueError("it: this iteration stored no flow speed (rerun it live, or pick another)")
+    if case not in CASES:
+        raise ValueError(f"case: expected one of {sorted(CASES)}, got {case!r}")
+    tri = it.triangles
+    if len(tri) > MAX_SURFACE_TRIANGLES:
+        tri = tri[np.linspace(0, len(tri) - 1, MAX_SURFACE_TRIANGLES).astype(int)]
+    v = it.vertices.astype(np.float64)
+    speed = it.speed.astype(np.float64)
+    surface = go.Mesh3d(x=v[:, 0], y=v[:, 1], z=speed, i=tri[:, 0], j=tri[:, 1], k=tri[:, 2], intensity=speed,
+                        colorscale="Viridis", colorbar={"title": {"text": "|u| (m/s)"}, "len": 0.7},
+                        flatshading=True, hovertemplate="x %{x:.0f} m<br>y %{y:.0f} m<br>|u| %{z:.2f} m/s"
+                                                         "<extra></extra>", name="flow speed")
+    c = CASES[case]
+    top = float(speed.max()) * 1.05
+    turbines = go.Scatter3d(x=[t[0] for t in c.turbines], y=[t[1] for t in c.turbines], z=[top] * len(c.turbines),
+                            mode="markers", marker={"size": 5, "color": "white", "line": {"color": "black", "width": 1},
+                                                    "symbol": "square"}, name="turbines", hoverinfo="name")
+    fig = go.Figure([surface, turbines])
+    fig.update_layout(title={"text": title, "font": {"size": 13}}, margin={"l": 0, "r": 0, "t": 36, "b": 0},
+                      height=420, showlegend=False,
+                      scene={"xaxis_title": "x (m)", "yaxis_title": "y (m)", "zaxis_title": "|u| (m/s)",
+                             "aspectmode": "manual", "aspectratio": {"x": 2.4, "y": 1.0, "z": 0.5},
+                             "camera": {"eye": {"x": -0.6, "y": -2.0, "z": 1.2}}})
+    return fig
 
 
 def _triangle_values(it: StoredIteration, colour_by: str) -> tuple[np.ndarray, str, bool]:

@@ -236,7 +236,8 @@ class Explorer(ExplorerBase):
         if self._job is not None and not self._job.done:
             return
         self._error.clear()
-        key, (dataset, k, tau, seed) = self._key(), self._key()
+        key = self._key()  # the settings this run belongs to
+        dataset, k, tau, seed = key
         self._history = []
 
         def work(report, cancelled):
