@@ -116,3 +116,29 @@ def test_a_full_server_refuses_another_training_with_a_message(monkeypatch):
     finally:
         release.set()
         blocker.wait(timeout=60)
+
+
+def test_monte_carlo_statistics_are_drawn_off_the_event_loop():
+    """Up to 2,000 draws take seconds: moving the samples slider only asks for them. The text says they are being
+    drawn and the figures keep the last statistics until the job's result comes back on the session's loop; a
+    newer setting supersedes an older request (the older one's result is never shown)."""
+    from panel.io.state import set_curdoc
+
+    from tests.sessions import FakeSession
+
+    session = FakeSession()
+    with set_curdoc(session.doc):
+        e = Explorer(tensor="weight", weights="2:4")
+        session.wait_and_drain(e._stats_job)
+        assert "over 200 draws" in e.variance_view()[0].object
+        shown = e._stats
+        e.samples = 1990
+        first = e._stats_job
+        e.samples = 1980  # supersedes the 1,990-draw request before it has been shown
+        assert first.cancelled.is_set()
+    text = e.variance_view()[0]
+    assert text.alert_type == "info" and "Drawing 1,980" in text.object
+    assert e._stats is shown  # the figures still show the 200 draws: nothing was computed on this thread
+    session.wait_and_drain(e._stats_job)
+    assert "over 1980 draws" in e.variance_view()[0].object and e._stats[0][3] == 1980
+    assert e.bias_view()[0].alert_type == "light" and "MVUE" in e.bias_view()[0].object

@@ -58,3 +58,28 @@ def test_closing_the_session_cancels_the_training():
         callback(None)
     job.wait(timeout=180)
     assert job.cancelled.is_set()
+
+
+def test_a_planetoid_data_set_loads_off_the_event_loop():
+    """Choosing Citeseer (its layout takes seconds) only asks for it: the views say it is loading and Train waits
+    until the job's result comes back on the session's loop; then every view shows Citeseer."""
+    from panel.io.state import set_curdoc
+
+    from tests.sessions import FakeSession
+    from workbench.structure_learning import explorer
+
+    for cache in (explorer._load, explorer._start_graph, explorer._layout):
+        cache.clear()  # as on a fresh server
+    session = FakeSession()
+    with set_curdoc(session.doc):
+        e = Explorer(dataset="wine")
+        session.wait_and_drain(e._prepare_job)
+        e.dataset = "citeseer"
+    assert "Loading" in e._status.object and e._train_button.disabled
+    assert "Loading" in e.homophily_view().object and "Loading" in e.graph_text().object
+    session.wait_and_drain(e._prepare_job)
+    assert "citeseer" in e._status.object and not e._train_button.disabled
+    assert e._current().shape == (3327, 3327)
+    for view in (e.graph_text, e.histogram_view, e.homophily_view, e.neighbours_view):
+        view()
+    assert not danger_alerts(e), danger_alerts(e)

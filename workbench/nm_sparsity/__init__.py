@@ -26,7 +26,9 @@ def __getattr__(name):
 
 
 def warmup() -> None:
-    """Compute the cached real tensors the Explorer shows (called once when the app starts)."""
+    """Compute the cached real tensors and the default page's statistics (called once when the app starts)."""
+    from workbench.nm_sparsity.explorer import default_statistics
     from workbench.nm_sparsity.tensors import real_tensors
 
     real_tensors()
+    default_statistics()

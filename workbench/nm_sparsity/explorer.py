@@ -5,6 +5,7 @@ curves that stream while a sparse network trains."""
 from __future__ import annotations
 
 import functools
+import threading
 
 import holoviews as hv
 import numpy as np
@@ -13,11 +14,12 @@ import param
 import torch
 
 from workbench.nm_sparsity.sparsify import parse_pattern, sparsify
-from workbench.nm_sparsity.statistics import MaskDraws, prune
+from workbench.nm_sparsity.statistics import MaskDraws, MaskStatistics, prune
 from workbench.nm_sparsity.tensors import BLOCK_DIM, TENSOR_KINDS, layer_names, real_tensors
 from workbench.nm_sparsity.training import digits_data, iter_train, make_mlp
 from workbench.ui import ExplorerBase, app_progress, csv_download, error_message, load_extensions, public_text
 from workbench.ui.jobs import Busy, jobs
+from workbench.ui.memo import memo
 
 __all__ = ["Explorer", "NM_PATTERNS", "parse_pattern"]
 
@@ -32,12 +34,32 @@ def _draws(layer: str, kind: str, pattern: str, method: str) -> MaskDraws:
     return MaskDraws(real_tensors()[layer][kind], n, m, method, dim=BLOCK_DIM[kind], seed=0)
 
 
-@pn.cache(max_items=8)
-def _statistics(layer: str, kind: str, pattern: str, method: str, samples: int):
-    return _draws(layer, kind, pattern, method).statistics(samples)
+@memo(max_items=32)  # settings whose statistics are kept, server-wide (each a few tensors of one layer)
+def _statistics(layer: str, kind: str, pattern: str, method: str, samples: int,
+                cancelled: threading.Event | None = None) -> MaskStatistics | None:
+    """The statistics of ``samples`` draws (up to 2,000: seconds), made a checkpoint at a time so that a request
+    superseded by a newer setting (``cancelled``) stops early and returns None."""
+    draws = _draws(layer, kind, pattern, method)
+    for k in range(draws.checkpoint, samples, draws.checkpoint):
+        if cancelled is not None and cancelled.is_set():
+            return None
+        draws.statistics(k)
+    return draws.statistics(samples)
+
+
+def default_statistics() -> None:
+    """The default page's statistics (the app's warm-up computes them before the first visitor)."""
+    e = Explorer.param
+    layer = layer_names()[1]
+    for method in ("mse", "mvue"):
+        _statistics(layer, e.tensor.default, e.gradients.default, method, e.samples.default)
 
 
 _EMPTY_IMAGE = np.zeros((1, 1))
+
+
+class _Pending(Exception):
+    """The statistics of the current setting are being computed (the text says so, as information)."""
 
 
 
@@ -79,6 +101,8 @@ class Explorer(ExplorerBase):
         self._progress = app_progress()
         self._error = pn.Column()
         self._masked_key = None
+        self._stats: tuple | None = None  # (key, {method: MaskStatistics}) shown by the figures
+        self._stats_job = self._stats_token = self._stats_error = None
         self._shown_mask = (self.layer, self.tensor, self._pattern(), self.method)
         self._build_views()
 
@@ -124,10 +148,66 @@ class Explorer(ExplorerBase):
             self._masked_key, self._masked_value = key, (x, pruned, n, m, dim)
         return self._masked_value
 
-    def _variance_statistics(self):
+    # The Monte-Carlo statistics (up to 2,000 draws: seconds) are computed off the server's event loop
+    # (workbench.ui.jobs.JobPool.load): the figures keep the last statistics until the new ones arrive, and the
+    # text above them says what is being drawn.
+    def _stats_key(self) -> tuple:
+        """``(layer, kind, "n:m", samples, methods)`` of the statistics the page should show (ValueError: dense)."""
         n, m = self._nm()
-        method = self.method if self.method != "mse" else "mvue"  # MSE is deterministic: its variance is 0
-        return method, _statistics(self.layer, self.tensor, f"{n}:{m}", method, self.samples)
+        shown = self.method if self.method != "mse" else "mvue"  # MSE is deterministic: its variance is 0
+        return (self.layer, self.tensor, f"{n}:{m}", self.samples, tuple(sorted({shown, "mse", "mvue"})))
+
+    def _request_statistics(self) -> None:
+        """Ask for the current setting's statistics: at once when computed before, else as a load job (which
+        supersedes the previous one); the figures and texts are refreshed when they arrive."""
+        try:
+            key = self._stats_key()
+        except ValueError:  # a dense pattern: the texts say so, the figures go empty
+            self._cancel_statistics()
+            self._stats = None
+            return
+        if self._stats is not None and self._stats[0] == key:
+            return
+        self._cancel_statistics()
+        layer, kind, pattern, samples, methods = key
+        if all(_statistics.cached(layer, kind, pattern, method, samples) for method in methods):
+            self._stats = (key, {method: _statistics(layer, kind, pattern, method, samples) for method in methods})
+            self._stats_version += 1
+            return
+        token = self._stats_token = object()
+
+        def work(cancelled):
+            return {method: _statistics(layer, kind, pattern, method, samples, cancelled) for method in methods}
+
+        def done(result, error):
+            if self._stats_token is not token:  # superseded by a newer setting
+                return
+            self._stats_job = self._stats_token = None
+            if error is None and any(st is None for st in result.values()):
+                return  # cancelled (the session ended)
+            self._stats_error = error
+            if error is None:
+                self._stats = (key, result)
+            with pn.io.hold():
+                self._refresh_texts()
+                self._stats_version += 1
+
+        self._stats_job = jobs().load(f"nm_sparsity statistics {key[:4]}", work, done)
+
+    def _cancel_statistics(self):
+        if self._stats_job is not None:
+            self._stats_job.cancel()
+        self._stats_job = self._stats_token = None
+        self._stats_error = None
+
+    def _shown_statistics(self) -> dict[str, MaskStatistics]:
+        """The statistics of the current setting, or an exception the text shows (pending, failed, dense)."""
+        key = self._stats_key()
+        if self._stats_error is not None:
+            raise self._stats_error
+        if self._stats is None or self._stats[0] != key:
+            raise _Pending(f"Drawing {self.samples:,} Monte-Carlo masks of {self.tensor}s {key[2]} …")
+        return self._stats[1]
 
     def _mask_image(self, which: str, **_params):
         opts = dict(cmap="RdBu_r", colorbar=True, width=360, height=320, tools=["hover"], xlabel="column",
@@ -158,11 +238,11 @@ class Explorer(ExplorerBase):
 
     def _variance_plot(self, **_params):
         opts = dict(width=420, height=320, title="variance per block", framewise=True)
-        try:
-            _, st = self._variance_statistics()
-        except Exception:  # noqa: BLE001 - the text above the figure says why
+        if self._stats is None:  # nothing to show (yet, or a dense pattern): the text above the figure says why
             return (hv.Scatter([], "exact variance", "measured variance") * hv.Curve([])).opts(**opts)
-        dim = BLOCK_DIM[self.tensor]
+        (_, kind, *_), stats = self._stats  # the last statistics computed: kept until the new ones arrive
+        st = stats["approx" if "approx" in stats else "mvue"]
+        dim = BLOCK_DIM[kind]
         emp = st.block_variance(dim).flatten().numpy()
         exact = st.block_variance(dim, exact=True).flatten().numpy()
         hi = float(max(exact.max(), emp.max(), 1e-12))
@@ -172,7 +252,8 @@ class Explorer(ExplorerBase):
         return (pts * line).opts(**opts)
 
     def _variance_text(self):
-        method, st = self._variance_statistics()
+        method = self.method if self.method != "mse" else "mvue"
+        st = self._shown_statistics()[method]
         dim = BLOCK_DIM[self.tensor]
         emp, exact = float(st.block_variance(dim).sum()), float(st.block_variance(dim, exact=True).sum())
         rel = abs(emp - exact) / max(exact, 1e-30)
@@ -184,19 +265,15 @@ class Explorer(ExplorerBase):
     def variance_view(self):
         return pn.Column(self._texts["variance"], self._variance_pane, sizing_mode="stretch_width")
 
-    def _bias_statistics(self):
-        n, m = self._nm()
-        return [_statistics(self.layer, self.tensor, f"{n}:{m}", method, self.samples) for method in ("mse", "mvue")]
-
     def _bias_plot(self, **_params):
         edges = np.linspace(-1, 1, 61)
-        try:
+        freqs = [np.zeros(len(edges) - 1)] * 2  # nothing to show: the text above the figure says why
+        if self._stats is not None:  # the last statistics computed: kept until the new ones arrive
             freqs = []
-            for st in self._bias_statistics():
+            for method in ("mse", "mvue"):
+                st = self._stats[1][method]
                 b = (st.empirical_bias / st.x.abs().max().clamp_min(1e-30)).flatten().numpy()
                 freqs.append(np.log10(1 + np.histogram(np.clip(b, -1, 1), bins=edges)[0]))
-        except Exception:  # noqa: BLE001 - the text above the figure says why
-            freqs = [np.zeros(len(edges) - 1)] * 2
         overlay = hv.Overlay([hv.Histogram((edges, f), label=name).opts(alpha=0.55, color=color, line_alpha=0)
                               for f, name, color in zip(freqs, ("MSE", "MVUE"), ("#c0392b", "#2f6f4f"))])
         overlay = overlay.opts(width=420, height=320, title="per-entry bias", legend_position="top_right",
@@ -205,7 +282,8 @@ class Explorer(ExplorerBase):
 
     def _bias_text(self):
         return ("  \n".join(f"{st.method.upper()}: ‖E[θ] − x‖/‖x‖ = {st.relative_bias():.4f} (exact "
-                                 f"{st.relative_bias(exact=True):.4f})" for st in self._bias_statistics()))
+                                 f"{st.relative_bias(exact=True):.4f})"
+                                 for st in map(self._shown_statistics().get, ("mse", "mvue"))))
 
     def bias_view(self):
         return pn.Column(self._texts["bias"], self._bias_pane, sizing_mode="stretch_width")
@@ -213,6 +291,7 @@ class Explorer(ExplorerBase):
     def _build_views(self):
         self._texts = {name: pn.pane.Alert("", alert_type="light", sizing_mode="stretch_width")
                        for name in ("mask", "variance", "bias")}
+        self._request_statistics()
         self._refresh_texts()
         mask = hv.streams.Params(self, ["_mask_version"])
         stats = hv.streams.Params(self, ["_stats_version"])
@@ -226,6 +305,8 @@ class Explorer(ExplorerBase):
         for name, text in (("mask", self._mask_text), ("variance", self._variance_text), ("bias", self._bias_text)):
             try:
                 self._texts[name].param.update(object=text(), alert_type="light")
+            except _Pending as pending:
+                self._texts[name].param.update(object=str(pending), alert_type="info")
             except Exception as exc:  # noqa: BLE001 - shown in the page, not raised
                 error_message(exc)  # logs the traceback
                 self._texts[name].param.update(object=f"**{type(exc).__name__}:** {public_text(str(exc))}", alert_type="danger")
@@ -237,11 +318,11 @@ class Explorer(ExplorerBase):
         if getattr(self, "_texts", None) is None:  # __init__ sets the layer before the views exist
             return
         with pn.io.hold():
+            self._request_statistics()  # the new statistics now if computed before, else in the background
             self._refresh_texts()
             if (self.layer, self.tensor, self._pattern(), self.method) != self._shown_mask:
                 self._shown_mask = (self.layer, self.tensor, self._pattern(), self.method)
                 self._mask_version += 1
-            self._stats_version += 1
 
     # ---------- training ----------
     def _curve_plot(self):

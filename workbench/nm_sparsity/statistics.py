@@ -13,6 +13,7 @@ neural gradients.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import torch
@@ -88,7 +89,8 @@ class MaskDraws:
     The running sums :math:`\sum_k \theta_k(x)` and :math:`\sum_k \theta_k(x)^2` and the generator's state are
     kept every ``checkpoint`` draws, so asking for more draws costs only the new ones and asking for fewer
     resumes from the nearest checkpoint below (a dashboard's slider moves in either direction). Memory:
-    ``2 * x.numel()`` float64 per checkpoint.
+    ``2 * x.numel()`` float64 per checkpoint. One instance may be shared by threads (a server's sessions): its
+    draws are made under a lock.
     """
 
     def __init__(self, x: torch.Tensor, n: int, m: int, method: str = "mvue", *, dim: int = -1, seed: int = 0,
@@ -102,6 +104,7 @@ class MaskDraws:
         gen = torch.Generator(device=self.x.device).manual_seed(seed)
         zero = torch.zeros_like(self.x)
         self._saved = {0: (zero, zero, gen.get_state())}  # draws -> (sum, sum of squares, generator state)
+        self._lock = threading.Lock()
 
     def _sums(self, draws: int):
         start = max(k for k in self._saved if k <= draws)
@@ -121,16 +124,17 @@ class MaskDraws:
         """Bias and variance from the first ``samples`` draws (one for the deterministic MSE mask)."""
         _check(self.method, samples)
         draws = 1 if self.method == "mse" else samples  # the MSE mask is deterministic
-        total, total_sq = self._sums(draws)
-        mean = total / draws
-        emp_var = (total_sq - draws * mean * mean).clamp_min(0) / max(draws - 1, 1)
-        if self._exact is None:
-            if self.method == "mse":
-                self._exact = (mean, torch.zeros_like(self.x))
-            else:
-                method = "exact" if self.method == "mvue" else "approx"
-                self._exact = (self.x, mvue_variance(self.x, self.n, self.m, self.dim, method=method))
-        exact_mean, exact_var = self._exact
+        with self._lock:
+            total, total_sq = self._sums(draws)
+            mean = total / draws
+            emp_var = (total_sq - draws * mean * mean).clamp_min(0) / max(draws - 1, 1)
+            if self._exact is None:
+                if self.method == "mse":
+                    self._exact = (mean, torch.zeros_like(self.x))
+                else:
+                    method = "exact" if self.method == "mvue" else "approx"
+                    self._exact = (self.x, mvue_variance(self.x, self.n, self.m, self.dim, method=method))
+            exact_mean, exact_var = self._exact
         return MaskStatistics(self.x, self.method, self.n, self.m, draws, mean, emp_var, exact_mean - self.x, exact_var)
 
 

@@ -15,6 +15,7 @@ from workbench.structure_learning.lds import LDS, knn_graph
 from workbench.structure_learning.sampler import symmetric
 from workbench.ui import ExplorerBase, error_message, guarded, load_extensions
 from workbench.ui.jobs import Busy, jobs
+from workbench.ui.memo import memo
 
 __all__ = ["Explorer", "DATASETS"]
 
@@ -25,32 +26,50 @@ QUICK = dict(max_inner_steps=200, max_outer=12, patience=5)  # the page's defaul
 
 
 TABLES = ("wine", "cancer", "digits")
+FITTED = ("wine", "cancer")  # small enough to show a learned graph before any Train
 
 
-@pn.cache(max_items=8)
+@memo(max_items=4)  # bounded: Cora's and Citeseer's dense N x N graphs are 30-45 MB each
 def _load(dataset: str, seed: int):
     return load_table(dataset, seed) if dataset in TABLES else load_planetoid(dataset)
 
 
+def _data_seed(dataset: str, seed: int) -> int:
+    return seed if dataset in TABLES else 0  # Planetoid's split is the same for every seed: cached once
+
+
 def _data(dataset: str, seed: int):
-    """The data set and its split for ``seed`` (Cora's and Citeseer's Planetoid split is the same for every seed,
-    so they are cached once, not once per seed)."""
-    return _load(dataset, seed if dataset in TABLES else 0)
+    """The data set and its split for ``seed``."""
+    return _load(dataset, _data_seed(dataset, seed))
 
 
-@pn.cache(max_items=16)
+def _prepared(dataset: str, k: int, tau: int, seed: int) -> bool:
+    """Whether everything the page shows for these settings is cached (else it is loaded off the event loop)."""
+    return (_load.cached(dataset, _data_seed(dataset, seed)) and _start_graph.cached(dataset, k, seed)
+            and _layout.cached(dataset, k, seed) and (dataset not in FITTED or default_fit.cached(dataset, k, tau, seed)))
+
+
+def _prepare(dataset: str, k: int, tau: int, seed: int) -> None:
+    """Load and compute what the page shows for these settings (seconds for Cora and Citeseer: their layout; for
+    Wine and Breast Cancer, the short LDS fit shown before any Train)."""
+    _layout(dataset, k, seed)  # loads the data and the starting graph on the way
+    if dataset in FITTED:
+        default_fit(dataset, k, tau, seed)
+
+
+@memo(max_items=8)
 def _start_graph(dataset: str, k: int, seed: int) -> torch.Tensor:
     d = _data(dataset, seed)
     g = torch.as_tensor(d.graph) if d.graph is not None else knn_graph(d.X, k)
     return ((g + g.T) > 0).float()
 
 
-@pn.cache(max_items=16)
+@memo(max_items=8)
 def _layout(dataset: str, k: int, seed: int) -> np.ndarray:
     return layout(_data(dataset, seed).X, _start_graph(dataset, k, seed), seed)
 
 
-@pn.cache(max_items=4)
+@memo(max_items=4)
 def default_fit(dataset: str = "wine", k: int = 20, tau: int = 5, seed: int = 0) -> torch.Tensor:
     """Edge probabilities learned with the page's short schedule (cached; the app computes it at start)."""
     d = _data(dataset, seed)
@@ -83,7 +102,9 @@ class Explorer(ExplorerBase):
         self._train_button.on_click(self._on_train)
         self._stop_button.on_click(self._on_stop)
         self._error = pn.Column()
-        self._load_default()
+        self._ready: tuple | None = None  # the settings whose data and graphs the views show
+        self._prepare_job = self._prepare_token = None
+        self._request_data()
         self._rows_key = None
         graph = hv.DynamicMap(self._graph_plot, streams=[hv.streams.Params(
             self, ["dataset", "k", "seed", "threshold", "show", "_trigger"])])
@@ -95,8 +116,45 @@ class Explorer(ExplorerBase):
     def _key(self):
         return (self.dataset, self.k, self.tau, self.seed)
 
+    def _request_data(self) -> None:
+        """Show the current settings' data: at once when cached, else loaded in the job pool (off the event loop:
+        Cora's and Citeseer's layouts and the Wine/Cancer default fits take seconds) while the page says so."""
+        if self._prepare_job is not None:
+            self._prepare_job.cancel()
+        self._prepare_job = self._prepare_token = None
+        key = self._key()
+        if _prepared(*key):
+            self._ready = key
+            self._load_default()
+            return
+        self._ready, self._probs, self._history = None, None, []
+        self._status.object = f"Loading **{self.dataset}** …"
+        self._train_button.disabled = True
+        token = self._prepare_token = object()
+
+        def done(_result, error):
+            if self._prepare_token is not token or self._key() != key:  # superseded by newer settings
+                return
+            self._prepare_job = self._prepare_token = None
+            if error is not None:
+                self._status.object = f"Could not load **{key[0]}**."
+                self._error.append(error_message(error))
+                return
+            self._ready = key
+            self._load_default()
+            self._train_button.disabled = False
+            self._trigger += 1
+
+        self._prepare_job = jobs().load(f"LDS page data {key}", lambda _cancelled: _prepare(*key), done)
+
+    def _is_ready(self) -> bool:
+        return self._ready == self._key()
+
+    def _loading(self):
+        return pn.pane.Markdown(f"*Loading {self.dataset} …*")
+
     def _load_default(self):
-        if self.dataset in ("wine", "cancer"):
+        if self.dataset in FITTED:
             self._probs = default_fit(self.dataset, self.k, self.tau, self.seed)
             self._status.object = f"Showing kNN-LDS learned on **{self.dataset}** (short schedule). Press **Train** to watch it learn."
         else:
@@ -115,7 +173,7 @@ class Explorer(ExplorerBase):
             self._train_button.disabled, self._stop_button.disabled = False, True
         self._error.clear()
         try:
-            self._load_default()
+            self._request_data()
         except Exception as exc:  # noqa: BLE001 - shown, not raised
             self._error.append(error_message(exc))
 
@@ -147,6 +205,8 @@ class Explorer(ExplorerBase):
         """The graph as HoloViews elements; a DynamicMap re-runs this on every change of its parameters and sends
         only the new data to the page (the figure stays), which keeps the threshold slider fast."""
         try:
+            if not self._is_ready():
+                raise LookupError("still loading")  # the status above says so
             d = _data(self.dataset, self.seed)
             pos = _layout(self.dataset, self.k, self.seed)
             rows, _ = self._graph_rows()
@@ -167,6 +227,8 @@ class Explorer(ExplorerBase):
     @param.depends("dataset", "k", "seed", "threshold", "show", "_trigger")
     @guarded
     def graph_text(self):
+        if not self._is_ready():
+            return self._loading()
         _, n = self._graph_rows()
         return pn.pane.Markdown(
             f"Edges with p ≥ {self.threshold:.2f} vs the starting graph: **kept {n['kept']:,}**, **added "
@@ -181,6 +243,8 @@ class Explorer(ExplorerBase):
     @param.depends("dataset", "k", "seed", "_trigger")
     @guarded
     def histogram_view(self):
+        if not self._is_ready():
+            return self._loading()
         probs = self._current().triu(1)
         vals = probs[probs > 0.01].numpy()
         edges = np.linspace(0, 1, 41)
@@ -192,6 +256,8 @@ class Explorer(ExplorerBase):
     @param.depends("dataset", "k", "seed", "threshold", "_trigger")
     @guarded
     def homophily_view(self):
+        if not self._is_ready():
+            return self._loading()
         d = _data(self.dataset, self.seed)
         start = _start_graph(self.dataset, self.k, self.seed)
         probs = self._current()
@@ -203,6 +269,8 @@ class Explorer(ExplorerBase):
     @param.depends("dataset", "k", "seed", "node", "_trigger")
     @guarded
     def neighbours_view(self):
+        if not self._is_ready():
+            return self._loading()
         d = _data(self.dataset, self.seed)
         start = _start_graph(self.dataset, self.k, self.seed)
         rows = neighbours(self._current(), self.node, top=12)
@@ -212,7 +280,7 @@ class Explorer(ExplorerBase):
             "| node | class | probability | in starting graph |\n|---|---|---|---|\n" + "\n".join(lines))
 
     def _on_tap(self, x=None, y=None):
-        if x is None or y is None:
+        if x is None or y is None or not self._is_ready():
             return
         pos = _layout(self.dataset, self.k, self.seed)
         self.node = int(np.argmin((pos[:, 0] - x) ** 2 + (pos[:, 1] - y) ** 2))
@@ -233,7 +301,7 @@ class Explorer(ExplorerBase):
             self._job.cancel()
 
     def _on_train(self, _event=None):
-        if self._job is not None and not self._job.done:
+        if (self._job is not None and not self._job.done) or not self._is_ready():
             return
         self._error.clear()
         key = self._key()  # the settings this run belongs to

