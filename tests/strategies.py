@@ -2,7 +2,7 @@
 
 from hypothesis import strategies as st
 
-__all__ = ["floats", "named_error"]
+__all__ = ["floats", "named_error", "assert_names"]
 
 
 def floats(*args, **kwargs):
@@ -19,3 +19,9 @@ def named_error(call, names):
     except (ValueError, TypeError) as e:
         assert str(e).split(":")[0] in names, f"error does not name one of {names}: {e}"
         return None
+
+
+def assert_names(error: Exception, *names: str) -> None:
+    """The message starts with the offending argument's name (``"name: expected ..."``)."""
+    head = str(error).split(":")[0]
+    assert any(n in head.split(", ") for n in names), (names, str(error))

@@ -5,6 +5,9 @@
 * **pages**: each page of the served app in Chromium, cold (its first visit since the server started) and
   warm (median of ``--repeats`` further visits), and **slider-to-redraw**: a slider of the page moved one step
   with the keyboard, until the page has drawn the server's answer (median of ``--repeats`` moves);
+* **sparse inference** (pruning): the digits MLP's largest layer pruned to 95 % by gradual magnitude, dense
+  against CSR (and 2:4 semi-structured on a GPU that has it), and the MNIST CNN with half its channels removed,
+  masked against physically smaller, in ms per batch of 256 and bytes;
 * **a room**: :func:`workbench.ui.load.run_room`, 20 sessions over every page, trainings, half closed mid-run;
 * **probe during work**: while a page trains (or runs live, draws 2,000 Monte-Carlo masks, loads Citeseer), a
   second client fetches a small static file every 0.25 s: the latency of every fetch (median and worst). The work runs off the server's event loop
@@ -31,7 +34,8 @@ import sys
 import time
 from pathlib import Path
 
-__all__ = ["SLIDERS", "WORK", "quick_times", "page_times", "probe_during_work", "room_figures", "main"]
+__all__ = ["SLIDERS", "WORK", "quick_times", "page_times", "probe_during_work", "room_figures", "inference_figures",
+           "main"]
 
 REPO = Path(__file__).resolve().parent.parent
 QUIET_MS = 400  # no websocket message for this long: the page is done
@@ -215,6 +219,25 @@ def probe_during_work(slugs, url: str | None = None, timeout: float = 600) -> li
     return rows
 
 
+def inference_figures(batch: int = 256) -> list[dict]:
+    """:func:`workbench.pruning.experiments.latency_task`'s figures on this machine, at its default threads (the MLP
+    layer from a real pruned model; the CNN's channel masks from one epoch on random images: speed, not accuracy)."""
+    import torch
+
+    from workbench.classification import Split
+    from workbench.pruning import Pruner, make_cnn
+    from workbench.pruning.experiments import latency_task
+    from workbench.pruning.inference import structured_latency
+
+    rows = latency_task("mlp", 0, 10, batch)
+    g = torch.Generator().manual_seed(0)
+    images, labels = torch.randn(batch, 1, 28, 28, generator=g), torch.randint(0, 10, (batch,), generator=g)
+    cnn = make_cnn(0)
+    Pruner("channel", 0.5, epochs=1, lr=1e-3).fit(cnn, Split(images, labels, images[:32], labels[:32]))
+    rows += [{"model": "cnn", **r, "threads": torch.get_num_threads()} for r in structured_latency(cnn, images)]
+    return rows
+
+
 def room_figures(sessions: int = 20) -> dict:
     """:func:`workbench.ui.load.run_room` on a fresh server: the figures of a workshop's room."""
     import tempfile
@@ -262,7 +285,7 @@ def main(argv=None) -> int:
     from workbench.topics import TOPICS
 
     p = argparse.ArgumentParser(prog="python -m workbench.bench", description=__doc__.splitlines()[0])
-    p.add_argument("--only", choices=["pages", "probe", "room", "quick"], help="one of the tables")
+    p.add_argument("--only", choices=["pages", "probe", "room", "inference", "quick"], help="one of the tables")
     p.add_argument("--topics", help="comma-separated slugs (default: every topic)")
     p.add_argument("--repeats", type=int, default=3, help="warm loads and slider moves per page (median)")
     p.add_argument("--url", help="measure an app that is already served here instead of serving one")
@@ -286,6 +309,12 @@ def main(argv=None) -> int:
         print("A second client's static-file fetches while a page works (seconds)")
         print(_table(out["probe"], [("page", "page"), ("work", "work"), ("work_s", "work took"),
                                     ("probes", "fetches"), ("probe_median_s", "median"), ("probe_max_s", "worst")]))
+        print()
+    if args.only in (None, "inference"):
+        out["inference"] = inference_figures()
+        print("Sparse inference (ms per batch of 256)")
+        print(_table(out["inference"], [("model", "model"), ("format", "format"), ("sparsity", "sparsity"),
+                                        ("ms_per_batch", "ms/batch"), ("bytes", "bytes"), ("threads", "threads")]))
         print()
     if args.only in (None, "room"):
         out["room"] = room_figures()

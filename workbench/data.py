@@ -121,6 +121,18 @@ DATASETS: dict[str, Dataset] = {
             },
         ),
         Dataset(
+            "mnist",
+            "MNIST test set: 10,000 handwritten digits, 28x28 greyscale, 10 classes",
+            "LeCun, Cortes, Burges, the MNIST database (t10k files), as mirrored in "
+            "github.com/SubhadityaMukherjee/pytorchTutorialRepo data/MNIST/raw/",
+            files={
+                "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+                "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+            },
+            base_url="https://github.com/SubhadityaMukherjee/pytorchTutorialRepo/raw/"
+                     "0d66c51fbdeb03ef0ca3874e71fad3a7b2367c29/data/MNIST/raw/",
+        ),
+        Dataset(
             "set5",
             "Set5 colour images",
             "Bevilacqua et al. (BMVC 2012), as in github.com/majedelhelou/denoising_datasets CSet5/",

@@ -75,6 +75,15 @@ TOPICS: dict[str, Topic] = {
             "Wallwork, Lu, Zhang, Piggott. E2N: Error Estimation Networks for Goal-Oriented Mesh Adaptation. 2022",
             "https://arxiv.org/abs/2207.11233",
         ),
+        Topic(
+            "pruning",
+            "Pruning and growth: the sparsity survey's methods side by side",
+            "Magnitude, gradual, movement, first- and second-order, structured, N:M and RigL on the same models at "
+            "the same sparsities; gradual magnitude keeps dense accuracy at 80 %, random pruning collapses.",
+            "Hoefler, Alistarh, Ben-Nun, Dryden, Peste. Sparsity in Deep Learning: Pruning and growth for efficient "
+            "inference and training in neural networks. JMLR 2021",
+            "https://arxiv.org/abs/2102.00554",
+        ),
     ]
 }
 

@@ -8,7 +8,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.strategies import floats
+from tests.strategies import assert_names, floats
 from workbench.structure_learning import LDS, knn_graph, remove_edges
 
 pytestmark = pytest.mark.timeout(120)
@@ -17,12 +17,6 @@ SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # any value a caller might pass for a number, good or bad
 anything = st.one_of(st.integers(-3, 30), floats(allow_nan=True, allow_infinity=True), st.booleans(),
                      st.none(), st.text(max_size=3))
-
-
-def assert_names(error: Exception, *names: str) -> None:
-    """The message starts with the offending argument's name (``"name: expected ..."``)."""
-    head = str(error).split(":")[0]
-    assert any(n in head.split(", ") for n in names), (names, str(error))
 
 
 COUNTS = ("k", "tau", "hidden", "max_inner_steps", "inner_patience", "max_outer", "patience", "n_samples")

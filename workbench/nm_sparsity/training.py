@@ -8,55 +8,15 @@ by :func:`~workbench.nm_sparsity.sparsify.prune_gradient`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Callable, Iterator
 
-import numpy as np
 import torch
 from torch import nn
 
-from workbench.data import load
+from workbench.classification import DigitsData, digits_data, evaluate, make_mlp
 from workbench.nm_sparsity.sparsify import check_int, check_seed
 
 __all__ = ["DigitsData", "digits_data", "make_mlp", "train", "iter_train", "evaluate", "capture_gradients"]
-
-
-@dataclass
-class DigitsData:
-    """Standardised digits split: ``x_*`` float32 ``(N, 64)``, ``y_*`` int64 ``(N,)``."""
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_test: torch.Tensor
-    y_test: torch.Tensor
-
-
-def digits_data(seed: int = 0, test_fraction: float = 0.25) -> DigitsData:
-    """Stratified train/test split of digits, z-scored with training statistics."""
-    from sklearn.model_selection import train_test_split
-
-    X, y = load("digits")
-    xtr, xte, ytr, yte = train_test_split(X, y, test_size=test_fraction, stratify=y, random_state=seed)
-    mu, sd = xtr.mean(0), xtr.std(0) + 1e-6
-    t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
-    return DigitsData(t((xtr - mu) / sd), torch.as_tensor(ytr), t((xte - mu) / sd), torch.as_tensor(yte))
-
-
-def make_mlp(seed: int = 0, hidden: int = 256, n_in: int = 64, n_out: int = 10) -> nn.Sequential:
-    """``n_in -> hidden -> hidden -> n_out`` ReLU MLP with seeded initialisation."""
-    torch.manual_seed(seed)
-    return nn.Sequential(
-        nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, n_out)
-    )
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    """Classification accuracy of ``model`` on ``(x, y)``."""
-    model.eval()
-    acc = (model(x).argmax(-1) == y).float().mean().item()
-    model.train()
-    return acc
 
 
 def iter_train(
