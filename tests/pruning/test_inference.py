@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.nn.utils import parametrize
 
-from tests.strategies import named_error
+from tests.strategies import floats, named_error
 from workbench.classification import make_mlp
 from workbench.pruning.inference import (
     csr_weight,
@@ -76,7 +76,7 @@ def assert_same_function(shrunk, model, x):
 
 @HANG
 @FAST
-@given(build=st.sampled_from([make_mlp, make_cnn]), keep_prob=st.floats(0, 1), seed=st.integers(0, 2**16))
+@given(build=st.sampled_from([make_mlp, make_cnn]), keep_prob=floats(0, 1), seed=st.integers(0, 2**16))
 def test_shrink_computes_the_masked_model_with_fewer_parameters(build, keep_prob, seed):
     model = masked(build, keep_prob, seed).double()
     shrunk = shrink(model)
@@ -164,7 +164,7 @@ def test_storage_bytes_of_csr_at_95_percent_is_the_formula_and_below_dense():
 @HANG
 @FAST
 @given(out=st.integers(1, 12), cols=st.integers(1, 12), kernel=st.sampled_from([None, 1, 3]),
-       sparsity=st.floats(0, 1), dtype=st.sampled_from([torch.float32, torch.float64, torch.float16]),
+       sparsity=floats(0, 1), dtype=st.sampled_from([torch.float32, torch.float64, torch.float16]),
        seed=st.integers(0, 2**16))
 def test_csr_weight_round_trips_and_storage_matches_the_formula(out, cols, kernel, sparsity, dtype, seed):
     g = torch.Generator().manual_seed(seed)
@@ -246,7 +246,7 @@ def test_bad_arguments_are_named(call, word):
 
 @HANG
 @FAST
-@given(batch=st.one_of(st.integers(-3, 3), st.floats(-2, 2), st.none()), rows=st.integers(0, 4),
+@given(batch=st.one_of(st.integers(-3, 3), floats(-2, 2), st.none()), rows=st.integers(0, 4),
        dims=st.integers(1, 3))
 def test_linear_latency_gives_rows_or_a_named_error(batch, rows, dims):
     weight = torch.randn((rows,) + (3,) * (dims - 1))
