@@ -144,11 +144,12 @@ def prune_task(model: str, variant: str, target: float, seed: int, finetune_epoc
     """One cell of the comparison: ``{"model", "method", "target", "sparsity", "test_accuracy", ...}``."""
     net, pruner, data = fit_setting(model, variant, target, seed, finetune_epochs)
     weights = sum(m.weight.numel() for m in prunable_layers(net).values())
+    sparsity = model_sparsity(net)
     every = max(1, len(pruner.schedule_) // 40)
     return {
         "model": model, "method": variant, "target": 0.0 if variant == "dense" else target, "seed": seed,
-        "sparsity": model_sparsity(net), "test_accuracy": evaluate(net, data.x_test, data.y_test),
-        "prunable_weights": weights, "nonzero_weights": round(weights * (1 - model_sparsity(net))),
+        "sparsity": sparsity, "test_accuracy": evaluate(net, data.x_test, data.y_test),
+        "prunable_weights": weights, "nonzero_weights": round(weights * (1 - sparsity)),
         "layer_sparsity": layer_sparsity(net), "pattern": pruner.pattern if variant == "nm" else None,
         "history": pruner.history_, "schedule": pruner.schedule_[::every],
     }

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 
 import holoviews as hv
 import numpy as np
@@ -18,13 +17,14 @@ import torch
 from workbench.pruning.experiments import FULL, METHOD_NAMES, VARIANTS, fit_setting, pretrained_state
 from workbench.pruning.masks import layer_sparsity, model_sparsity, prunable_layers
 from workbench.pruning.models import MODELS
+from workbench.results_pages import DOCS
 from workbench.ui import ExplorerBase, app_progress, error_message, load_extensions
 from workbench.ui.jobs import Busy, jobs
 from workbench.ui.memo import memo
 
 __all__ = ["Explorer", "RESULTS_JSON", "shipped_results", "default_fit"]
 
-RESULTS_JSON = Path(__file__).resolve().parents[2] / "docs" / "results" / "pruning.json"
+RESULTS_JSON = DOCS / "results" / "pruning.json"  # what the full run wrote for the results page
 TARGETS = [0.5, 0.8, 0.9, 0.95]
 METHODS = [m for m in VARIANTS if m != "dense"]
 LIVE_MODELS = ("mlp", "cnn")  # the ResNet trains for hours on a CPU: its page shows the shipped run only

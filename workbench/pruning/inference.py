@@ -31,7 +31,7 @@ __all__ = ["shrink", "csr_weight", "storage_bytes", "time_call", "linear_latency
            "structured_latency"]
 
 # modules that map a zero channel to a zero channel, so a dead channel stays dead through them
-_PASS_THROUGH = (nn.ReLU, nn.MaxPool2d, nn.Flatten, nn.Dropout, nn.Identity)
+PASS_THROUGH = (nn.ReLU, nn.MaxPool2d, nn.Flatten, nn.Dropout, nn.Identity)
 
 
 def _check_sequential(model) -> nn.Sequential:
@@ -47,7 +47,7 @@ def _check_sequential(model) -> nn.Sequential:
         if isinstance(module, nn.Flatten) and (module.start_dim, module.end_dim) != (1, -1):
             raise ValueError(f"model: shrink needs Flatten(1, -1), got Flatten({module.start_dim}, "
                              f"{module.end_dim}) at index {i}")
-        if not isinstance(module, (nn.Linear, nn.Conv2d) + _PASS_THROUGH):
+        if not isinstance(module, (nn.Linear, nn.Conv2d) + PASS_THROUGH):
             raise ValueError(f"model: shrink supports Linear/Conv2d layers with ReLU, MaxPool2d, Flatten, Dropout "
                              f"or Identity between them, got {type(module).__name__} at index {i}")
     return model

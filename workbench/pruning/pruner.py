@@ -30,6 +30,7 @@ from torch import nn
 from kernels import nm_mask
 from workbench.checks import check_int
 from workbench.classification import Split, evaluate
+from workbench.pruning.inference import PASS_THROUGH
 from workbench.pruning.masks import (apply_masks, current_masks, dense_gradients, keep_top, model_sparsity,
                                      prunable_layers, record_dense_gradients)
 from workbench.pruning.schedules import Schedule, check_sparsity
@@ -107,7 +108,7 @@ class Pruner:
             raise ValueError(f"drop_fraction: expected a number in (0, 1), got {self.drop_fraction!r}")
         if self.method == "nm":
             parse_pattern(self.pattern)
-        layers = prunable_layers(model)  # TypeError / ValueError for a model without prunable layers
+        prunable_layers(model)  # TypeError / ValueError for a model without prunable layers
         if self.method == "channel" and not _is_chain(model):
             raise ValueError(f"method: 'channel' needs an nn.Sequential of Linear/Conv2d layers with only "
                              f"ReLU/MaxPool2d/Flatten/Dropout between them (the mlp, the cnn), got "
@@ -116,7 +117,6 @@ class Pruner:
             raise TypeError(f"data: expected a workbench.classification.Split, got {type(data).__name__}")
         if len(data.x_train) == 0:
             raise ValueError("data: expected training examples, got none")
-        del layers
 
     # ---------- fit ----------
     def fit(self, model: nn.Module, data: Split, *, on_epoch: Callable[[dict], None] | None = None,
@@ -291,15 +291,12 @@ class Pruner:
         apply_masks(model, masks)
 
 
-_BETWEEN = (nn.ReLU, nn.MaxPool2d, nn.Flatten, nn.Dropout, nn.Identity)
-
-
 def _is_chain(model) -> bool:
-    return isinstance(model, nn.Sequential) and all(isinstance(m, (nn.Linear, nn.Conv2d, *_BETWEEN)) for m in model)
+    return isinstance(model, nn.Sequential) and all(isinstance(m, (nn.Linear, nn.Conv2d, *PASS_THROUGH)) for m in model)
 
 
 def _offending(model) -> str:
     if not isinstance(model, nn.Sequential):
         return "a non-Sequential structure"
-    bad = sorted({type(m).__name__ for m in model if not isinstance(m, (nn.Linear, nn.Conv2d, *_BETWEEN))})
+    bad = sorted({type(m).__name__ for m in model if not isinstance(m, (nn.Linear, nn.Conv2d, *PASS_THROUGH))})
     return ", ".join(bad)

@@ -108,7 +108,7 @@ class JobPool:
 
             doc = pn.state.curdoc
         job = Job(name)
-        on_loop = doc is not None and doc.session_context is not None
+        on_loop = session_loop(doc) is not None
 
         def deliver(callback, *args):
             if callback is None:
