@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from tests.strategies import assert_names, floats
 from workbench.classification import make_mlp
-from workbench.pruning.data import read_idx_images, read_idx_labels
+from workbench.mnist import read_idx_images, read_idx_labels
 from workbench.pruning.experiments import NM_PATTERNS, nm_pattern
 from workbench.pruning.masks import keep_top
 from workbench.pruning.pruner import Pruner, erk_densities, parse_pattern

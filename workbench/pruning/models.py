@@ -12,21 +12,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from workbench.classification import Split, digits_data, make_mlp
+from workbench.classification import Split, digits_data, make_cnn, make_mlp
 
 __all__ = ["make_cnn", "make_resnet", "ModelSpec", "MODELS", "model_spec", "parameter_count"]
-
-
-def make_cnn(seed: int = 0, channels: tuple[int, int] = (32, 64), hidden: int = 128) -> nn.Sequential:
-    """``conv3x3(1->c1) ReLU pool2 conv3x3(c1->c2) ReLU pool2 flatten linear(c2*7*7->hidden) ReLU linear(->10)``:
-    421k parameters with the defaults. A plain ``Sequential`` so that structured pruning can shrink it."""
-    torch.manual_seed(seed)
-    c1, c2 = channels
-    return nn.Sequential(
-        nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(c2 * 7 * 7, hidden), nn.ReLU(), nn.Linear(hidden, 10),
-    )
 
 
 class BasicBlock(nn.Module):
@@ -79,7 +67,7 @@ class ModelSpec:
 
 
 def _mnist(seed: int) -> Split:
-    from workbench.pruning.data import mnist_data
+    from workbench.mnist import mnist_data
 
     return mnist_data(seed)
 

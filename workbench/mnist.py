@@ -1,5 +1,5 @@
-"""MNIST for the pruning topic: the official test set's 10,000 digits (the training file is not shipped offline),
-split into training and test sets.
+"""MNIST for the topics that train on images (pruning, compression): the official test set's 10,000 digits (the
+training file is not shipped offline), split into training and test sets.
 
 IDX format (LeCun et al.): images ``>IIII`` magic 2051, count, rows, cols, then uint8 pixels; labels ``>II`` magic
 2049, count, then uint8 labels. Both gzipped.
