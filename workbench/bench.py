@@ -48,6 +48,7 @@ WORK = {
     "nm_sparsity": [("Train", "epoch 15/15"), (("slider end", "Samples"), "over 2000 draws")],
     "structure_learning": [("Train", "done"), (("select", "citeseer"), "starting graph of citeseer")],
     "mesh_adaptation": [("Run live (Firedrake)", re.compile(r"Live \w+ run: \d+ iterations"))],
+    "pruning": [("Train", "Training finished")],
 }
 
 # timestamps inside the page: every websocket message that changes the document, the paint after it, the first

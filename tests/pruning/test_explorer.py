@@ -27,6 +27,7 @@ def test_the_page_renders_and_trains_a_setting_off_the_loop():
     session.drain()  # ...which shows it
     live = e._live[("mlp", "channel", 0.5, 0)]
     assert "trained here" in e._status.object and live["sparsity"] > 0.5
+    assert e._status.object.endswith("Training finished.")  # the text make bench waits for
     e.layer = "2"
     image = e._mask_image()
     assert image.data is not None and "mask of layer 2" in image.opts.get().kwargs["title"]

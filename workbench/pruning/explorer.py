@@ -259,6 +259,7 @@ class Explorer(ExplorerBase):
                 return
             self._live[key] = result
             self._refresh_status()
+            self._status.object += " Training finished."
             self._version += 1
 
         self._train_button.disabled, self._stop_button.disabled = True, False
