@@ -10,7 +10,9 @@ Kernels:
 * ``_nm_prune_kernel``: any ``n < m <= 8``; the rank of each entry among its block by ``m^2``
   comparisons (ties to the lower index), optionally writing the mask;
 * ``_mvue12_kernel``, ``_mvue24_kernel``: exact MVUE by closed-form water-filling + systematic sampling;
-* ``_approx24_kernel``: the sequential 2:4 sampler.
+* ``_approx24_kernel``: the sequential 2:4 sampler;
+* ``_factorized_kernel``: the sparse quantized product of :mod:`kernels.factorized`, tiled over
+  (``BLOCK_N`` outputs, ``BLOCK_B`` batch rows).
 
 The jit functions are built on first use, so ``TRITON_INTERPRET`` may be set any time before that.
 """
@@ -23,9 +25,10 @@ import torch
 
 from kernels._blocks import APPROX_EPS, safe_range
 
-__all__ = ["available", "nm_prune_blocks", "mvue_blocks"]
+__all__ = ["available", "nm_prune_blocks", "mvue_blocks", "factorized_rows"]
 
 BLOCK = 256
+FACTORIZED_BLOCK_N, FACTORIZED_BLOCK_B = 32, 64  # outputs x batch rows per program of _factorized_kernel
 
 
 def available() -> bool:
@@ -40,7 +43,8 @@ def available() -> bool:
 def _kernels():
     from kernels import _triton_kernels as k
 
-    return dict(nm=k._nm_prune_kernel, mvue12=k._mvue12_kernel, mvue24=k._mvue24_kernel, approx24=k._approx24_kernel)
+    return dict(nm=k._nm_prune_kernel, mvue12=k._mvue12_kernel, mvue24=k._mvue24_kernel, approx24=k._approx24_kernel,
+                factorized=k._factorized_kernel)
 
 
 def _pow2(m: int) -> int:
@@ -79,4 +83,27 @@ def mvue_blocks(blocks: torch.Tensor, n: int, m: int, method: str, key: int) -> 
         k["mvue12"][grid](blocks, out, key, b, F64=f64, LO=lo, HI=hi, BLOCK=BLOCK)
     else:
         k["mvue24"][grid](blocks, out, key, b, F64=f64, LO=lo, HI=hi, BLOCK=BLOCK)
+    return out
+
+
+def factorized_rows(yt: torch.Tensor, index: torch.Tensor, code: torch.Tensor, z_scale: torch.Tensor,
+                    bias: torch.Tensor | None) -> torch.Tensor:
+    """``out[b, i] = bias[i] + sum_j z_scale[i] * (code[i, j] + 0.5) * yt[index[i, j], b]``.
+
+    ``yt``: contiguous float32 ``(k, B)``; ``index`` int64 / ``code`` int8 contiguous ``(n, s)`` (indices
+    checked in range by the caller); ``z_scale`` contiguous float32 ``(n,)``, one per row (output);
+    ``bias`` float32 ``(n,)`` or ``None``.
+    Returns float32 ``(B, n)``.
+    """
+    _, b = yt.shape
+    n, s = index.shape
+    out = torch.empty(b, n, dtype=torch.float32, device=yt.device)
+    if b == 0 or n == 0:
+        return out
+    grid = (-(-b // FACTORIZED_BLOCK_B), -(-n // FACTORIZED_BLOCK_N))
+    if grid[1] > 65535:  # CUDA's limit on grid axis 1
+        raise ValueError(f"z_index: at most {65535 * FACTORIZED_BLOCK_N} rows on the Triton path, got n={n}")
+    _kernels()["factorized"][grid](yt, index, code, z_scale, out if bias is None else bias, out, b, n, s,
+                                   HAS_BIAS=bias is not None, BLOCK_N=FACTORIZED_BLOCK_N,
+                                   BLOCK_B=FACTORIZED_BLOCK_B)
     return out

@@ -170,3 +170,26 @@ def _approx24_kernel(x_ptr, y_ptr, key, B, EPS: tl.constexpr, F64: tl.constexpr,
     y = _put(_put(_put(_put(x, cols, 0, v0), cols, 1, v1), cols, 2, v2), cols, 3, v3)
     tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=ok)
 
+@triton.jit
+def _factorized_kernel(yt_ptr, idx_ptr, code_ptr, zs_ptr, bias_ptr, out_ptr, B, N, S,
+                       HAS_BIAS: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_B: tl.constexpr):
+    """A ``(BLOCK_N, BLOCK_B)`` tile of ``out^T``: outputs ``rn`` for batch rows ``rb``. Each output row's
+    scale (one per row of ``Z``) is loaded once; then for each of the ``S`` stored entries of its rows: one
+    index and code per output (dequantized here, as ``kernels.quantized``: ``scale * (code + 0.5)``) and a
+    ``(BLOCK_N, BLOCK_B)`` gather of ``y^T``, whose rows are contiguous along the batch, so each output's
+    load coalesces."""
+    rb = tl.program_id(0).to(tl.int64) * BLOCK_B + tl.arange(0, BLOCK_B)  # batch on grid axis 0 (2^31 - 1
+    rn = tl.program_id(1).to(tl.int64) * BLOCK_N + tl.arange(0, BLOCK_N)  # programs; axis 1 allows 65535)
+    ok_n = rn < N
+    ok = ok_n[:, None] & (rb[None, :] < B)
+    acc = tl.zeros([BLOCK_N, BLOCK_B], dtype=tl.float32)
+    zs = tl.load(zs_ptr + rn, mask=ok_n, other=0.0)  # the rows' scales, once per output row
+    for j in range(0, S):
+        col = tl.load(idx_ptr + rn * S + j, mask=ok_n, other=0)
+        q = tl.load(code_ptr + rn * S + j, mask=ok_n, other=0)
+        z = zs * (q.to(tl.float32) + 0.5)  # the same float32 product as kernels.quantized.grid_values
+        y = tl.load(yt_ptr + col[:, None] * B + rb[None, :], mask=ok, other=0.0)
+        acc += z[:, None] * y
+    if HAS_BIAS:
+        acc += tl.load(bias_ptr + rn, mask=ok_n, other=0.0)[:, None]
+    tl.store(out_ptr + rb[None, :] * N + rn[:, None], acc, mask=ok)

@@ -13,7 +13,9 @@ import torch
 import torch.nn.functional as F
 
 import kernels  # noqa: F401 - registers torch.ops.workbench.*
-from kernels import _triton, mvue_prune, mvue_variance, nm_linear, nm_mask, nm_prune, to_semi_structured
+from kernels import (
+    _triton, factorized_linear, mvue_prune, mvue_variance, nm_linear, nm_mask, nm_prune, to_semi_structured,
+)
 from kernels._backend import choose_backend
 from kernels.semi_structured import semi_structured_supported
 
@@ -152,3 +154,25 @@ def test_semi_structured_linear_matches_dense(dtype, triton):
     # in bfloat16; compare with a tolerance of a few ulps of the output's scale
     atol = {torch.float16: 0.05, torch.bfloat16: 0.4}[dtype]
     assert torch.allclose(nm_linear(x, ws, b).float(), want, rtol=0, atol=atol)
+
+
+@pytest.mark.parametrize("identity", [False, True])
+def test_factorized_linear_matches_the_torch_path(identity, triton):
+    from tests.kernels.test_factorized import bound, factors
+
+    # an MNIST-CNN-like layer; n and the batch ragged against the (32 x 64) tiles of the kernel
+    n, k, s = 300, 64, 8
+    d = k if identity else 3136
+    f = factors(n, k, d, s, identity=identity, seed=1)
+    g = torch.Generator().manual_seed(2)
+    x, bias = torch.randn(257, d, generator=g), torch.randn(n, generator=g)
+    fc = {a: None if t is None else t.cuda() for a, t in f.items()}
+    got = factorized_linear(x.cuda(), **fc, bias=bias.cuda())
+    want = on_torch(triton, lambda: factorized_linear(x.cuda(), **fc, bias=bias.cuda()))  # CSR on the GPU
+    cpu = on_torch(triton, lambda: factorized_linear(x, **f, bias=bias))
+    assert got.device.type == "cuda" and got.dtype == torch.float32 and got.shape == (257, n)
+    # every path is within (d + s + 3) u M of the exact result (tests/kernels/test_factorized.py), so two are
+    # within the bound used there; it assumes IEEE float32 matmuls (PyTorch's default: TF32 is off)
+    tol = bound(x, f, bias)
+    assert bool(((got.cpu().double() - want.cpu().double()).abs() <= tol).all())
+    assert bool(((got.cpu().double() - cpu.double()).abs() <= tol).all())
