@@ -1,0 +1,113 @@
+"""SparseQuantizedFactorization: known answers, the special cases, the kernel layout, bad input."""
+
+import math
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kernels import factorized_linear, factorized_weight
+from tests.strategies import assert_names
+from workbench.compression import SparseQuantizedFactorization as SQF
+from workbench.compression.baselines import UniformQuantization
+from workbench.compression.budget import sqf_storage
+
+
+def _gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def test_low_rank_weight_is_recovered_to_quantization_precision():
+    # W of exact rank 4: s = k = 4 is a quantized SVD; at 8 bits each factor's rounding is ~2^-8 of its range,
+    # so the product's relative error stays well below 2 %
+    W = torch.randn(40, 4, generator=_gen()) @ torch.randn(4, 30, generator=_gen(1))
+    f = SQF(4, 4, 8, 8).fit(W)
+    assert f.relative_error_ < 0.02
+    assert f.reconstruct().shape == W.shape
+
+
+def test_sparse_codes_over_a_dictionary_are_found():
+    # rows that are ±1 times one of 8 atoms (s = 1, exactly a 1-bit code): the folded k-means start and the
+    # pursuit find the atoms; C's 8-bit rounding leaves < 1 % error
+    C = torch.randn(8, 16, generator=_gen(2))
+    pick = torch.randint(0, 8, (400,), generator=_gen(3))
+    sign = torch.where(torch.rand(400, generator=_gen(4)) < 0.5, -1.0, 1.0)
+    W = (sign[:, None] * C[pick]).reshape(100, 64)
+    f = SQF(8, 1, 1, 8, row_length=16, restarts=2).fit(W)
+    assert f.relative_error_ < 0.01
+
+
+def test_descent_never_ends_worse_than_its_start_and_improves_scalar_grids():
+    W = torch.randn(32, 64, generator=_gen(5)) * torch.rand(32, 1, generator=_gen(6))
+    uniform = UniformQuantization(3).fit(W)
+    f = SQF(4, 1, 1, 8, row_length=1, init="grid").fit(W)
+    # the grid start is uniform 3-bit quantization (the same scale fit) up to C's 8-bit rounding of the levels
+    # ½..3½ (a step of 3.5/255 moves a level by < 0.8 %, so the error by less than 1 %)
+    assert f.init_error_ == pytest.approx(uniform.relative_error_, rel=1e-2)
+    assert f.relative_error_ <= f.init_error_
+    assert f.relative_error_ < 0.99 * uniform.relative_error_  # Lloyd's levels beat uniform ones on these rows
+    assert f.history_[0] == f.init_error_ and min(f.history_) == f.relative_error_
+
+
+def test_storage_is_what_the_accountant_predicts():
+    W = torch.randn(24, 48, generator=_gen(7))
+    for kw in (dict(rank=8, nonzeros_per_row=3, bits_z=2, bits_c=4),
+               dict(rank=16, nonzeros_per_row=1, bits_z=1, bits_c=8, row_length=4)):
+        f = SQF(**kw).fit(W)
+        assert f.storage_ == sqf_storage((24, 48), kw["rank"], kw["nonzeros_per_row"], kw["bits_z"], kw["bits_c"],
+                                         kw.get("row_length"))
+    # by hand, whole rows: 24 rows x 3 non-zeros x 2 bits, positions min(3*3, 8) per row, 24 + 8 scales, C 8x48x4
+    f = SQF(8, 3, 2, 4).fit(W)
+    assert f.storage_.bits == 24 * 3 * 2 + 24 * 8 + (24 + 8) * 32 + 8 * 48 * 4
+
+
+def test_factors_feed_the_kernel_op_exactly():
+    W = torch.randn(20, 36, generator=_gen(8))
+    f = SQF(12, 4, 3, 4).fit(W)
+    args = f.kernel_arguments()
+    assert torch.allclose(factorized_weight(**args), f.reconstruct(), atol=1e-6)
+    x = torch.randn(5, 36, generator=_gen(9))
+    # fp32 sums of 36 + 4 terms of order |x||Z||C|: 1e-4 absolute is ~100 ulps of these outputs
+    assert torch.allclose(factorized_linear(x, **args), x @ f.reconstruct().T, atol=1e-4)
+
+
+def test_convolution_weights_are_rows_per_output_channel():
+    W = torch.randn(16, 8, 3, 3, generator=_gen(10))
+    f = SQF(8, 4, 4, 8).fit(W)
+    assert f.reconstruct().shape == W.shape and f.Z_.shape == (16, 8) and f.C_.shape == (8, 72)
+
+
+@pytest.mark.parametrize("kw, W, names", [
+    (dict(rank=9, nonzeros_per_row=2), torch.randn(8, 20), ("rank",)),
+    (dict(rank=4, nonzeros_per_row=5), torch.randn(8, 20), ("nonzeros_per_row",)),
+    (dict(rank=4, nonzeros_per_row=2, bits_z=0), torch.randn(8, 20), ("bits_z",)),
+    (dict(rank=4, nonzeros_per_row=2, bits_c=0), torch.randn(8, 20), ("bits_c",)),
+    (dict(rank=4, nonzeros_per_row=2, bits_c=1.5), torch.randn(8, 20), ("bits_c",)),
+    (dict(rank=4, nonzeros_per_row=2), torch.randn(8, 20, 3), ("W",)),
+    (dict(rank=4, nonzeros_per_row=2), torch.randn(20), ("W",)),
+    (dict(rank=4, nonzeros_per_row=2), torch.full((8, 20), math.nan), ("W",)),
+    (dict(rank=4, nonzeros_per_row=2), torch.ones(8, 20, dtype=torch.int64), ("W",)),
+    (dict(rank=4, nonzeros_per_row=2, row_length=7), torch.randn(8, 20), ("row_length",)),
+    (dict(rank=4, nonzeros_per_row=2, init="pca"), torch.randn(8, 20), ("init",)),
+    (dict(rank=4, nonzeros_per_row=2, steps=-1), torch.randn(8, 20), ("steps",)),
+    (dict(rank=4, nonzeros_per_row=2, init="grid"), torch.randn(8, 20), ("init",)),
+    (dict(rank=8, nonzeros_per_row=2, init="svd", row_length=4), torch.randn(8, 20), ("init",)),
+])
+def test_bad_input_names_the_argument(kw, W, names):
+    with pytest.raises((ValueError, TypeError)) as e:
+        SQF(**kw).fit(W)
+    assert_names(e.value, *names)
+
+
+@settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(2, 12), st.integers(2, 16), st.data())
+def test_any_valid_setting_fits_within_its_storage_and_never_worse_than_its_start(n, d, data):
+    k = data.draw(st.integers(1, min(n, d)))
+    s = data.draw(st.integers(1, k))
+    bz, bc = data.draw(st.integers(1, 8)), data.draw(st.integers(1, 8))
+    W = torch.randn(n, d, generator=_gen(data.draw(st.integers(0, 10 ** 6))))
+    f = SQF(k, s, bz, bc, steps=10).fit(W)
+    assert math.isfinite(f.relative_error_) and f.relative_error_ <= f.init_error_
+    assert int((f.Z_ != 0).sum(1).max()) <= s
+    assert f.storage_ == sqf_storage((n, d), k, s, bz, bc)

@@ -1,0 +1,23 @@
+"""Weights stored as sparse, quantized matrix factors (SQF; Kuzmin, van Baalen, Nagel, Behboodi 2022), against
+quantized SVD, vector quantization, sparse PCA, uniform quantization and magnitude pruning + quantization at
+equal bits per weight.
+
+* :mod:`.storage`: the bits-per-weight accountant all methods share;
+* :mod:`.quantize`: the projection onto the quantization grid (fitted scales);
+* :mod:`.shapes`: the reshaping rule (rows of a weight, sub-vectors);
+* :mod:`.sqf`: :class:`SparseQuantizedFactorization`;
+* :mod:`.baselines`: the baselines, each a small estimator;
+* :mod:`.budget`: every method at a storage budget (its best configuration that fits).
+
+The op that computes ``x (Z C)ᵀ`` from the quantized factors without building ``W`` is
+:func:`kernels.factorized_linear`.
+"""
+
+from workbench.compression.baselines import (BASELINES, PrunedQuantization, QuantizedSVD, SparsePCACompression,
+                                             UniformQuantization, VectorQuantization)
+from workbench.compression.budget import METHODS, compress_at_budget
+from workbench.compression.sqf import SparseQuantizedFactorization
+from workbench.compression.storage import Storage
+
+__all__ = ["SparseQuantizedFactorization", "UniformQuantization", "PrunedQuantization", "QuantizedSVD",
+           "VectorQuantization", "SparsePCACompression", "BASELINES", "METHODS", "compress_at_budget", "Storage"]

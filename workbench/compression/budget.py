@@ -1,0 +1,161 @@
+"""Every method at a storage budget: each tries the configurations of its own family that fit in ``budget`` bits
+per weight and keeps the one with the smallest relative error ``‖W − Ŵ‖_F / ‖W‖_F``. The same rule for all, so a
+comparison at a budget is a comparison at equal or smaller storage.
+
+Configuration families (``d``: the row length of the weight as a matrix):
+
+* ``quant``: 1–8 bits; ``prune_quant``: 2–8 bits, each at the smallest sparsity (0.01 steps) that fits;
+* ``svd``: 2–8 bits × the largest rank that fits; ``sparse_pca``: ranks × sparsity penalties, 4 and 8 bits;
+* ``vq``: sub-vectors of 1–16 × the largest power-of-two codebook that fits (at most 4,096 codewords);
+* ``sqf``: scalar rows (``row_length=1``: a non-uniform grid started at the uniform one), short rows (2–8) with 1–2
+  codewords per row (started by residual k-means), and whole rows (started by the SVD).
+
+The storage of a configuration is computed before fitting (for ``prune_quant`` from its mask; ``sparse_pca``'s
+depends on the fit and is measured after it). The cheap families are tried in full, so their best can only
+improve with the budget; of SQF's and sparse PCA's, the ``per_family`` configurations of each group (SQF: scalar
+rows, each short-row length, whole rows) nearest the budget from below are fitted.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from workbench.compression.baselines import (PrunedQuantization, QuantizedSVD, SparsePCACompression,
+                                             UniformQuantization, VectorQuantization)
+from workbench.compression.shapes import weight_matrix
+from workbench.compression.sqf import SparseQuantizedFactorization
+from workbench.compression.storage import (CODEBOOK_BITS, SCALE_BITS, Storage, dense_values, position_bits,
+                                           sparse_values)
+
+__all__ = ["METHODS", "candidates", "compress_at_budget", "sqf_storage", "check_budget"]
+
+METHODS = ("sqf", "svd", "vq", "sparse_pca", "quant", "prune_quant")
+SHORT_ROWS = (2, 3, 4, 6, 8, 9, 16)  # the sub-vector lengths SQF and VQ try (those that divide the row)
+LIMITED = ("sqf", "sparse_pca")  # the families whose fits are slow: only the per_family largest of each group
+
+
+def check_budget(budget) -> float:
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0.05 <= budget <= 32:
+        raise ValueError(f"budget: expected bits per weight in [0.05, 32], got {budget!r}")
+    return float(budget)
+
+
+def sqf_storage(shape: tuple[int, int], rank: int, nonzeros_per_row: int, bits_z: int, bits_c: int,
+                row_length: int | None = None, z_scales: str = "auto") -> Storage:
+    """What :class:`SparseQuantizedFactorization` will store for a weight of ``shape`` (as a matrix)."""
+    n, d = shape
+    rows, length = (n, d) if row_length is None else (n * d // row_length, row_length)
+    c_scales = rank if row_length is None else 1
+    if z_scales == "auto":
+        z_scales = "tensor" if row_length is not None and row_length > 1 else "channel"
+    z_scales = n if z_scales == "channel" else 1
+    return (Storage(n * d) + sparse_values(rows, rank, nonzeros_per_row, bits_z, z_scales)
+            + dense_values(rank * length, bits_c, c_scales))
+
+
+def _family(shape, budget) -> dict[str, list[tuple[float, Callable]]]:
+    """``{method: [(predicted bits per weight, make estimator[, family]), ...]}`` (sparse_pca: an estimate;
+    prune_quant is planned from the weight itself, :func:`_pruning_candidates`)."""
+    n, d = shape
+    weights = n * d
+    out: dict[str, list] = {m: [] for m in METHODS}
+    for b in range(1, 9):
+        out["quant"].append((b + SCALE_BITS / d, lambda b=b: UniformQuantization(b)))
+        if b >= 2:
+            per_rank = (n + d) * b + SCALE_BITS  # and n scales for Z's rows
+            rank = min(min(n, d), int((budget * weights - n * SCALE_BITS) // per_rank))
+            if rank >= 1:
+                out["svd"].append(((rank * per_rank + n * SCALE_BITS) / weights,
+                                   lambda r=rank, b=b: QuantizedSVD(r, b)))
+    for b in (4,):
+        for rank in sorted({r for r in (8, 32) if r <= min(n, d)}):
+            for alpha in (0.02, 0.1):
+                est = (rank * d * b + 0.5 * n * rank * (b + position_bits(rank))) / weights
+                out["sparse_pca"].append((est, lambda r=rank, a=alpha, b=b: SparsePCACompression(r, a, b)))
+    for length in (1,) + SHORT_ROWS:
+        if d % length:
+            continue
+        subvectors = weights // length
+        for j in range(12, 0, -1):
+            K = 2 ** j
+            if K > subvectors:
+                continue
+            bits = (subvectors * j + K * length * CODEBOOK_BITS) / weights
+            if bits <= budget:
+                out["vq"].append((bits, lambda K=K, L=length: VectorQuantization(K, L)))
+                break
+    sqf = []
+    for k in (1, 2, 4, 8, 16, 32):  # scalar rows: a non-uniform grid of 2k levels, a scale per channel or one
+        for z_scales in ("channel", "tensor"):
+            sqf.append(((k, 1, 1, 8, 1), "grid" if z_scales == "channel" else "auto", z_scales))
+    for length in SHORT_ROWS:
+        for k in (16, 32, 64, 128, 256):
+            for s in (1, 2):
+                for bz in (1, 2, 3):
+                    for bc in (4, 8):
+                        sqf.append(((k, s, bz, bc, length), "auto", "auto"))
+    for bz, bc in ((2, 2), (3, 3), (4, 4), (2, 4), (4, 8), (8, 8)):  # whole rows: the largest rank that fits
+        for fraction in (1.0, 0.5, 0.25):
+            fits = [k for k in range(1, min(n, d) + 1) if max(1, int(k * fraction)) >= 1 and sqf_storage(
+                (n, d), k, max(1, int(k * fraction)), bz, bc).bits_per_weight <= budget]
+            if fits:
+                k = fits[-1]
+                sqf.append(((k, max(1, int(k * fraction)), bz, bc, None), "auto", "auto"))
+    for (k, s, bz, bc, length), init, z_scales in sqf:
+        if (length is None and k > min(n, d)) or (length is not None and (d % length or k > n * d // length)):
+            continue
+        bits = sqf_storage((n, d), k, s, bz, bc, length, z_scales).bits_per_weight
+        family = ("scalar", z_scales) if length == 1 else (("short", length) if length else ("whole",))
+        out["sqf"].append((bits, lambda k=k, s=s, bz=bz, bc=bc, L=length, i=init, zs=z_scales:
+                           SparseQuantizedFactorization(k, s, bz, bc, row_length=L, init=i, z_scales=zs, steps=60),
+                           family))
+    return out
+
+
+def candidates(shape: tuple[int, int], method: str, budget: float, per_family: int = 3) -> list[Callable]:
+    """The estimators (unfitted) that :func:`compress_at_budget` tries for ``method`` at ``budget``."""
+    budget = check_budget(budget)
+    if method not in METHODS:
+        raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
+    options = _family(shape, budget)[method]
+    slack = 1.15 if method == "sparse_pca" else 1.0  # an estimate: fitted, then measured
+    fitting = [o for o in options if o[0] <= budget * slack]
+    groups: dict = {}
+    for o in fitting:
+        groups.setdefault(o[2] if len(o) > 2 else "", []).append(o)
+    limit = per_family if method in LIMITED else None  # the cheap families are tried in full
+    chosen = []
+    for group in groups.values():
+        chosen += [o[1] for o in sorted(group, key=lambda o: -o[0])[:limit]]
+    return chosen
+
+
+def _pruning_candidates(W, budget: float) -> list[Callable]:
+    """For each of 2–8 bits, magnitude pruning at the smallest sparsity (a 0.01 grid) whose exact storage fits."""
+    out = []
+    for b in range(2, 9):
+        for sp in [x / 100 for x in range(0, 100)]:
+            est = PrunedQuantization(sp, b)
+            if est.storage_for(W).bits_per_weight <= budget:
+                out.append(lambda est=est: est)
+                break
+    return out
+
+
+def compress_at_budget(W, method: str, budget: float, per_family: int = 3):
+    """The fitted estimator of ``method`` with the smallest relative error among those whose measured storage is
+    at most ``budget`` bits per weight; ``None`` when nothing of the family fits."""
+    M = weight_matrix(W)
+    best = None
+    makers = (_pruning_candidates(W, check_budget(budget)) if method == "prune_quant"
+              else candidates(tuple(M.shape), method, budget, per_family))
+    for make in makers:
+        est = make()
+        try:
+            est.fit(W)
+        except ValueError:
+            continue  # a configuration this weight cannot take (e.g. more codewords than sub-vectors)
+        if est.storage_.bits_per_weight <= budget + 1e-9 and (best is None or
+                                                               est.relative_error_ < best.relative_error_):
+            best = est
+    return best

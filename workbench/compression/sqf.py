@@ -1,0 +1,351 @@
+"""Sparse quantized factorization (SQF; Kuzmin, van Baalen, Nagel, Behboodi 2022): ``W ≈ Z C``.
+
+``W`` as rows (:func:`~workbench.compression.shapes.as_rows`: whole rows ``(n, d)``, or sub-vectors of
+``row_length``) is stored as
+
+* ``Z`` ``(rows, k)``: at most ``s = nonzeros_per_row`` non-zeros per row, each a ``bits_z``-bit code on the grid of
+  its output channel (``z_scales="channel"``) or of the tensor (``"tensor"``);
+* ``C`` ``(k, L)``: the dictionary, ``bits_c``-bit codes with a scale per row of ``C`` or one for the tensor.
+
+Found by alternating minimisation of ``f(Z, C) = ½‖W − Z C‖²_F``, projected onto the sparse, quantized sets:
+
+* Z-step, ``z_step="pursuit"`` (default): per row, ``s`` rounds of quantized greedy pursuit (the atom and grid code
+  that reduce the residual most: the exact projection for ``s = 1``), then least squares on the chosen support,
+  the scales refitted (weighted by ``‖c_a‖²``, what an error costs in the product) and the values rounded;
+  ``z_step="gradient"``: projected gradient descent ``Z ← P_Q(P_s(Z − η (Z C − W) Cᵀ))``, ``η = 1 / ‖C Cᵀ‖₂``
+  (``P_s`` keeps each row's ``s`` largest ``|z|``, ``P_Q`` rounds), with ``straight_through`` (the gradient at the
+  projected factors moves latent real-valued ones, so small steps accumulate) and ``debias`` (least squares on
+  the support: hard thresholding pursuit);
+* C-step: with ``debias`` the least-squares dictionary for this ``Z`` (ridge-stabilised), else a gradient step
+  ``η = 1 / ‖Zᵀ Z‖₂``; then rounded.
+
+The best iterate is kept, so the result is never worse than its start; of ``restarts`` runs, the best.
+
+Special cases: ``s = k`` is a quantized truncated SVD; ``s = 1`` on short rows is vector quantization with the
+codebook ``±C`` (``Z``'s 1-bit code is the sign); ``row_length=1``, ``s = 1`` is a non-uniform scalar grid of ``2k``
+levels; ``s < k`` on whole rows is sparse PCA with hard thresholding.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from kernels.quantized import code_range, grid_values
+from workbench.checks import check_int
+from workbench.compression.quantize import check_bits, fit_group_scales, fit_scales, group_codes, quantize
+from workbench.compression.shapes import as_rows, weight_matrix
+from workbench.compression.storage import Storage, dense_values, sparse_values
+
+__all__ = ["SparseQuantizedFactorization", "INITS"]
+
+INITS = ("auto", "svd", "kmeans", "grid", "random")
+
+
+class SparseQuantizedFactorization:
+    """``W ≈ Z C`` with ``nonzeros_per_row`` non-zeros per row of ``Z`` and both factors quantized.
+
+    Parameters (stored, checked by :meth:`fit`): ``rank`` ``k`` (whole rows: at most ``min(W.shape)``; sub-vectors:
+    at most their number), ``nonzeros_per_row`` ``s`` (1..k), ``bits_z``, ``bits_c`` (1..8), ``row_length`` (None:
+    whole rows), ``steps``, ``z_step`` (``"pursuit"`` or ``"gradient"``), ``straight_through`` and ``debias`` (see
+    the module), ``restarts`` (restart ``r > 0`` of an SVD start rotates it by a random orthogonal ``k × k`` matrix:
+    the product is unchanged, the sparse projection is not; of a k-means start, reseeds it), ``init`` (``"auto"``:
+    k-means when ``s = 1`` or ``k > L``, else SVD; ``"grid"``: scalar rows from uniform quantization; ``"random"``),
+    ``z_scales`` (``"auto"``: per tensor for short rows, per channel otherwise), ``c_scales`` (``"auto"``: per row of
+    ``C`` for whole rows, per tensor otherwise), ``tol`` (stop when 25 steps improve the error by less than ``tol``
+    times the start's), ``seed``.
+
+    Learned attributes: ``Z_`` ``(rows, k)``, ``C_`` ``(k, L)`` (dequantized), ``z_index_`` ``(rows, s)``,
+    ``z_codes_`` ``(rows, s)`` int8, ``c_codes_`` ``(k, L)`` int8, ``scales_`` (``{"z": (channels,) or (1,),
+    "c": (k,) or (1,)}``), ``storage_`` (:class:`~workbench.compression.storage.Storage`), ``history_`` (relative
+    error per step of the best restart), ``restart_errors_``, ``relative_error_``, ``init_error_``.
+    """
+
+    def __init__(self, rank: int, nonzeros_per_row: int, bits_z: int = 4, bits_c: int = 4, *,
+                 row_length: int | None = None, steps: int = 150, straight_through: bool = True, restarts: int = 1,
+                 init: str = "auto", z_step: str = "pursuit", debias: bool = True, z_scales: str = "auto",
+                 c_scales: str = "auto", tol: float = 1e-4, seed: int = 0):
+        self.rank = rank
+        self.nonzeros_per_row = nonzeros_per_row
+        self.bits_z = bits_z
+        self.bits_c = bits_c
+        self.row_length = row_length
+        self.steps = steps
+        self.straight_through = straight_through
+        self.restarts = restarts
+        self.init = init
+        self.z_step = z_step
+        self.debias = debias
+        self.z_scales = z_scales
+        self.c_scales = c_scales
+        self.tol = tol
+        self.seed = seed
+
+    # ---------- checks ----------
+    def _check(self, W2: torch.Tensor) -> None:
+        n, d = W2.shape
+        check_int("rank", self.rank, 1)
+        if self.row_length is None and self.rank > min(n, d):
+            raise ValueError(f"rank: expected at most min(W.shape) = {min(n, d)} (W as a matrix: {n} x {d}), "
+                             f"got {self.rank}")
+        if self.row_length is not None and self.rank > n:
+            raise ValueError(f"rank: expected at most the {n} rows of length {d} (a dictionary no larger than the "
+                             f"data), got {self.rank}")
+        check_int("nonzeros_per_row", self.nonzeros_per_row, 1)
+        if self.nonzeros_per_row > self.rank:
+            raise ValueError(f"nonzeros_per_row: expected at most rank = {self.rank}, got {self.nonzeros_per_row}")
+        check_bits("bits_z", self.bits_z)
+        check_bits("bits_c", self.bits_c)
+        check_int("steps", self.steps, 0)
+        check_int("restarts", self.restarts, 1)
+        check_int("seed", self.seed, 0)
+        for name in ("straight_through", "debias"):
+            if not isinstance(getattr(self, name), bool):
+                raise TypeError(f"{name}: expected a bool, got {getattr(self, name)!r}")
+        if self.z_step not in ("pursuit", "gradient"):
+            raise ValueError(f"z_step: expected 'pursuit' or 'gradient', got {self.z_step!r}")
+        if self.z_scales not in ("auto", "channel", "tensor"):
+            raise ValueError(f"z_scales: expected 'auto', 'channel' or 'tensor', got {self.z_scales!r}")
+        if self.c_scales not in ("auto", "row", "tensor"):
+            raise ValueError(f"c_scales: expected 'auto', 'row' or 'tensor', got {self.c_scales!r}")
+        if self.init not in INITS:
+            raise ValueError(f"init: expected one of {INITS}, got {self.init!r}")
+        if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float)) or not 0 <= self.tol < 1:
+            raise ValueError(f"tol: expected a number in [0, 1), got {self.tol!r}")
+
+    # ---------- projections ----------
+    def _project_z(self, Z: torch.Tensor):
+        """``(Zq, codes (rows, s), scales (channels,), index (rows, s))``: the top-s entries of each row on the
+        grid of its output channel."""
+        return self._project_z_on(Z, Z.abs().topk(self.nonzeros_per_row, dim=1).indices.sort(dim=1).values)
+
+    def _project_z_on(self, Z: torch.Tensor, index: torch.Tensor, weights: torch.Tensor | None = None):
+        """:meth:`_project_z` on a given support ``index`` ``(rows, s)``; ``weights`` ``(rows, s)`` weigh each
+        entry's rounding error in the scale fit (``‖c_a‖²``: what it costs in ``Z C``)."""
+        picked = Z.gather(1, index)
+        channel = (torch.arange(len(Z)) // self._rows_per_channel)[:, None].expand_as(index)
+        scales = fit_group_scales(picked, channel, self._channels, self.bits_z, weights)
+        codes = group_codes(picked, scales[channel], self.bits_z)
+        values = grid_values(codes, scales[channel])
+        return torch.zeros_like(Z).scatter_(1, index, values), codes, scales, index
+
+    def _project_c(self, C: torch.Tensor):
+        """``(Cq, codes (k, d), scales)``: ``scales`` ``(k,)`` (one per row) or ``(1,)`` (``c_scales="tensor"``)."""
+        if self._c_groups == "row":
+            return quantize(C, self.bits_c, dim=0)
+        scale = fit_group_scales(C.reshape(-1), torch.zeros(C.numel(), dtype=torch.long), 1, self.bits_c)
+        values, codes, _ = quantize(C, self.bits_c, dim=0, scales=scale.expand(C.shape[0]))
+        return values, codes, scale
+
+    # ---------- starts ----------
+    def _start(self, M: torch.Tensor, restart: int) -> tuple[torch.Tensor, torch.Tensor]:
+        k = self.rank
+        gen = torch.Generator().manual_seed(self.seed * 1000 + restart)
+        init = self.init
+        if init == "auto":
+            init = "kmeans" if self.nonzeros_per_row == 1 or k > M.shape[1] else "svd"
+        if init == "kmeans":
+            return self._residual_kmeans(M, restart)
+        if init == "grid":
+            return self._uniform_grid(M)
+        if init == "random":
+            Z = torch.randn(M.shape[0], k, generator=gen) / math.sqrt(k)
+            C = torch.linalg.lstsq(Z, M).solution
+            return Z, C
+        if k > min(M.shape):
+            raise ValueError(f"init: 'svd' gives at most min(rows, row length) = {min(M.shape)} components, rank is "
+                             f"{k}: use 'kmeans' (or 'auto') for an over-complete dictionary")
+        U, S, Vh = torch.linalg.svd(M.double(), full_matrices=False)
+        root = S[:k].sqrt()
+        Z, C = (U[:, :k] * root).float(), (root[:, None] * Vh[:k]).float()
+        if restart:
+            R, _ = torch.linalg.qr(torch.randn(k, k, generator=gen, dtype=torch.float64))
+            Z, C = (Z.double() @ R).float(), (R.T @ C.double()).float()
+        return Z, C
+
+    def _uniform_grid(self, M: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scalar rows only: start at uniform quantization with ``2k`` levels and a scale per output channel
+        (``C`` the magnitudes ``a + ½``, ``Z`` the sign times the channel's step): ``s = 1``, ``bits_z = 1`` make it
+        exactly :class:`~workbench.compression.baselines.UniformQuantization` at ``1 + log2 k`` bits, which the
+        descent then moves to a non-uniform grid."""
+        if M.shape[1] != 1 or self.nonzeros_per_row != 1:
+            raise ValueError(f"init: 'grid' needs scalar rows (row_length=1) and nonzeros_per_row=1, got rows of "
+                             f"{M.shape[1]} and nonzeros_per_row={self.nonzeros_per_row}")
+        bits = max(1, math.ceil(math.log2(self.rank))) + 1
+        per_channel = M.reshape(self._channels, -1)
+        step = fit_scales(per_channel, bits, dim=0)[:, None].expand_as(per_channel).reshape(-1)
+        safe = torch.where(step > 0, step, torch.ones_like(step))
+        level = (torch.floor(M[:, 0] / safe).clamp(-self.rank, self.rank - 1) + 0.5)  # the uniform code's level
+        atom = (level.abs() - 0.5).long()
+        Z = torch.zeros(len(M), self.rank)
+        Z[torch.arange(len(M)), atom] = torch.sign(level) * step
+        return Z, (torch.arange(self.rank, dtype=torch.float32) + 0.5)[:, None]
+
+    def _residual_kmeans(self, M: torch.Tensor, restart: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Residual vector quantization: ``s`` stages, stage ``j`` a k-means codebook of about ``k / s`` codewords
+        on what the earlier stages left; ``Z`` picks one codeword per stage with weight 1 (``s = 1``: k-means)."""
+        from sklearn.cluster import KMeans
+
+        s, k = self.nonzeros_per_row, self.rank
+        sizes = [k // s + (j < k % s) for j in range(s)]
+        Z = torch.zeros(M.shape[0], k)
+        C = torch.zeros(k, M.shape[1])
+        residual, start = M.double().numpy().copy(), 0
+        for j, size in enumerate(sizes):
+            size_here = min(size, len(residual))
+            # fold each row by the sign of its projection on the top direction: Z's sign codes the fold, so k
+            # codewords act as 2k (the codebook ±C)
+            top = np.linalg.svd(residual, full_matrices=False)[2][0]
+            sign = np.where(residual @ top >= 0, 1.0, -1.0)
+            km = KMeans(size_here, n_init=1, random_state=self.seed * 1000 + restart * 10 + j).fit(
+                residual * sign[:, None])
+            labels = torch.as_tensor(km.labels_, dtype=torch.long)
+            C[start:start + size_here] = torch.as_tensor(km.cluster_centers_, dtype=torch.float32)
+            Z[torch.arange(M.shape[0]), start + labels] = torch.as_tensor(sign, dtype=torch.float32)
+            residual = residual - sign[:, None] * km.cluster_centers_[km.labels_]
+            start += size
+        return Z, C
+
+    # ---------- fit ----------
+    def fit(self, W) -> "SparseQuantizedFactorization":
+        W2 = weight_matrix(W)
+        M = as_rows(W, self.row_length)
+        self._check(W2 if self.row_length is None else M)
+        short = self.row_length is not None and self.row_length > 1
+        z_groups = ("tensor" if short else "channel") if self.z_scales == "auto" else self.z_scales
+        self._channels = W2.shape[0] if z_groups == "channel" else 1
+        self._rows_per_channel = len(M) // self._channels
+        self._c_groups = ("row" if self.row_length is None else "tensor") if self.c_scales == "auto" else self.c_scales
+        self.shape_ = tuple(W.shape)
+        norm = float(torch.linalg.norm(M)) or 1.0
+        best = None
+        self.restart_errors_ = []
+        for r in range(self.restarts):
+            run = self._descend(M, norm, r)
+            self.restart_errors_.append(run["error"])
+            if best is None or run["error"] < best["error"]:
+                best = run
+        Zq, zc, zs, index = best["z"]
+        Cq, cc, cs = best["c"]
+        self.Z_, self.C_ = Zq, Cq
+        self.z_index_ = index
+        self.z_codes_ = zc
+        self.c_codes_ = cc
+        self.scales_ = {"z": zs, "c": cs}
+        self.history_ = best["history"]
+        self.relative_error_ = best["error"]
+        self.init_error_ = best["history"][0]
+        n, d = M.shape
+        self.storage_ = (Storage(M.numel())
+                         + sparse_values(n, self.rank, self.nonzeros_per_row, self.bits_z, self._channels)
+                         + dense_values(self.rank * d, self.bits_c, len(cs)))
+        return self
+
+    def _descend(self, M: torch.Tensor, norm: float, restart: int) -> dict:
+        Zl, Cl = self._start(M, restart)
+        z = self._project_z(Zl)
+        c = self._project_c(Cl)
+        history = []
+        best = None
+        for step in range(self.steps + 1):
+            err = float(torch.linalg.norm(M - z[0] @ c[0])) / norm
+            history.append(err)
+            if best is None or err < best["error"]:
+                best = {"error": err, "z": z, "c": c}
+            if step == self.steps or self._converged(history):
+                break
+            Zq, Cq = z[0], c[0]
+            if self.z_step == "pursuit":
+                z = self._pursuit_z(M, Cq, z[2])
+            else:
+                grad_z = (Zq @ Cq - M) @ Cq.T
+                eta = 1.0 / max(float(torch.linalg.matrix_norm(Cq @ Cq.T, ord=2)), 1e-12)
+                Zl = (Zl if self.straight_through else Zq) - eta * grad_z
+                if self.debias:
+                    Zl = self._debias_z(M, Zl, Cq)
+                z = self._project_z(Zl)
+            Zq = z[0]
+            if self.debias:  # the exact minimiser over C for this Z (a ridge-stabilised least squares)
+                Cl = _ridge(Zq, M)
+            else:
+                grad_c = Zq.T @ (Zq @ Cq - M)
+                eta = 1.0 / max(float(torch.linalg.matrix_norm(Zq.T @ Zq, ord=2)), 1e-12)
+                Cl = (Cl if self.straight_through else Cq) - eta * grad_c
+            c = self._project_c(Cl)
+        best["history"] = history
+        return best
+
+    def _pursuit_z(self, M: torch.Tensor, C: torch.Tensor, scales: torch.Tensor):
+        """Quantized greedy pursuit: ``s`` rounds, each adding to every row the atom and the code on its channel's
+        grid that reduce the residual most (``2 v ⟨r, c_a⟩ − v² ‖c_a‖²`` for the nearest code ``v`` of the
+        least-squares gain ``⟨r, c_a⟩ / ‖c_a‖²``): the exact projection for ``s = 1``, greedy beyond. The support
+        is then kept, its values refitted by least squares, the channel scales refitted and the values rounded."""
+        n, s = len(M), self.nonzeros_per_row
+        channel = torch.arange(n) // self._rows_per_channel
+        lo, hi = code_range(self.bits_z)
+        step = torch.where(scales > 0, scales, torch.ones_like(scales))[channel][:, None]  # (n, 1)
+        norms = (C * C).sum(1)  # (k,)
+        usable = norms > 0
+        R = M.clone()
+        chosen = torch.zeros(n, self.rank, dtype=torch.bool)
+        for _ in range(s):
+            corr = R @ C.T  # (n, k)
+            gain = corr / norms.clamp_min(1e-30)
+            value = step * (torch.floor(gain / step).clamp(lo, hi) + 0.5)
+            gain_err = 2 * value * corr - value ** 2 * norms
+            gain_err = gain_err.masked_fill(chosen | ~usable, float("-inf"))
+            pick = gain_err.argmax(1)
+            chosen[torch.arange(n), pick] = True
+            R -= value.gather(1, pick[:, None]) * C[pick]
+        index = chosen.to(torch.int8).argsort(dim=1, descending=True, stable=True)[:, :s].sort(dim=1).values
+        Zl = self._least_squares_on(M, C, index)
+        return self._project_z_on(Zl, index, weights=norms[index])
+
+    def _least_squares_on(self, M: torch.Tensor, C: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """``(n, k)`` with each row's least-squares values on its support ``index`` ``(n, s)`` (ridge-stabilised
+        ``s × s`` normal equations, batched), zero elsewhere."""
+        A = C[index]  # (n, s, d)
+        gram = A @ A.transpose(1, 2)
+        ridge = 1e-6 * gram.diagonal(dim1=1, dim2=2).mean(1).clamp_min(1e-12)[:, None, None]
+        values = torch.linalg.solve(gram + ridge * torch.eye(gram.shape[1]), A @ M[:, :, None])[:, :, 0]
+        return torch.zeros(len(M), self.rank).scatter_(1, index, values)
+
+    def _debias_z(self, M: torch.Tensor, Zl: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
+        """Hard thresholding pursuit's second half: on each row's top-s support of ``Zl`` the least-squares values
+        ``z_S = argmin ‖m − z_S C_S‖`` (batched ``s × s`` normal equations, ridge-stabilised)."""
+        return self._least_squares_on(M, C, Zl.abs().topk(self.nonzeros_per_row, dim=1).indices)
+
+    def _converged(self, history: list[float], window: int = 25) -> bool:
+        return len(history) > window and min(history[:-window]) - min(history[-window:]) < self.tol * history[0]
+
+    # ---------- results ----------
+    def _fitted(self):
+        if not hasattr(self, "Z_"):
+            raise RuntimeError("SparseQuantizedFactorization: call fit(W) first")
+
+    def reconstruct(self) -> torch.Tensor:
+        """``Ŵ = Z C`` in ``W``'s shape (float32)."""
+        self._fitted()
+        return (self.Z_ @ self.C_).reshape(self.shape_)
+
+    def kernel_arguments(self) -> dict:
+        """The factors as :func:`kernels.factorized_linear` takes them (whole rows only: ``row_length=None``)."""
+        self._fitted()
+        if self.row_length is not None:
+            raise ValueError(f"row_length: the factorized product needs whole rows (None), got {self.row_length}")
+        return {"z_index": self.z_index_, "z_code": self.z_codes_, "z_scale": self.scales_["z"],
+                "c_code": self.c_codes_, "c_scale": self.scales_["c"].expand(self.rank).contiguous()}
+
+    def __repr__(self) -> str:
+        return (f"SparseQuantizedFactorization(rank={self.rank}, nonzeros_per_row={self.nonzeros_per_row}, "
+                f"bits_z={self.bits_z}, bits_c={self.bits_c}, row_length={self.row_length})")
+
+
+def _ridge(Z: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
+    """``argmin_C ‖M − Z C‖² + λ‖C‖²`` with a tiny ``λ`` (relative to ``ZᵀZ``'s diagonal): ``(k, d)``."""
+    gram = Z.T.double() @ Z.double()
+    lam = 1e-6 * float(gram.diagonal().mean()) + 1e-12
+    eye = torch.eye(gram.shape[0], dtype=torch.float64)
+    return torch.linalg.solve(gram + lam * eye, Z.T.double() @ M.double()).float()
