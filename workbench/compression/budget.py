@@ -53,7 +53,7 @@ def sqf_storage(shape: tuple[int, int], rank: int, nonzeros_per_row: int, bits_z
             + dense_values(rank * length, bits_c, c_scales))
 
 
-def _family(shape, budget) -> dict[str, list[tuple[float, Callable]]]:
+def _family(shape, budget, steps: int = 60) -> dict[str, list[tuple[float, Callable]]]:
     """``{method: [(predicted bits per weight, make estimator[, family]), ...]}`` (sparse_pca: an estimate;
     prune_quant is planned from the weight itself, :func:`_pruning_candidates`)."""
     n, d = shape
@@ -96,7 +96,7 @@ def _family(shape, budget) -> dict[str, list[tuple[float, Callable]]]:
                         sqf.append(((k, s, bz, bc, length), "auto", "auto"))
     for bz, bc in ((2, 2), (3, 3), (4, 4), (2, 4), (4, 8), (8, 8)):  # whole rows: the largest rank that fits
         for fraction in (1.0, 0.5, 0.25):
-            fits = [k for k in range(1, min(n, d) + 1) if max(1, int(k * fraction)) >= 1 and sqf_storage(
+            fits = [k for k in range(1, min(n, d) + 1) if sqf_storage(
                 (n, d), k, max(1, int(k * fraction)), bz, bc).bits_per_weight <= budget]
             if fits:
                 k = fits[-1]
@@ -107,17 +107,18 @@ def _family(shape, budget) -> dict[str, list[tuple[float, Callable]]]:
         bits = sqf_storage((n, d), k, s, bz, bc, length, z_scales).bits_per_weight
         family = ("scalar", z_scales) if length == 1 else (("short", length) if length else ("whole",))
         out["sqf"].append((bits, lambda k=k, s=s, bz=bz, bc=bc, L=length, i=init, zs=z_scales:
-                           SparseQuantizedFactorization(k, s, bz, bc, row_length=L, init=i, z_scales=zs, steps=60),
+                           SparseQuantizedFactorization(k, s, bz, bc, row_length=L, init=i, z_scales=zs, steps=steps),
                            family))
     return out
 
 
-def candidates(shape: tuple[int, int], method: str, budget: float, per_family: int = 3) -> list[Callable]:
+def candidates(shape: tuple[int, int], method: str, budget: float, per_family: int = 3,
+               steps: int = 60) -> list[Callable]:
     """The estimators (unfitted) that :func:`compress_at_budget` tries for ``method`` at ``budget``."""
     budget = check_budget(budget)
     if method not in METHODS:
         raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
-    options = _family(shape, budget)[method]
+    options = _family(shape, budget, steps)[method]
     slack = 1.15 if method == "sparse_pca" else 1.0  # an estimate: fitted, then measured
     fitting = [o for o in options if o[0] <= budget * slack]
     groups: dict = {}
@@ -142,13 +143,14 @@ def _pruning_candidates(W, budget: float) -> list[Callable]:
     return out
 
 
-def compress_at_budget(W, method: str, budget: float, per_family: int = 3):
+def compress_at_budget(W, method: str, budget: float, per_family: int = 3, steps: int = 60):
     """The fitted estimator of ``method`` with the smallest relative error among those whose measured storage is
-    at most ``budget`` bits per weight; ``None`` when nothing of the family fits."""
+    at most ``budget`` bits per weight; ``None`` when nothing of the family fits. ``per_family`` and ``steps``
+    (SQF's descent) trade time for quality: a quick run uses 1 and 20."""
     M = weight_matrix(W)
     best = None
     makers = (_pruning_candidates(W, check_budget(budget)) if method == "prune_quant"
-              else candidates(tuple(M.shape), method, budget, per_family))
+              else candidates(tuple(M.shape), method, budget, per_family, steps))
     for make in makers:
         est = make()
         try:

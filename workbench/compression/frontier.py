@@ -20,7 +20,7 @@ from workbench.checks import check_int
 from workbench.classification import Split, digits_data, fit_classifier, make_cnn, make_mlp
 from workbench.compression.budget import METHODS, check_budget, compress_at_budget
 
-__all__ = ["RECIPES", "trained_model", "compressible_layers", "layer_frontier", "markdown"]
+__all__ = ["RECIPES", "model_data", "trained_model", "compressible_layers", "layer_frontier", "markdown"]
 
 #: model -> (build, data, epochs, learning rate): the pruning topic's dense recipe (batch 64)
 RECIPES = {
@@ -29,7 +29,8 @@ RECIPES = {
 }
 
 
-def _data(model: str, seed: int) -> Split:
+def model_data(model: str, seed: int) -> Split:
+    """The data ``model`` trains on: the digits split (MLP) or MNIST (CNN)."""
     if model == "cnn":
         from workbench.mnist import mnist_data
 
@@ -43,7 +44,7 @@ def trained_model(model: str, seed: int = 0) -> tuple[nn.Module, Split]:
         raise ValueError(f"model: expected one of {sorted(RECIPES)}, got {model!r}")
     check_int("seed", seed, 0)
     build, _, epochs, lr = RECIPES[model]
-    data = _data(model, seed)
+    data = model_data(model, seed)
     net = build(seed)
     fit_classifier(net, data, epochs, lr, 64, seed)
     return net, data

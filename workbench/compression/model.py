@@ -87,9 +87,11 @@ class CompressedModel:
         return math.sqrt(num / den) if den else 0.0
 
 
-def compress_model(net: nn.Module, method: str, budget: float) -> CompressedModel:
+def compress_model(net: nn.Module, method: str, budget: float, fitted: dict | None = None, per_family: int = 3,
+                   steps: int = 60) -> CompressedModel:
     """A copy of ``net`` with every Linear and Conv2d weight compressed by ``method`` at ``budget`` bits per weight
-    (SQF layers trainable, see the module)."""
+    (SQF layers trainable, see the module). ``fitted``: estimators already found per layer name (``None`` where
+    nothing fitted), which are used instead of searching again; ``per_family``, ``steps``: the search's."""
     out = copy.deepcopy(net)
     layers, fallbacks = {}, []
     storage = Storage(0)
@@ -98,7 +100,8 @@ def compress_model(net: nn.Module, method: str, budget: float) -> CompressedMode
         if not isinstance(layer, (nn.Linear, nn.Conv2d)):
             continue
         W = layer.weight.detach().clone()
-        est = compress_at_budget(W, method, budget)
+        est = fitted[name] if fitted is not None and name in fitted else \
+            compress_at_budget(W, method, budget, per_family, steps)
         if est is None:
             est = UniformQuantization(8).fit(W)
             fallbacks.append(name)
