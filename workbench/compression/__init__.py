@@ -7,7 +7,10 @@ equal bits per weight.
 * :mod:`.shapes`: the reshaping rule (rows of a weight, sub-vectors);
 * :mod:`.sqf`: :class:`SparseQuantizedFactorization`;
 * :mod:`.baselines`: the baselines, each a small estimator;
-* :mod:`.budget`: every method at a storage budget (its best configuration that fits).
+* :mod:`.budget`: every method at a storage budget (its best configuration that fits);
+* :mod:`.frontier`: every method on every layer of a trained model at several budgets;
+* :mod:`.model`: whole models compressed, SQF's factors fine-tuned with their supports fixed;
+* :mod:`.experiments`: ``reproduce`` (quick in-process, the full grid on the runner).
 
 The op that computes ``x (Z C)ᵀ`` from the quantized factors without building ``W`` is
 :func:`kernels.factorized_linear`.
