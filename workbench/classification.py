@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from workbench.checks import check_int
 from workbench.data import load
 
 __all__ = ["Split", "DigitsData", "digits_data", "make_mlp", "make_cnn", "evaluate", "fit_classifier"]
@@ -73,6 +74,17 @@ def fit_classifier(model: nn.Module, data: Split, epochs: int, lr: float, batch_
     ``lr`` to 0 over all steps, batches drawn by a permutation seeded by ``seed`` (the pruning topic's recipe).
     ``on_epoch(record)`` gets ``{"epoch", "loss", "test_accuracy"}`` after each epoch; ``should_stop()`` is polled
     after each epoch. Returns the records."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(data, Split):
+        raise TypeError(f"data: expected a workbench.classification.Split, got {type(data).__name__}")
+    epochs, batch_size, seed = check_int("epochs", epochs, 0), check_int("batch_size", batch_size, 1), \
+        check_int("seed", seed, 0)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr <= 100:
+        raise ValueError(f"lr: expected a learning rate in (0, 100], got {lr!r}")
+    if len(data.x_train) == 0 or len(data.x_train) != len(data.y_train):
+        raise ValueError(f"data: expected as many training labels as inputs (at least one), got "
+                         f"{len(data.x_train)} inputs and {len(data.y_train)} labels")
     n = len(data.x_train)
     total = max(1, epochs * math.ceil(n / batch_size))
     gen = torch.Generator().manual_seed(seed)
