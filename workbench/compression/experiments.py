@@ -23,7 +23,7 @@ import torch
 from workbench.checks import check_int
 from workbench.classification import evaluate, fit_classifier
 from workbench.compression.budget import METHODS, check_budget, compress_at_budget
-from workbench.compression.frontier import RECIPES, compressible_layers, model_data
+from workbench.compression.frontier import RECIPES, compressible_layers, model_data, trained_model
 from workbench.compression.model import compress_model
 from workbench.report import Report
 from workbench.runner import Runner, Task
@@ -75,11 +75,9 @@ FULL = Settings()
 
 @functools.lru_cache(maxsize=4)
 def dense_state(model: str, seed: int) -> tuple[dict, float]:
-    """The dense ``model`` trained with ``seed`` (its state dict, cached per process) and its test accuracy."""
-    build, _, epochs, lr = RECIPES[model]
-    data = model_data(model, seed)
-    net = build(seed)
-    fit_classifier(net, data, epochs, lr, 64, seed)
+    """The dense ``model`` trained with ``seed`` (:func:`~workbench.compression.frontier.trained_model`; its state
+    dict, cached per process) and its test accuracy."""
+    net, data = trained_model(model, seed)
     return {k: v.clone() for k, v in net.state_dict().items()}, evaluate(net, data.x_test, data.y_test)
 
 
@@ -107,8 +105,7 @@ def compress_task(model: str, seed: int, budget: float, method: str, finetune_ep
                      "bits_per_weight": None if est is None else est.storage_.bits_per_weight,
                      "relative_error": None if est is None else est.relative_error_,
                      "test_accuracy": acc, "config": None if est is None else repr(est)})
-    cm = compress_model(net, method, budget, fitted={k: v for k, v in fitted.items() if v is not None},
-                        per_family=per_family, steps=steps)
+    cm = compress_model(net, method, budget, fitted=fitted)  # the layers' fits above, none searched again
     before = evaluate(cm.net, data.x_test, data.y_test)
     after, history = before, []
     if method == "sqf" and finetune_epochs:

@@ -21,9 +21,9 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from kernels.quantized import code_range
 from workbench.compression.baselines import UniformQuantization
 from workbench.compression.budget import compress_at_budget
+from workbench.compression.quantize import nearest_levels
 from workbench.compression.sqf import SparseQuantizedFactorization
 from workbench.compression.storage import Storage
 
@@ -33,9 +33,7 @@ __all__ = ["QuantizedFactors", "CompressedModel", "compress_model", "fake_quanti
 def fake_quantize(x: torch.Tensor, scales: torch.Tensor, bits: int) -> torch.Tensor:
     """``scales * (clamp(floor(x / scales)) + ½)`` in the forward pass, the identity's gradient in the backward
     (straight-through). ``scales`` broadcast against ``x``; where a scale is 0 the value is 0."""
-    lo, hi = code_range(bits)
-    safe = torch.where(scales > 0, scales, torch.ones_like(scales))
-    q = scales * (torch.floor(x / safe).clamp(lo, hi) + 0.5)
+    q = scales * nearest_levels(x, scales, bits)
     return x + (q - x).detach()
 
 

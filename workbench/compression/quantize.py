@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from kernels.quantized import code_range, dequantize, quantize_codes
+from kernels.quantized import code_range, dequantize
 
-__all__ = ["fit_scales", "fit_group_scales", "group_codes", "quantize", "check_bits", "MAX_BITS"]
+__all__ = ["fit_scales", "fit_group_scales", "group_codes", "nearest_levels", "quantize", "check_bits", "MAX_BITS"]
 
 MAX_BITS = 8  # codes are stored as int8
 _RATIOS = torch.linspace(0.05, 1.0, 24)  # clipping ratios tried: the grid's top level at ratio * max|x|
@@ -34,24 +34,20 @@ def _groups(x: torch.Tensor, dim: int) -> torch.Tensor:
     return x.movedim(dim, 0).reshape(x.shape[dim], -1)
 
 
-def _levels(values: torch.Tensor, scales: torch.Tensor, bits: int) -> torch.Tensor:
-    """``q + 0.5`` of the nearest codes of flat ``values`` for their own (flat) ``scales``; 0.5 where a scale is
-    0 (such a value dequantizes to 0)."""
+def nearest_levels(values: torch.Tensor, scales: torch.Tensor, bits: int) -> torch.Tensor:
+    """``q + ½`` of the nearest ``bits``-bit codes ``q = clamp(floor(v / scale))`` of ``values`` for their own
+    ``scales`` (broadcast; unchecked, for inner loops: :func:`kernels.quantized.quantize_codes` is the checked
+    one); ``scale * nearest_levels(...)`` is the grid value. A zero scale divides by 1 instead (its value is 0
+    whatever the code)."""
     lo, hi = code_range(bits)
     safe = torch.where(scales > 0, scales, torch.ones_like(scales))
     return torch.floor(values / safe).clamp(lo, hi) + 0.5
 
 
-def _codes(x: torch.Tensor, scales: torch.Tensor, bits: int) -> torch.Tensor:
-    """Nearest codes of ``x`` ``(G, M)`` for per-group ``scales`` ``(G,)``; a zero scale gives code 0."""
-    safe = torch.where(scales > 0, scales, torch.ones_like(scales))
-    return quantize_codes(x, safe, bits, dim=0)
-
-
 def group_codes(values: torch.Tensor, scales: torch.Tensor, bits: int) -> torch.Tensor:
-    """int8 codes of ``values`` for their own ``scales`` (same shape; a zero scale gives code 0)."""
+    """int8 codes of ``values`` for their own ``scales`` (broadcast against them; see :func:`nearest_levels`)."""
     lo, hi = code_range(bits)
-    return (_levels(values.double(), scales.double(), bits) - 0.5).clamp(lo, hi).to(torch.int8)
+    return (nearest_levels(values.double(), scales.double(), bits) - 0.5).clamp(lo, hi).to(torch.int8)
 
 
 def fit_group_scales(values: torch.Tensor, groups: torch.Tensor, n_groups: int, bits: int,
@@ -68,7 +64,8 @@ def fit_group_scales(values: torch.Tensor, groups: torch.Tensor, n_groups: int, 
 
     def sse(scales):
         s = scales[g]
-        return torch.zeros(n_groups, dtype=torch.float64).index_add_(0, g, w * (s * _levels(v, s, bits) - v) ** 2)
+        err = w * (s * nearest_levels(v, s, bits) - v) ** 2
+        return torch.zeros(n_groups, dtype=torch.float64).index_add_(0, g, err)
 
     # the top level at ratio * max|v|, and the max-abs scale max|v| / 2^(b-1) itself (so never worse than it)
     cand = torch.cat([(_RATIOS.double()[:, None] * top[None, :]) / (half - 0.5), top[None, :] / half])  # (R+1, G)
@@ -76,7 +73,7 @@ def fit_group_scales(values: torch.Tensor, groups: torch.Tensor, n_groups: int, 
     scales = cand.gather(0, errs.argmin(0)[None, :])[0]
     err = errs.min(0).values
     for _ in range(_LLOYD_STEPS):  # the least-squares scale for the current codes; kept where it helps
-        level = _levels(v, scales[g], bits)
+        level = nearest_levels(v, scales[g], bits)
         num = torch.zeros(n_groups, dtype=torch.float64).index_add_(0, g, w * v * level)
         den = torch.zeros(n_groups, dtype=torch.float64).index_add_(0, g, w * level ** 2)
         new = torch.where(den > 0, num / den.clamp_min(1e-300), scales)
@@ -107,7 +104,7 @@ def quantize(x: torch.Tensor, bits: int, dim: int, mask: torch.Tensor | None = N
     if scales is None:
         scales = fit_scales(x, bits, dim, mask)
     g = _groups(x.detach().float(), dim)
-    codes = _codes(g, scales, bits)
+    codes = group_codes(g, scales[:, None], bits)
     values = dequantize(codes, scales, dim=0)
     shape = x.movedim(dim, 0).shape
     values = values.reshape(shape).movedim(0, dim)

@@ -33,9 +33,10 @@ import math
 import numpy as np
 import torch
 
-from kernels.quantized import code_range, grid_values
+from kernels.quantized import grid_values
 from workbench.checks import check_int
-from workbench.compression.quantize import check_bits, fit_group_scales, fit_scales, group_codes, quantize
+from workbench.compression.quantize import (check_bits, fit_group_scales, fit_scales, group_codes, nearest_levels,
+                                            quantize)
 from workbench.compression.shapes import as_rows, weight_matrix
 from workbench.compression.storage import Storage, dense_values, sparse_values
 
@@ -284,7 +285,6 @@ class SparseQuantizedFactorization:
         is then kept, its values refitted by least squares, the channel scales refitted and the values rounded."""
         n, s = len(M), self.nonzeros_per_row
         channel = torch.arange(n) // self._rows_per_channel
-        lo, hi = code_range(self.bits_z)
         step = torch.where(scales > 0, scales, torch.ones_like(scales))[channel][:, None]  # (n, 1)
         norms = (C * C).sum(1)  # (k,)
         usable = norms > 0
@@ -293,7 +293,7 @@ class SparseQuantizedFactorization:
         for _ in range(s):
             corr = R @ C.T  # (n, k)
             gain = corr / norms.clamp_min(1e-30)
-            value = step * (torch.floor(gain / step).clamp(lo, hi) + 0.5)
+            value = step * nearest_levels(gain, step, self.bits_z)
             gain_err = 2 * value * corr - value ** 2 * norms
             gain_err = gain_err.masked_fill(chosen | ~usable, float("-inf"))
             pick = gain_err.argmax(1)
