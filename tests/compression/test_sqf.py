@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from kernels import factorized_linear, factorized_weight
 from tests.strategies import assert_names
 from workbench.compression import SparseQuantizedFactorization as SQF
-from workbench.compression.baselines import UniformQuantization
-from workbench.compression.budget import sqf_storage
+from workbench.compression.baselines import PrunedQuantization, QuantizedSVD, UniformQuantization, VectorQuantization
+from workbench.compression.budget import special_case_start, sqf_storage
+from workbench.compression.storage import CODEBOOK_BITS, position_bits
 
 
 def _gen(seed=0):
@@ -78,6 +79,54 @@ def test_convolution_weights_are_rows_per_output_channel():
     assert f.reconstruct().shape == W.shape and f.Z_.shape == (16, 8) and f.C_.shape == (8, 72)
 
 
+def test_z_of_ones_is_vector_quantization_stored_without_values():
+    # z in {0, 1}, s = 1: the same k-means as the VQ baseline (same start, same seed), then Lloyd steps, which
+    # never increase the error; C at 15 bits rounds the codewords no coarser than fp16 (2^-14 of the largest
+    # entry), so the two errors agree to 1e-4 relative and SQF stores the codebook in fewer bits
+    W = torch.randn(48, 64, generator=_gen(11))
+    vq = VectorQuantization(64, 4).fit(W)
+    f = SQF(64, 1, 1, 15, row_length=4, z_values="ones").fit(W)
+    assert f.relative_error_ <= vq.relative_error_ * (1 + 1e-4)
+    # Z: only its positions (VQ's codeword numbers); C: 64 x 4 codes of 15 bits and one tensor scale
+    assert f.storage_.indices == vq.storage_.indices == 48 * 64 // 4 * position_bits(64)
+    assert (f.storage_.values, f.storage_.scales) == (64 * 4 * 15, 32)
+    assert f.storage_.bits < vq.storage_.bits == 48 * 16 * 6 + 64 * 4 * CODEBOOK_BITS
+    assert set(f.Z_.unique().tolist()) == {0.0, 1.0} and bool(((f.Z_ != 0).sum(1) == 1).all())
+
+
+def test_identity_dictionary_is_row_wise_pruning_plus_quantization():
+    # C = I: Z is W with its s largest weights per row kept, quantized per row; at 8 bits with s = d it is uniform
+    # 8-bit quantization (the same scale fit), and C costs nothing
+    W = torch.randn(12, 40, generator=_gen(12))
+    f = SQF(40, 40, 8, dictionary="identity").fit(W)
+    u = UniformQuantization(8).fit(W)
+    assert f.relative_error_ == pytest.approx(u.relative_error_, rel=1e-6)
+    assert f.storage_.bits == u.storage_.bits
+    g = SQF(40, 10, 4, dictionary="identity").fit(W)
+    kept = g.Z_ != 0
+    assert bool((kept.sum(1) == 10).all())
+    # each row keeps (up to ties at the grid's rounding) its 10 largest weights: the pursuit's gains are |w|
+    top = W.abs().topk(10, dim=1).indices
+    assert bool(kept.gather(1, top).all())
+    x = torch.randn(3, 40, generator=_gen(13))
+    assert torch.allclose(factorized_linear(x, **g.kernel_arguments()), x @ g.reconstruct().T, atol=1e-4)
+
+
+def test_special_case_starts_are_never_worse_than_their_baseline():
+    W = torch.randn(32, 48, generator=_gen(14))
+    svd = QuantizedSVD(6, 4).fit(W)
+    f = special_case_start(svd, steps=30).fit(W)
+    # the first iterate is the baseline itself (same split of the singular values, same scale fit)
+    assert f.init_error_ == pytest.approx(svd.relative_error_, rel=1e-5)
+    assert f.relative_error_ <= f.init_error_ and f.storage_.bits == svd.storage_.bits
+    vq = VectorQuantization(32, 4).fit(W)
+    g = special_case_start(vq, steps=30).fit(W)
+    assert g.relative_error_ <= vq.relative_error_ * (1 + 1e-4)  # 15-bit against fp16 rounding, as above
+    assert g.storage_.bits <= vq.storage_.bits
+    with pytest.raises(TypeError, match="est"):
+        special_case_start(PrunedQuantization(0.5, 4).fit(W))
+
+
 @pytest.mark.parametrize("kw, W, names", [
     (dict(rank=9, nonzeros_per_row=2), torch.randn(8, 20), ("rank",)),
     (dict(rank=4, nonzeros_per_row=5), torch.randn(8, 20), ("nonzeros_per_row",)),
@@ -93,6 +142,15 @@ def test_convolution_weights_are_rows_per_output_channel():
     (dict(rank=4, nonzeros_per_row=2, steps=-1), torch.randn(8, 20), ("steps",)),
     (dict(rank=4, nonzeros_per_row=2, init="grid"), torch.randn(8, 20), ("init",)),
     (dict(rank=8, nonzeros_per_row=2, init="svd", row_length=4), torch.randn(8, 20), ("init",)),
+    (dict(rank=4, nonzeros_per_row=2, bits_c=17), torch.randn(8, 20), ("bits_c",)),
+    (dict(rank=4, nonzeros_per_row=2, z_values="binary"), torch.randn(8, 20), ("z_values",)),
+    (dict(rank=4, nonzeros_per_row=2, dictionary="fixed"), torch.randn(8, 20), ("dictionary",)),
+    (dict(rank=8, nonzeros_per_row=2, dictionary="identity"), torch.randn(8, 20), ("rank",)),
+    (dict(rank=4, nonzeros_per_row=1, z_values="ones", init="grid", row_length=1), torch.randn(8, 20), ("init",)),
+    (dict(rank=4, nonzeros_per_row=2, init=(torch.zeros(8, 3), torch.zeros(3, 20))), torch.randn(8, 20),
+     ("init",)),
+    (dict(rank=4, nonzeros_per_row=2, init=(torch.full((8, 4), math.nan), torch.zeros(4, 20))), torch.randn(8, 20),
+     ("init",)),
 ])
 def test_bad_input_names_the_argument(kw, W, names):
     with pytest.raises((ValueError, TypeError)) as e:
@@ -105,9 +163,11 @@ def test_bad_input_names_the_argument(kw, W, names):
 def test_any_valid_setting_fits_within_its_storage_and_never_worse_than_its_start(n, d, data):
     k = data.draw(st.integers(1, min(n, d)))
     s = data.draw(st.integers(1, k))
-    bz, bc = data.draw(st.integers(1, 8)), data.draw(st.integers(1, 8))
+    bz, bc = data.draw(st.integers(1, 8)), data.draw(st.integers(1, 16))
+    values = data.draw(st.sampled_from(["quantized", "ones"]))
     W = torch.randn(n, d, generator=_gen(data.draw(st.integers(0, 10 ** 6))))
-    f = SQF(k, s, bz, bc, steps=10).fit(W)
+    f = SQF(k, s, bz, bc, steps=10, z_values=values).fit(W)
     assert math.isfinite(f.relative_error_) and f.relative_error_ <= f.init_error_
     assert int((f.Z_ != 0).sum(1).max()) <= s
-    assert f.storage_ == sqf_storage((n, d), k, s, bz, bc)
+    assert f.storage_ == sqf_storage((n, d), k, s, bz, bc, z_values=values)
+    assert f.c_codes_.dtype == (torch.int8 if bc <= 8 else torch.int16)

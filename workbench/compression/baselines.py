@@ -1,6 +1,7 @@
 """The baselines SQF is compared with at equal storage, each a small estimator in the scikit-learn spirit
 (constructor stores, ``fit(W)`` returns ``self``, learned attributes end in ``_``; ``reconstruct()`` gives ``Ŵ`` in
-``W``'s shape; ``storage_`` is the shared accountant's :class:`~workbench.compression.storage.Storage`):
+``W``'s shape; ``storage_`` is the shared accountant's :class:`~workbench.compression.storage.Storage`; the
+factorizing ones keep ``factors_ = (Z, C)``, dequantized, with ``Z C`` the rows of ``Ŵ``):
 
 * :class:`UniformQuantization`: every weight a ``bits``-bit code, one scale per row (output channel);
 * :class:`PrunedQuantization`: magnitude pruning of the layer to ``sparsity``, the survivors quantized per row;
@@ -113,6 +114,7 @@ class QuantizedSVD(_Compressor):
         Z, _, _ = quantize((U[:, :self.rank] * root).float(), self.bits, dim=0)
         C, _, _ = quantize((root[:, None] * Vh[:self.rank]).float(), self.bits, dim=0)
         n, d = M.shape
+        self.factors_ = (Z, C)
         storage = (Storage(M.numel()) + dense_values(n * self.rank, self.bits, n)
                    + dense_values(self.rank * d, self.bits, self.rank))
         return self._finish(W, Z @ C, M, storage)
@@ -139,6 +141,7 @@ class VectorQuantization(_Compressor):
         book = torch.as_tensor(km.cluster_centers_, dtype=torch.float32).half().float()  # stored in fp16
         self.codebook_ = book
         self.labels_ = torch.as_tensor(km.labels_, dtype=torch.long)
+        self.factors_ = (torch.nn.functional.one_hot(self.labels_, self.codewords).float(), book)
         storage = Storage(M.numel(), indices=len(M) * position_bits(self.codewords),
                           codebooks=book.numel() * CODEBOOK_BITS)
         return self._finish(W, book[self.labels_], M, storage)
@@ -178,6 +181,7 @@ class SparsePCACompression(_Compressor):
         Cq, _, _ = quantize(C, self.bits, dim=0)
         n, d = M.shape
         self.sparsity_ = 1 - float(mask.float().mean())
+        self.factors_ = (Zq, Cq)
         storage = (Storage(M.numel()) + sparse_values(n, self.rank, mask.sum(1).tolist(), self.bits, self.rank)
                    + dense_values(self.rank * d, self.bits, self.rank))
         return self._finish(W, Zq @ Cq, M, storage)

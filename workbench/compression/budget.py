@@ -7,8 +7,11 @@ Configuration families (``d``: the row length of the weight as a matrix):
 * ``quant``: 1–8 bits; ``prune_quant``: 2–8 bits, each at the smallest sparsity (0.01 steps) that fits;
 * ``svd``: 2–8 bits × the largest rank that fits; ``sparse_pca``: ranks × sparsity penalties, 4 and 8 bits;
 * ``vq``: sub-vectors of 1–16 × the largest power-of-two codebook that fits (at most 4,096 codewords);
-* ``sqf``: scalar rows (``row_length=1``: a non-uniform grid started at the uniform one), short rows (2–8) with 1–2
-  codewords per row (started by residual k-means), and whole rows (started by the SVD).
+* ``sqf``: scalar rows (``row_length=1``: a non-uniform grid started at the uniform one), short rows (2–16) with
+  1–2 signed codewords per row (started by residual k-means), sparse ``Z`` on whole rows (started by the SVD),
+  ``C = I`` (``s`` weights per row kept, quantized at 2–8 bits) and ``Z`` of ones (an 8-bit codebook, per row
+  length 1–16 the largest that fits); and always the best quantized SVD and the best VQ at the budget as SQF
+  configurations started from them (:func:`special_case_start`).
 
 The storage of a configuration is computed before fitting (for ``prune_quant`` from its mask; ``sparse_pca``'s
 depends on the fit and is measured after it). The cheap families are tried in full, so their best can only
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+import torch
+
 from workbench.compression.baselines import (PrunedQuantization, QuantizedSVD, SparsePCACompression,
                                              UniformQuantization, VectorQuantization)
 from workbench.compression.shapes import weight_matrix
@@ -27,7 +32,7 @@ from workbench.compression.sqf import SparseQuantizedFactorization
 from workbench.compression.storage import (CODEBOOK_BITS, SCALE_BITS, Storage, dense_values, position_bits,
                                            sparse_values)
 
-__all__ = ["METHODS", "candidates", "compress_at_budget", "sqf_storage", "check_budget"]
+__all__ = ["METHODS", "candidates", "compress_at_budget", "special_case_start", "sqf_storage", "check_budget"]
 
 METHODS = ("sqf", "svd", "vq", "sparse_pca", "quant", "prune_quant")
 SHORT_ROWS = (2, 3, 4, 6, 8, 9, 16)  # the sub-vector lengths SQF and VQ try (those that divide the row)
@@ -41,7 +46,7 @@ def check_budget(budget) -> float:
 
 
 def sqf_storage(shape: tuple[int, int], rank: int, nonzeros_per_row: int, bits_z: int, bits_c: int,
-                row_length: int | None = None, z_scales: str = "auto") -> Storage:
+                row_length: int | None = None, z_scales: str = "auto", z_values: str = "quantized") -> Storage:
     """What :class:`SparseQuantizedFactorization` will store for a weight of ``shape`` (as a matrix)."""
     n, d = shape
     rows, length = (n, d) if row_length is None else (n * d // row_length, row_length)
@@ -49,8 +54,16 @@ def sqf_storage(shape: tuple[int, int], rank: int, nonzeros_per_row: int, bits_z
     if z_scales == "auto":
         z_scales = "tensor" if row_length is not None and row_length > 1 else "channel"
     z_scales = n if z_scales == "channel" else 1
+    if z_values == "ones":  # only the support is stored
+        bits_z, z_scales = 0, 0
     return (Storage(n * d) + sparse_values(rows, rank, nonzeros_per_row, bits_z, z_scales)
             + dense_values(rank * length, bits_c, c_scales))
+
+
+def _identity_storage(shape: tuple[int, int], nonzeros_per_row: int, bits: int) -> Storage:
+    """SQF with ``C = I``: ``s`` quantized weights per row, their positions and a scale per row."""
+    n, d = shape
+    return Storage(n * d) + sparse_values(n, d, nonzeros_per_row, bits, n)
 
 
 def _family(shape, budget, steps: int = 60) -> dict[str, list[tuple[float, Callable]]]:
@@ -95,7 +108,7 @@ def _family(shape, budget, steps: int = 60) -> dict[str, list[tuple[float, Calla
                     for bc in (4, 8):
                         sqf.append(((k, s, bz, bc, length), "auto", "auto"))
     for bz, bc in ((2, 2), (3, 3), (4, 4), (2, 4), (4, 8), (8, 8)):  # whole rows: the largest rank that fits
-        for fraction in (1.0, 0.5, 0.25):
+        for fraction in (0.5, 0.25):
             fits = [k for k in range(1, min(n, d) + 1) if sqf_storage(
                 (n, d), k, max(1, int(k * fraction)), bz, bc).bits_per_weight <= budget]
             if fits:
@@ -109,6 +122,23 @@ def _family(shape, budget, steps: int = 60) -> dict[str, list[tuple[float, Calla
         out["sqf"].append((bits, lambda k=k, s=s, bz=bz, bc=bc, L=length, i=init, zs=z_scales:
                            SparseQuantizedFactorization(k, s, bz, bc, row_length=L, init=i, z_scales=zs, steps=steps),
                            family))
+    for b in range(2, 9):  # C = I: s quantized weights kept per row (pruning + quantization with a row budget)
+        fits = [s for s in range(1, d + 1) if _identity_storage((n, d), s, b).bits_per_weight <= budget]
+        if fits:
+            s = fits[-1]
+            out["sqf"].append((_identity_storage((n, d), s, b).bits_per_weight, lambda s=s, b=b:
+                               SparseQuantizedFactorization(d, s, b, dictionary="identity", steps=steps),
+                               ("identity",)))
+    for length in (1,) + SHORT_ROWS:  # Z of ones with an 8-bit codebook: per length the largest that fits
+        if d % length:
+            continue
+        for j in range(12, 0, -1):
+            k = 2 ** j
+            bits = sqf_storage((n, d), k, 1, 1, 8, length, z_values="ones").bits_per_weight
+            if k <= weights // length and bits <= budget:
+                out["sqf"].append((bits, lambda k=k, L=length: SparseQuantizedFactorization(
+                    k, 1, 1, 8, row_length=L, z_values="ones", steps=steps), ("ones",)))
+                break
     return out
 
 
@@ -143,14 +173,36 @@ def _pruning_candidates(W, budget: float) -> list[Callable]:
     return out
 
 
+def special_case_start(est, steps: int = 60) -> SparseQuantizedFactorization:
+    """The SQF configuration that stores what the fitted baseline ``est`` stores, started from its solution: a
+    :class:`QuantizedSVD` of rank ``k`` at ``b`` bits is SQF with ``s = k``, ``bits_z = bits_c = b`` from the SVD
+    (its first iterate is the baseline itself); a :class:`VectorQuantization` is SQF with ``Z`` of ones and a 15-bit
+    codebook (steps of 2^-14 of its largest entry: as fine as fp16; the bit saved per entry pays for its 32-bit
+    scale) started at the baseline's codewords and assignments. The descent keeps its best iterate, so the SQF
+    fit is never worse than its start."""
+    if isinstance(est, QuantizedSVD):
+        return SparseQuantizedFactorization(est.rank, est.rank, est.bits, est.bits, init="svd", steps=steps)
+    if isinstance(est, VectorQuantization):
+        Z = torch.nn.functional.one_hot(est.labels_, est.codewords).float()
+        return SparseQuantizedFactorization(est.codewords, 1, 1, 15, row_length=est.row_length, z_values="ones",
+                                            init=(Z, est.codebook_.clone()), steps=steps)
+    raise TypeError(f"est: expected a fitted QuantizedSVD or VectorQuantization, got {type(est).__name__}")
+
+
 def compress_at_budget(W, method: str, budget: float, per_family: int = 3, steps: int = 60):
     """The fitted estimator of ``method`` with the smallest relative error among those whose measured storage is
     at most ``budget`` bits per weight; ``None`` when nothing of the family fits. ``per_family`` and ``steps``
-    (SQF's descent) trade time for quality: a quick run uses 1 and 20."""
+    (SQF's descent) trade time for quality: a quick run uses 1 and 20. SQF's search also starts from the best
+    quantized SVD and the best VQ at the budget (:func:`special_case_start`), its special cases."""
     M = weight_matrix(W)
     best = None
     makers = (_pruning_candidates(W, check_budget(budget)) if method == "prune_quant"
               else candidates(tuple(M.shape), method, budget, per_family, steps))
+    if method == "sqf":
+        for case in ("svd", "vq"):
+            found = compress_at_budget(W, case, budget)
+            if found is not None:
+                makers.append(lambda found=found: special_case_start(found, steps))
     for make in makers:
         est = make()
         try:

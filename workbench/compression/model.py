@@ -39,7 +39,9 @@ def fake_quantize(x: torch.Tensor, scales: torch.Tensor, bits: int) -> torch.Ten
 
 class QuantizedFactors(nn.Module):
     """A parametrization ``weight = reshape(Z C)`` from a fitted :class:`SparseQuantizedFactorization`: ``z``
-    ``(rows, s)`` (the values at ``index``) and ``c`` ``(k, L)`` trainable, quantized on their fitted grids."""
+    ``(rows, s)`` (the values at ``index``) and ``c`` ``(k, L)`` trainable, quantized on their fitted grids. What
+    the format fixes stays fixed: ``Z``'s ones (``z_values="ones"``) and ``C = I`` (``dictionary="identity"``)
+    are buffers."""
 
     def __init__(self, fitted: SparseQuantizedFactorization):
         super().__init__()
@@ -47,15 +49,25 @@ class QuantizedFactors(nn.Module):
         per_channel = rows // len(fitted.scales_["z"])
         self.register_buffer("index", fitted.z_index_.clone())
         self.register_buffer("z_scale", fitted.scales_["z"].repeat_interleave(per_channel)[:, None].clone())
-        self.register_buffer("c_scale", fitted.scales_["c"].expand(fitted.rank)[:, None].clone())
-        self.z = nn.Parameter(fitted.Z_.gather(1, fitted.z_index_).clone())
-        self.c = nn.Parameter(fitted.C_.clone())
+        z = fitted.Z_.gather(1, fitted.z_index_).clone()
+        self.z_fixed = fitted.z_values == "ones"
+        self.c_fixed = fitted.dictionary == "identity"
+        if self.z_fixed:
+            self.register_buffer("z", z)
+        else:
+            self.z = nn.Parameter(z)
+        if self.c_fixed:
+            self.register_buffer("c", fitted.C_.clone())
+        else:
+            self.register_buffer("c_scale", fitted.scales_["c"].expand(fitted.rank)[:, None].clone())
+            self.c = nn.Parameter(fitted.C_.clone())
         self.bits_z, self.bits_c, self.rank, self.shape = fitted.bits_z, fitted.bits_c, fitted.rank, fitted.shape_
 
     def forward(self, original: torch.Tensor) -> torch.Tensor:  # the original weight is not used
-        z = fake_quantize(self.z, self.z_scale, self.bits_z)
+        z = self.z if self.z_fixed else fake_quantize(self.z, self.z_scale, self.bits_z)
         Z = torch.zeros(len(z), self.rank, dtype=z.dtype, device=z.device).scatter(1, self.index, z)
-        return (Z @ fake_quantize(self.c, self.c_scale, self.bits_c)).reshape(self.shape)
+        c = self.c if self.c_fixed else fake_quantize(self.c, self.c_scale, self.bits_c)
+        return (Z @ c).reshape(self.shape)
 
 
 @dataclass

@@ -2,31 +2,44 @@
 
 The grid is :mod:`kernels.quantized`'s: a ``b``-bit code ``q`` in ``[-2^(b-1), 2^(b-1) - 1]`` stands for
 ``scale * (q + 0.5)`` (symmetric, mid-rise: 1 bit is ``±scale/2``; zeros are the business of sparsity, not of the
-grid). Each group (a row or a column) has its own scale, chosen to minimise the squared error of its values:
-a search over clipping ratios, then Lloyd steps ``scale = Σ x (q + ½) / Σ (q + ½)²`` (the least-squares scale for
-fixed codes), which never increase the error.
+grid). Codes of up to 8 bits are stored as int8 (what :mod:`kernels` takes), wider ones (to 16 bits: a codebook
+as precise as fp16) as int16. Each group (a row or a column) has its own scale, chosen to minimise the squared
+error of its values: a search over clipping ratios, then Lloyd steps ``scale = Σ x (q + ½) / Σ (q + ½)²`` (the
+least-squares scale for fixed codes), which never increase the error.
 """
 
 from __future__ import annotations
 
 import torch
 
-from kernels.quantized import code_range, dequantize
+from kernels.quantized import dequantize
 
-__all__ = ["fit_scales", "fit_group_scales", "group_codes", "nearest_levels", "quantize", "check_bits", "MAX_BITS"]
+__all__ = ["fit_scales", "fit_group_scales", "group_codes", "nearest_levels", "quantize", "check_bits", "MAX_BITS",
+           "code_range", "code_dtype"]
 
-MAX_BITS = 8  # codes are stored as int8
+MAX_BITS = 16  # codes are stored as int8 (1-8 bits, the kernels' grid) or int16 (9-16 bits)
 _RATIOS = torch.linspace(0.05, 1.0, 24)  # clipping ratios tried: the grid's top level at ratio * max|x|
 _LLOYD_STEPS = 3
 
 
 def check_bits(name: str, bits) -> int:
-    """``bits`` as an int in 1..8; ``TypeError``/``ValueError`` naming ``name`` otherwise."""
+    """``bits`` as an int in 1..16; ``TypeError``/``ValueError`` naming ``name`` otherwise."""
     if isinstance(bits, bool) or not isinstance(bits, int):
         raise TypeError(f"{name}: expected an int number of bits in 1..{MAX_BITS}, got {type(bits).__name__} {bits!r}")
     if not 1 <= bits <= MAX_BITS:
         raise ValueError(f"{name}: expected bits in 1..{MAX_BITS}, got {bits}")
     return bits
+
+
+def code_range(bits: int) -> tuple[int, int]:
+    """``(lo, hi) = (-2^(bits-1), 2^(bits-1) - 1)`` for ``bits`` in 1..16 (:func:`kernels.quantized.code_range`
+    is the same grid, limited to the kernels' int8)."""
+    return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+
+
+def code_dtype(bits: int) -> torch.dtype:
+    """``torch.int8`` for 1-8 bits, ``torch.int16`` above."""
+    return torch.int8 if bits <= 8 else torch.int16
 
 
 def _groups(x: torch.Tensor, dim: int) -> torch.Tensor:
@@ -45,9 +58,10 @@ def nearest_levels(values: torch.Tensor, scales: torch.Tensor, bits: int) -> tor
 
 
 def group_codes(values: torch.Tensor, scales: torch.Tensor, bits: int) -> torch.Tensor:
-    """int8 codes of ``values`` for their own ``scales`` (broadcast against them; see :func:`nearest_levels`)."""
+    """Codes (:func:`code_dtype`) of ``values`` for their own ``scales`` (broadcast against them; see
+    :func:`nearest_levels`)."""
     lo, hi = code_range(bits)
-    return (nearest_levels(values.double(), scales.double(), bits) - 0.5).clamp(lo, hi).to(torch.int8)
+    return (nearest_levels(values.double(), scales.double(), bits) - 0.5).clamp(lo, hi).to(code_dtype(bits))
 
 
 def fit_group_scales(values: torch.Tensor, groups: torch.Tensor, n_groups: int, bits: int,
@@ -62,14 +76,14 @@ def fit_group_scales(values: torch.Tensor, groups: torch.Tensor, n_groups: int, 
     top = torch.zeros(n_groups, dtype=torch.float64).scatter_reduce_(0, g, v.abs(), "amax", include_self=True)
     half = 2 ** (bits - 1)
 
-    def sse(scales):
-        s = scales[g]
+    def sse(scales):  # scales (..., G) -> the groups' weighted squared errors (..., G), all candidates at once
+        s = scales[..., g]
         err = w * (s * nearest_levels(v, s, bits) - v) ** 2
-        return torch.zeros(n_groups, dtype=torch.float64).index_add_(0, g, err)
+        return torch.zeros(*scales.shape, dtype=torch.float64).index_add_(-1, g, err)
 
     # the top level at ratio * max|v|, and the max-abs scale max|v| / 2^(b-1) itself (so never worse than it)
     cand = torch.cat([(_RATIOS.double()[:, None] * top[None, :]) / (half - 0.5), top[None, :] / half])  # (R+1, G)
-    errs = torch.stack([sse(c) for c in cand])
+    errs = sse(cand)
     scales = cand.gather(0, errs.argmin(0)[None, :])[0]
     err = errs.min(0).values
     for _ in range(_LLOYD_STEPS):  # the least-squares scale for the current codes; kept where it helps
@@ -99,7 +113,8 @@ def fit_scales(x: torch.Tensor, bits: int, dim: int, mask: torch.Tensor | None =
 def quantize(x: torch.Tensor, bits: int, dim: int, mask: torch.Tensor | None = None,
              scales: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(values, codes, scales)``: ``x`` projected onto its groups' grids (``values`` float32, zero where ``mask``
-    is false), the int8 ``codes`` and the per-group ``scales`` (fitted by :func:`fit_scales` unless given)."""
+    is false), the integer ``codes`` (:func:`code_dtype`) and the per-group ``scales`` (fitted by
+    :func:`fit_scales` unless given)."""
     check_bits("bits", bits)
     if scales is None:
         scales = fit_scales(x, bits, dim, mask)

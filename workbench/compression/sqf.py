@@ -7,6 +7,14 @@
   its output channel (``z_scales="channel"``) or of the tensor (``"tensor"``);
 * ``C`` ``(k, L)``: the dictionary, ``bits_c``-bit codes with a scale per row of ``C`` or one for the tensor.
 
+With ``dictionary="identity"`` ``C = I`` (``k = L``, nothing stored for it) and ``Z`` is ``W`` itself, its ``s``
+largest weights per row kept and quantized (nothing to alternate: one projection): magnitude pruning +
+quantization with a fixed count per row is this special case.
+
+With ``z_values="ones"`` the non-zeros of ``Z`` are all 1 and only its support is stored (the paper's
+``z ∈ {0, 1}``): ``s = 1`` is then vector quantization with a ``bits_c``-bit codebook, ``s > 1`` additive
+(residual) quantization.
+
 Found by alternating minimisation of ``f(Z, C) = ½‖W − Z C‖²_F``, projected onto the sparse, quantized sets:
 
 * Z-step, ``z_step="pursuit"`` (default): per row, ``s`` rounds of quantized greedy pursuit (the atom and grid code
@@ -21,9 +29,10 @@ Found by alternating minimisation of ``f(Z, C) = ½‖W − Z C‖²_F``, projec
 
 The best iterate is kept, so the result is never worse than its start; of ``restarts`` runs, the best.
 
-Special cases: ``s = k`` is a quantized truncated SVD; ``s = 1`` on short rows is vector quantization with the
-codebook ``±C`` (``Z``'s 1-bit code is the sign); ``row_length=1``, ``s = 1`` is a non-uniform scalar grid of ``2k``
-levels; ``s < k`` on whole rows is sparse PCA with hard thresholding.
+Special cases: ``s = k`` is a quantized truncated SVD; ``s = 1`` on short rows is vector quantization, with the
+codebook ``C`` (``z_values="ones"``) or ``±C`` (``bits_z = 1``: ``Z``'s code is the sign); ``row_length=1``,
+``s = 1`` is a non-uniform scalar grid of ``2k`` levels; ``s < k`` on whole rows is sparse PCA with hard
+thresholding.
 """
 
 from __future__ import annotations
@@ -49,25 +58,30 @@ class SparseQuantizedFactorization:
     """``W ≈ Z C`` with ``nonzeros_per_row`` non-zeros per row of ``Z`` and both factors quantized.
 
     Parameters (stored, checked by :meth:`fit`): ``rank`` ``k`` (whole rows: at most ``min(W.shape)``; sub-vectors:
-    at most their number), ``nonzeros_per_row`` ``s`` (1..k), ``bits_z``, ``bits_c`` (1..8), ``row_length`` (None:
-    whole rows), ``steps``, ``z_step`` (``"pursuit"`` or ``"gradient"``), ``straight_through`` and ``debias`` (see
-    the module), ``restarts`` (restart ``r > 0`` of an SVD start rotates it by a random orthogonal ``k × k`` matrix:
-    the product is unchanged, the sparse projection is not; of a k-means start, reseeds it), ``init`` (``"auto"``:
-    k-means when ``s = 1`` or ``k > L``, else SVD; ``"grid"``: scalar rows from uniform quantization; ``"random"``),
-    ``z_scales`` (``"auto"``: per tensor for short rows, per channel otherwise), ``c_scales`` (``"auto"``: per row of
-    ``C`` for whole rows, per tensor otherwise), ``tol`` (stop when 25 steps improve the error by less than ``tol``
-    times the start's), ``seed``.
+    at most their number), ``nonzeros_per_row`` ``s`` (1..k), ``bits_z``, ``bits_c`` (1..16; the kernel takes up
+    to 8), ``row_length`` (None: whole rows), ``steps``, ``z_step`` (``"pursuit"`` or ``"gradient"``),
+    ``straight_through`` and ``debias`` (see the module), ``restarts`` (restart ``r > 0`` of an SVD start rotates it
+    by a random orthogonal ``k × k`` matrix: the product is unchanged, the sparse projection is not; of a k-means
+    start, reseeds it; of a given start, perturbs it), ``init`` (a ``(Z, C)`` pair of tensors to start from, e.g.
+    a baseline's factors; ``"auto"``: k-means when ``s = 1`` or ``k > L``, else SVD; ``"grid"``: scalar rows from
+    uniform quantization; ``"random"``), ``dictionary`` (``"learned"``; ``"identity"``: ``C = I``, ``rank`` must be
+    the row length, ``bits_c`` unused), ``z_values`` (``"quantized"``: ``bits_z``-bit codes; ``"ones"``: every
+    non-zero is 1, no value bits, no ``Z`` scales, ``bits_z`` unused), ``z_scales`` (``"auto"``: per tensor for
+    short rows, per channel otherwise), ``c_scales`` (``"auto"``: per row of ``C`` for whole rows, per tensor
+    otherwise), ``tol`` (stop when 25 steps improve the error by less than ``tol`` times the start's), ``seed``.
 
     Learned attributes: ``Z_`` ``(rows, k)``, ``C_`` ``(k, L)`` (dequantized), ``z_index_`` ``(rows, s)``,
-    ``z_codes_`` ``(rows, s)`` int8, ``c_codes_`` ``(k, L)`` int8, ``scales_`` (``{"z": (channels,) or (1,),
-    "c": (k,) or (1,)}``), ``storage_`` (:class:`~workbench.compression.storage.Storage`), ``history_`` (relative
-    error per step of the best restart), ``restart_errors_``, ``relative_error_``, ``init_error_``.
+    ``z_codes_`` ``(rows, s)``, ``c_codes_`` ``(k, L)`` (int8, int16 above 8 bits; None for ``C = I``),
+    ``scales_`` (``{"z": (channels,) or (1,), "c": (k,) or (1,) or None}``), ``factors_`` (``(Z_, C_)``),
+    ``storage_`` (:class:`~workbench.compression.storage.Storage`), ``history_`` (relative error per step of the
+    best restart), ``restart_errors_``, ``relative_error_``, ``init_error_``.
     """
 
     def __init__(self, rank: int, nonzeros_per_row: int, bits_z: int = 4, bits_c: int = 4, *,
                  row_length: int | None = None, steps: int = 150, straight_through: bool = True, restarts: int = 1,
                  init: str = "auto", z_step: str = "pursuit", debias: bool = True, z_scales: str = "auto",
-                 c_scales: str = "auto", tol: float = 1e-4, seed: int = 0):
+                 c_scales: str = "auto", z_values: str = "quantized", dictionary: str = "learned", tol: float = 1e-4,
+                 seed: int = 0):
         self.rank = rank
         self.nonzeros_per_row = nonzeros_per_row
         self.bits_z = bits_z
@@ -81,6 +95,8 @@ class SparseQuantizedFactorization:
         self.debias = debias
         self.z_scales = z_scales
         self.c_scales = c_scales
+        self.z_values = z_values
+        self.dictionary = dictionary
         self.tol = tol
         self.seed = seed
 
@@ -88,10 +104,14 @@ class SparseQuantizedFactorization:
     def _check(self, W2: torch.Tensor) -> None:
         n, d = W2.shape
         check_int("rank", self.rank, 1)
-        if self.row_length is None and self.rank > min(n, d):
+        if self.dictionary not in ("learned", "identity"):
+            raise ValueError(f"dictionary: expected 'learned' or 'identity', got {self.dictionary!r}")
+        if self.dictionary == "identity" and self.rank != d:
+            raise ValueError(f"rank: with dictionary='identity' (C = I) expected the row length {d}, got {self.rank}")
+        if self.dictionary == "learned" and self.row_length is None and self.rank > min(n, d):
             raise ValueError(f"rank: expected at most min(W.shape) = {min(n, d)} (W as a matrix: {n} x {d}), "
                              f"got {self.rank}")
-        if self.row_length is not None and self.rank > n:
+        if self.dictionary == "learned" and self.row_length is not None and self.rank > n:
             raise ValueError(f"rank: expected at most the {n} rows of length {d} (a dictionary no larger than the "
                              f"data), got {self.rank}")
         check_int("nonzeros_per_row", self.nonzeros_per_row, 1)
@@ -111,8 +131,18 @@ class SparseQuantizedFactorization:
             raise ValueError(f"z_scales: expected 'auto', 'channel' or 'tensor', got {self.z_scales!r}")
         if self.c_scales not in ("auto", "row", "tensor"):
             raise ValueError(f"c_scales: expected 'auto', 'row' or 'tensor', got {self.c_scales!r}")
-        if self.init not in INITS:
-            raise ValueError(f"init: expected one of {INITS}, got {self.init!r}")
+        if self.z_values not in ("quantized", "ones"):
+            raise ValueError(f"z_values: expected 'quantized' or 'ones', got {self.z_values!r}")
+        if isinstance(self.init, tuple):
+            shapes = ((n, self.rank), (self.rank, d))
+            if len(self.init) != 2 or not all(isinstance(t, torch.Tensor) and tuple(t.shape) == shape
+                                              for t, shape in zip(self.init, shapes)):
+                raise ValueError(f"init: expected a (Z, C) pair of tensors of shapes {shapes}, got "
+                                 f"{[tuple(getattr(t, 'shape', ())) for t in self.init]}")
+            if not all(bool(torch.isfinite(t).all()) for t in self.init):
+                raise ValueError("init: expected finite (Z, C) tensors, got a NaN or an infinity")
+        elif not isinstance(self.init, str) or self.init not in INITS:
+            raise ValueError(f"init: expected one of {INITS} or a (Z, C) pair of tensors, got {self.init!r}")
         if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float)) or not 0 <= self.tol < 1:
             raise ValueError(f"tol: expected a number in [0, 1), got {self.tol!r}")
 
@@ -125,6 +155,10 @@ class SparseQuantizedFactorization:
     def _project_z_on(self, Z: torch.Tensor, index: torch.Tensor, weights: torch.Tensor | None = None):
         """:meth:`_project_z` on a given support ``index`` ``(rows, s)``; ``weights`` ``(rows, s)`` weigh each
         entry's rounding error in the scale fit (``‖c_a‖²``: what it costs in ``Z C``)."""
+        if self._ones:  # the value is implicit: code 0 on a grid of step 2 is 1 (what the kernel is handed)
+            codes = torch.zeros(index.shape, dtype=torch.int8)
+            scales = torch.full((self._channels,), 2.0)
+            return torch.zeros(len(index), self.rank).scatter_(1, index, 1.0), codes, scales, index
         picked = Z.gather(1, index)
         channel = (torch.arange(len(Z)) // self._rows_per_channel)[:, None].expand_as(index)
         scales = fit_group_scales(picked, channel, self._channels, self.bits_z, weights)
@@ -133,7 +167,10 @@ class SparseQuantizedFactorization:
         return torch.zeros_like(Z).scatter_(1, index, values), codes, scales, index
 
     def _project_c(self, C: torch.Tensor):
-        """``(Cq, codes (k, d), scales)``: ``scales`` ``(k,)`` (one per row) or ``(1,)`` (``c_scales="tensor"``)."""
+        """``(Cq, codes (k, d), scales)``: ``scales`` ``(k,)`` (one per row) or ``(1,)`` (``c_scales="tensor"``);
+        ``(I, None, None)`` for the identity dictionary."""
+        if self._identity:
+            return torch.eye(self.rank), None, None
         if self._c_groups == "row":
             return quantize(C, self.bits_c, dim=0)
         scale = fit_group_scales(C.reshape(-1), torch.zeros(C.numel(), dtype=torch.long), 1, self.bits_c)
@@ -145,6 +182,13 @@ class SparseQuantizedFactorization:
         k = self.rank
         gen = torch.Generator().manual_seed(self.seed * 1000 + restart)
         init = self.init
+        if self._identity:  # Z starts as W itself
+            return M.clone(), torch.eye(k)
+        if isinstance(init, tuple):  # a given start (restarts beyond the first perturb it slightly)
+            Z, C = (t.detach().float().clone() for t in init)
+            if restart:
+                Z = Z + 0.01 * Z.std() * torch.randn(Z.shape, generator=gen)
+            return Z, C
         if init == "auto":
             init = "kmeans" if self.nonzeros_per_row == 1 or k > M.shape[1] else "svd"
         if init == "kmeans":
@@ -171,6 +215,8 @@ class SparseQuantizedFactorization:
         (``C`` the magnitudes ``a + ½``, ``Z`` the sign times the channel's step): ``s = 1``, ``bits_z = 1`` make it
         exactly :class:`~workbench.compression.baselines.UniformQuantization` at ``1 + log2 k`` bits, which the
         descent then moves to a non-uniform grid."""
+        if self._ones:
+            raise ValueError("init: 'grid' starts signed values, it needs z_values='quantized', got 'ones'")
         if M.shape[1] != 1 or self.nonzeros_per_row != 1:
             raise ValueError(f"init: 'grid' needs scalar rows (row_length=1) and nonzeros_per_row=1, got rows of "
                              f"{M.shape[1]} and nonzeros_per_row={self.nonzeros_per_row}")
@@ -186,7 +232,8 @@ class SparseQuantizedFactorization:
 
     def _residual_kmeans(self, M: torch.Tensor, restart: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Residual vector quantization: ``s`` stages, stage ``j`` a k-means codebook of about ``k / s`` codewords
-        on what the earlier stages left; ``Z`` picks one codeword per stage with weight 1 (``s = 1``: k-means)."""
+        on what the earlier stages left; ``Z`` picks one codeword per stage with weight ±1 (``s = 1``: k-means;
+        the sign only for quantized values, ``z_values="ones"`` has none)."""
         from sklearn.cluster import KMeans
 
         s, k = self.nonzeros_per_row, self.rank
@@ -198,8 +245,11 @@ class SparseQuantizedFactorization:
             size_here = min(size, len(residual))
             # fold each row by the sign of its projection on the top direction: Z's sign codes the fold, so k
             # codewords act as 2k (the codebook ±C)
-            top = np.linalg.svd(residual, full_matrices=False)[2][0]
-            sign = np.where(residual @ top >= 0, 1.0, -1.0)
+            if self._ones:
+                sign = np.ones(len(residual))
+            else:
+                top = np.linalg.svd(residual, full_matrices=False)[2][0]
+                sign = np.where(residual @ top >= 0, 1.0, -1.0)
             km = KMeans(size_here, n_init=1, random_state=self.seed * 1000 + restart * 10 + j).fit(
                 residual * sign[:, None])
             labels = torch.as_tensor(km.labels_, dtype=torch.long)
@@ -215,6 +265,8 @@ class SparseQuantizedFactorization:
         M = as_rows(W, self.row_length)
         self._check(W2 if self.row_length is None else M)
         short = self.row_length is not None and self.row_length > 1
+        self._ones = self.z_values == "ones"
+        self._identity = self.dictionary == "identity"
         z_groups = ("tensor" if short else "channel") if self.z_scales == "auto" else self.z_scales
         self._channels = W2.shape[0] if z_groups == "channel" else 1
         self._rows_per_channel = len(M) // self._channels
@@ -239,9 +291,10 @@ class SparseQuantizedFactorization:
         self.relative_error_ = best["error"]
         self.init_error_ = best["history"][0]
         n, d = M.shape
-        self.storage_ = (Storage(M.numel())
-                         + sparse_values(n, self.rank, self.nonzeros_per_row, self.bits_z, self._channels)
-                         + dense_values(self.rank * d, self.bits_c, len(cs)))
+        z_bits, z_groups = (0, 0) if self._ones else (self.bits_z, self._channels)
+        self.storage_ = Storage(M.numel()) + sparse_values(n, self.rank, self.nonzeros_per_row, z_bits, z_groups)
+        if not self._identity:
+            self.storage_ += dense_values(self.rank * d, self.bits_c, len(cs))
         return self
 
     def _descend(self, M: torch.Tensor, norm: float, restart: int) -> dict:
@@ -250,6 +303,9 @@ class SparseQuantizedFactorization:
         c = self._project_c(Cl)
         history = []
         best = None
+        if self._identity:  # C = I is fixed: the projection of W itself (its s largest weights per row) is optimal
+            err = float(torch.linalg.norm(M - z[0])) / norm
+            return {"error": err, "z": z, "c": c, "history": [err]}
         for step in range(self.steps + 1):
             err = float(torch.linalg.norm(M - z[0] @ c[0])) / norm
             history.append(err)
@@ -284,22 +340,30 @@ class SparseQuantizedFactorization:
         least-squares gain ``⟨r, c_a⟩ / ‖c_a‖²``): the exact projection for ``s = 1``, greedy beyond. The support
         is then kept, its values refitted by least squares, the channel scales refitted and the values rounded."""
         n, s = len(M), self.nonzeros_per_row
+        norms = (C * C).sum(1)  # (k,)
+        if s == self.rank and not self._ones:  # dense Z: no support to choose, one least squares for all rows
+            index = torch.arange(s).expand(n, s)
+            return self._project_z_on(_ridge(C.T, M.T).T, index, weights=norms[index])
         channel = torch.arange(n) // self._rows_per_channel
         step = torch.where(scales > 0, scales, torch.ones_like(scales))[channel][:, None]  # (n, 1)
-        norms = (C * C).sum(1)  # (k,)
         usable = norms > 0
         R = M.clone()
         chosen = torch.zeros(n, self.rank, dtype=torch.bool)
         for _ in range(s):
             corr = R @ C.T  # (n, k)
-            gain = corr / norms.clamp_min(1e-30)
-            value = step * nearest_levels(gain, step, self.bits_z)
+            if self._ones:
+                value = torch.ones_like(corr)
+            else:
+                gain = corr / norms.clamp_min(1e-30)
+                value = step * nearest_levels(gain, step, self.bits_z)
             gain_err = 2 * value * corr - value ** 2 * norms
             gain_err = gain_err.masked_fill(chosen | ~usable, float("-inf"))
             pick = gain_err.argmax(1)
             chosen[torch.arange(n), pick] = True
             R -= value.gather(1, pick[:, None]) * C[pick]
         index = chosen.to(torch.int8).argsort(dim=1, descending=True, stable=True)[:, :s].sort(dim=1).values
+        if self._ones:
+            return self._project_z_on(C, index)  # (only the support matters)
         Zl = self._least_squares_on(M, C, index)
         return self._project_z_on(Zl, index, weights=norms[index])
 
@@ -330,17 +394,29 @@ class SparseQuantizedFactorization:
         self._fitted()
         return (self.Z_ @ self.C_).reshape(self.shape_)
 
+    @property
+    def factors_(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(Z_, C_)``, as the factorizing baselines name them."""
+        self._fitted()
+        return self.Z_, self.C_
+
     def kernel_arguments(self) -> dict:
         """The factors as :func:`kernels.factorized_linear` takes them (whole rows only: ``row_length=None``)."""
         self._fitted()
         if self.row_length is not None:
             raise ValueError(f"row_length: the factorized product needs whole rows (None), got {self.row_length}")
+        for name in ("bits_z", "bits_c"):
+            if getattr(self, name) > 8:
+                raise ValueError(f"{name}: the kernel takes int8 codes (at most 8 bits), got {getattr(self, name)}")
+        c_scale = None if self._identity else self.scales_["c"].expand(self.rank).contiguous()
         return {"z_index": self.z_index_, "z_code": self.z_codes_, "z_scale": self.scales_["z"],
-                "c_code": self.c_codes_, "c_scale": self.scales_["c"].expand(self.rank).contiguous()}
+                "c_code": self.c_codes_, "c_scale": c_scale}
 
     def __repr__(self) -> str:
+        values = (", z_values='ones'" if self.z_values == "ones" else "") + (
+            ", dictionary='identity'" if self.dictionary == "identity" else "")
         return (f"SparseQuantizedFactorization(rank={self.rank}, nonzeros_per_row={self.nonzeros_per_row}, "
-                f"bits_z={self.bits_z}, bits_c={self.bits_c}, row_length={self.row_length})")
+                f"bits_z={self.bits_z}, bits_c={self.bits_c}, row_length={self.row_length}{values})")
 
 
 def _ridge(Z: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
