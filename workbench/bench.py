@@ -49,6 +49,7 @@ WORK = {
     "structure_learning": [("Train", "done"), (("select", "citeseer"), "starting graph of citeseer")],
     "mesh_adaptation": [("Run live (Firedrake)", re.compile(r"Live \w+ run: \d+ iterations"))],
     "pruning": [("Train", "Training finished")],
+    "compression": [("Compress", "Compressed.")],
 }
 
 # timestamps inside the page: every websocket message that changes the document, the paint after it, the first

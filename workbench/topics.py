@@ -84,6 +84,15 @@ TOPICS: dict[str, Topic] = {
             "inference and training in neural networks. JMLR 2021",
             "https://arxiv.org/abs/2102.00554",
         ),
+        Topic(
+            "compression",
+            "SQF: weights stored as sparse, quantized factors",
+            "W ≈ Z·C with sparse rows of Z and both factors quantized: truncated SVD, vector quantization and "
+            "pruning are its special cases, and at equal bits per weight it matches or beats the best of them.",
+            "Kuzmin, van Baalen, Nagel, Behboodi. Quantized Sparse Weight Decomposition for Neural Network "
+            "Compression. 2022",
+            "https://arxiv.org/abs/2207.11048",
+        ),
     ]
 }
 

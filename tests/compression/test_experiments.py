@@ -54,3 +54,37 @@ def test_settings_are_checked():
         Settings(methods=("jpeg",))
     with pytest.raises(ValueError, match="budget"):
         Settings(budgets=(0.0,))
+
+
+def test_sqf_against_baselines_finds_each_worse_cell_and_allows_only_the_codebook_margin():
+    from workbench.compression.experiments import TIE, markdown_tables, sqf_against_baselines
+
+    def row(layer, method, budget, err, bits=1.0):
+        return {"model": "mlp", "layer": layer, "shape": [4, 4], "method": method, "budget": budget,
+                "relative_error": err, "bits_per_weight": bits}
+
+    rows = [row("0", "sqf", 1.0, 0.5), row("0", "vq", 1.0, 0.6), row("0", "svd", 1.0, None),
+            row("0", "sqf", 2.0, 0.3 * (1 + TIE / 2)), row("0", "vq", 2.0, 0.3),  # within the margin: no worse
+            row("2", "sqf", 1.0, 0.41), row("2", "prune_quant", 1.0, 0.4),  # worse
+            row("2", "sqf", 2.0, None), row("2", "vq", 2.0, 0.2)]  # SQF has nothing in the budget: not judged
+    cells = {(c["layer"], c["budget"]): c for c in sqf_against_baselines(rows)}
+    assert cells[("0", 1.0)]["no_worse"] and cells[("0", 1.0)]["baseline"] == "vq"
+    assert cells[("0", 2.0)]["no_worse"]
+    assert cells[("2", 1.0)]["no_worse"] is False and cells[("2", 1.0)]["baseline"] == "prune_quant"
+    assert cells[("2", 2.0)]["no_worse"] is None
+    data = {"results": rows, "tasks": 4, "tasks_missing": 1, "settings": {"models": ["mlp", "cnn"]}}
+    tables = markdown_tables(data)
+    assert tables["status"].startswith("**Partial**: 3 of 4")
+    assert "| mlp | 3 | 2 | layer 2 at 1: 0.4100 against prune_quant 0.4000 |" in tables["claim"]
+    assert tables["cnn_layers"] == "*Not computed yet.*"
+    assert "**0.5000 (1.00)**" in tables["mlp_layers"]  # the best of its row in bold
+
+
+def test_the_docs_figure_series_are_the_layer_rows():
+    from workbench.compression.figures import frontier_series
+
+    rows = [{"model": "mlp", "layer": "0", "method": "sqf", "relative_error": 0.3, "bits_per_weight": 2.0},
+            {"model": "mlp", "layer": "0", "method": "sqf", "relative_error": 0.6, "bits_per_weight": 0.9},
+            {"model": "mlp", "layer": "0", "method": "quant", "relative_error": None, "bits_per_weight": None},
+            {"model": "mlp", "layer": "all", "method": "sqf", "relative_error": 0.4, "bits_per_weight": 1.8}]
+    assert frontier_series(rows) == {("mlp", "0"): {"sqf": [(0.9, 0.6), (2.0, 0.3)]}}

@@ -115,3 +115,15 @@ def test_mesh_adaptation_meshes_switch(page, app_url):
     page.get_by_text("uniform, level").first.wait_for(timeout=30_000)
     assert page.locator("text=Traceback").count() == 0
     assert not page.console_errors, page.console_errors
+
+
+def test_compression_compresses_a_layer_in_the_page(page, app_url):
+    open_topic(page, app_url, "compression")
+    page.get_by_text("relative error").first.wait_for(timeout=300_000)  # after the warm-up's default fit
+    page.get_by_label("Method", exact=True).select_option(label="vector quantization")
+    page.get_by_text("press Compress").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Compress").click()
+    page.get_by_text("Compressed.").first.wait_for(timeout=300_000)
+    assert page.get_by_text("VectorQuantization(").count() >= 1
+    assert page.locator("text=Traceback").count() == 0
+    assert not page.console_errors, page.console_errors
