@@ -1,10 +1,11 @@
-"""A room on one server (workbench.ui.load.run_room): 20 concurrent sessions over every page, several trainings,
-half the room closing mid-run. Figures, not bounds, for the times: they go to `make bench`."""
+"""A room on one server (workbench.ui.load.run_room): 20 (or three per page) concurrent sessions over every page,
+several trainings, half the room closing mid-run. Figures, not bounds, for the times: they go to `make bench`."""
 
 import json
 
 import pytest
 
+from workbench.topics import TOPICS
 from workbench.ui.browser import served_app
 from workbench.ui.load import run_room
 
@@ -19,7 +20,8 @@ MEMORY_MARGIN_MB = 250
 def test_a_room_of_twenty_sessions(browser, tmp_path):
     log = tmp_path / "serve.log"
     with served_app(log, args=("--max-jobs", "4")) as (base, proc):
-        room = run_room(browser, base, proc.pid, log, sessions=20, trainings=4)
+        # at least three sessions of every page, so that two execution pages stay to the end with agents of their own
+        room = run_room(browser, base, proc.pid, log, sessions=max(20, 3 * len(TOPICS)), trainings=4)
     (tmp_path / "room.json").write_text(json.dumps(room, indent=1))
     print(json.dumps(room, indent=1))
     assert not room["probe_failures"], room["probe_failures"]  # the static file always answered

@@ -8,7 +8,8 @@ its figures (``python -m workbench.bench --only room``). Steps:
    0.25 s (the probe);
 2. each execution page picks its own agent (a state no other session may see);
 3. several N:M and LDS pages press Train;
-4. half the sessions close, trainings included, while the others keep working; the rest then close too;
+4. about half the sessions close (the second, fourth, ... session of each page: every page keeps its first),
+   trainings included, while the others keep working; the rest then close too;
 5. the server's log says whether every job it started has ended (finished or cancelled), and its resident memory
    is read at the start, at the peak and after every session has gone.
 """
@@ -106,9 +107,10 @@ def run_room(browser, base: str, server_pid: int, log_path: Path, sessions: int 
             page.wait_for_selector(".bk-Canvas, canvas", state="attached", timeout=timeout_s * 1000)
             ready_s.append(time.perf_counter() - t0)
         rss_peak = max(rss_peak, rss_mb(server_pid))
-        for k, (i, slug, ctx, page, _) in enumerate(opened):  # 2. a state of each session's own
+        ordinal = {i: sum(1 for j, s, *_ in opened[:k] if s == slug) for k, (i, slug, *_) in enumerate(opened)}
+        for i, slug, ctx, page, _ in opened:  # 2. a state of each session's own
             if slug == "execution":
-                chosen[i] = AGENTS[(k // len(slugs) + 1) % len(AGENTS)]  # not the default; one per round
+                chosen[i] = AGENTS[(ordinal[i] + 1) % len(AGENTS)]  # not the default; one per session of the page
                 page.get_by_label("Agent", exact=True).select_option(chosen[i], timeout=timeout_s * 1000)
         trainers = [o for o in opened if o[1] in TRAIN_PAGES][:trainings]
         for _, _, _, page, _ in trainers:  # 3. several trainings at once
@@ -121,10 +123,10 @@ def run_room(browser, base: str, server_pid: int, log_path: Path, sessions: int 
             except TimeoutError:  # a click the page never acted on: a figure, and not waited for below
                 pass
         rss_peak = max(rss_peak, rss_mb(server_pid))
-        # 4. about half the room leaves mid-run: every other round of the topics (so every page, and trainings,
-        # among those who leave and those who stay)
-        closing = [o for k, o in enumerate(opened) if (k // len(slugs)) % 2 == 0]
-        staying = [o for k, o in enumerate(opened) if (k // len(slugs)) % 2 == 1]
+        # 4. about half the room leaves mid-run: every other session of each page (so every page with two or more
+        # sessions, and trainings, among those who leave and those who stay)
+        closing = [o for o in opened if ordinal[o[0]] % 2 == 1]
+        staying = [o for o in opened if ordinal[o[0]] % 2 == 0]
         for _, _, ctx, _, _ in closing:
             ctx.close()
         shown, busy = {}, 0
