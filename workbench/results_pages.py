@@ -15,9 +15,18 @@ import json
 import re
 from pathlib import Path
 
-__all__ = ["fill", "main"]
+__all__ = ["fill", "grid_status", "main"]
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def grid_status(data: dict, partial_detail: str = "") -> str:
+    """A results page's ``status`` line from a full run's JSON: all of its ``tasks``, or how many of them the JSON
+    holds (``tasks_missing``), with ``partial_detail`` after the partial line."""
+    total, missing = data.get("tasks"), data.get("tasks_missing", 0)
+    if not missing:
+        return f"All {total} tasks of the grid."
+    return f"**Partial**: {total - missing} of {total} tasks computed so far (`--cached-only`){partial_detail}."
 
 
 def fill(page: str, tables: dict[str, str]) -> str:

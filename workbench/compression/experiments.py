@@ -26,13 +26,16 @@ from workbench.compression.budget import METHODS, check_budget, compress_at_budg
 from workbench.compression.frontier import RECIPES, compressible_layers, model_data, trained_model
 from workbench.compression.model import compress_model
 from workbench.report import Report
+from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
 
-__all__ = ["Settings", "QUICK", "FULL", "TASK_VERSION", "METHOD_NAMES", "tasks", "compress_task", "dense_state",
-           "reproduce", "sqf_against_baselines", "markdown_tables", "TIE"]
+__all__ = ["Settings", "QUICK", "FULL", "TASK_VERSION", "METHOD_NAMES", "METHOD_COLORS", "tasks", "compress_task",
+           "dense_state", "reproduce", "sqf_against_baselines", "markdown_tables", "TIE"]
 
 METHOD_NAMES = {"sqf": "SQF (sparse quantized factors)", "svd": "quantized SVD", "vq": "vector quantization",
                 "sparse_pca": "sparse PCA", "quant": "uniform quantization", "prune_quant": "pruning + quantization"}
+#: one colour per method, shared by the page and the docs figure
+METHOD_COLORS = dict(zip(METHODS, ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#7f7f7f", "#ff7f0e"]))
 FINETUNE_LR = 0.01
 #: the results of these tasks change when this changes (the runner's cache key)
 TASK_VERSION = 2
@@ -249,9 +252,7 @@ def markdown_tables(data: dict) -> dict[str, str]:
     """The results page's tables: ``status``; per model ``<model>_layers`` (relative error of every method on every
     layer at every budget, bits per weight used in brackets, the best in bold) and ``<model>_accuracy`` (the whole
     model: test accuracy, SQF's before and after fine-tuning); ``claim`` (SQF against the best baseline)."""
-    total, missing = data.get("tasks"), data.get("tasks_missing", 0)
-    out = {"status": f"All {total} tasks of the grid." if not missing else
-           f"**Partial**: {total - missing} of {total} tasks computed so far (`--cached-only`)."}
+    out = {"status": grid_status(data)}
     rows = data["results"]
     for model in data.get("settings", {}).get("models", ()):
         if not any(r["model"] == model for r in rows):

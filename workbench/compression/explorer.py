@@ -15,7 +15,7 @@ import panel as pn
 import param
 
 from workbench.compression.budget import METHODS, compress_at_budget
-from workbench.compression.experiments import FULL, METHOD_NAMES, dense_state
+from workbench.compression.experiments import FULL, METHOD_COLORS, METHOD_NAMES, dense_state
 from workbench.compression.frontier import RECIPES, compressible_layers
 from workbench.compression.shapes import weight_matrix
 from workbench.compression.sizes import PRUNING_SHOWN, compression_points, layer_shapes, pruning_points
@@ -32,7 +32,6 @@ BUDGETS = list(FULL.budgets)
 PAGE_SEARCH = {"per_family": 1, "steps": 30}  # a page's fit: the quick run's search, a little longer descent
 DEFAULT = ("mlp", "2", "sqf", 2.0)  # the page's first setting, fitted by the warm-up
 MAX_CELLS = 256  # images show at most 256 x 256 entries (the top-left corner of a larger matrix)
-COLORS = dict(zip(METHODS, ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#7f7f7f", "#ff7f0e"]))
 PRUNING_NAMES = {"dense": "dense (fp32)", "oneshot_global": "pruning: one-shot magnitude",
                  "gradual_magnitude": "pruning: gradual magnitude", "nm": "pruning: N:M"}
 PRUNING_COLORS = dict(zip(PRUNING_SHOWN, ["black", "#8c564b", "#bcbd22", "#17becf"]))
@@ -185,9 +184,10 @@ class Explorer(ExplorerBase):
             if pts:
                 chosen = method == self.method
                 curves.append(hv.Curve(pts, "bits per weight", "relative error", label=METHOD_NAMES[method]).opts(
-                    color=COLORS[method], line_width=4 if chosen else 1.5, alpha=1 if chosen else 0.6,
+                    color=METHOD_COLORS[method], line_width=4 if chosen else 1.5, alpha=1 if chosen else 0.6,
                     tools=["hover"]))
-                curves.append(hv.Scatter(pts, "bits per weight", "relative error").opts(color=COLORS[method], size=5))
+                curves.append(hv.Scatter(pts, "bits per weight", "relative error").opts(color=METHOD_COLORS[method],
+                                                                                        size=5))
         fit = self._fitted()
         if fit is not None and fit["relative_error"] is not None:
             curves.append(hv.Scatter([(fit["bits_per_weight"], fit["relative_error"])], "bits per weight",
@@ -209,7 +209,7 @@ class Explorer(ExplorerBase):
             if pts:
                 chosen = method == self.method
                 curves.append(hv.Curve(pts, "weights (KiB, log)", "test accuracy (%)", label=METHOD_NAMES[method])
-                              .opts(color=COLORS[method], line_width=4 if chosen else 1.5, tools=["hover"]))
+                              .opts(color=METHOD_COLORS[method], line_width=4 if chosen else 1.5, tools=["hover"]))
         for method in PRUNING_SHOWN:
             pts = [(p["size_bits"] / 8192, 100 * p["test_accuracy"]) for p in pruned if p["method"] == method]
             if pts:

@@ -12,12 +12,10 @@ import json
 import sys
 from pathlib import Path
 
-from workbench.compression.budget import METHODS
+from workbench.compression.experiments import METHOD_COLORS, METHOD_NAMES
+from workbench.results_pages import DOCS
 
 __all__ = ["frontier_series", "main"]
-
-DOCS = Path(__file__).resolve().parents[2] / "docs"
-COLORS = dict(zip(METHODS, ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#7f7f7f", "#ff7f0e"]))
 
 
 def frontier_series(rows: list[dict]) -> dict[tuple[str, str], dict[str, list[tuple[float, float]]]]:
@@ -41,8 +39,6 @@ def main(argv=None) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from workbench.compression.experiments import METHOD_NAMES
-
     series = frontier_series(json.loads(Path(args.json).read_text())["results"])
     if not series:
         print(f"no layer rows in {args.json}", file=sys.stderr)
@@ -59,7 +55,7 @@ def main(argv=None) -> int:
                 continue
             for method, pts in series[(model, layers[j])].items():
                 xs, ys = zip(*pts)
-                ax.plot(xs, ys, "o-", color=COLORS[method], lw=2.5 if method == "sqf" else 1.2,
+                ax.plot(xs, ys, "o-", color=METHOD_COLORS[method], lw=2.5 if method == "sqf" else 1.2,
                         label=METHOD_NAMES[method], ms=3)
             ax.set_title(f"{model}, layer {layers[j]}", fontsize=10)
             ax.set_xlabel("bits per weight")

@@ -12,6 +12,8 @@ few and kept in fp32 by everyone, so they are left out), counted by the shared a
 
 from __future__ import annotations
 
+from torch import nn
+
 from workbench.compression.shapes import weight_matrix
 from workbench.compression.storage import FLOAT_BITS, Storage, sparse_values
 
@@ -24,8 +26,6 @@ PRUNING_SHOWN = ("dense", "oneshot_global", "gradual_magnitude", "nm")
 
 def layer_shapes(net) -> dict[str, tuple[int, int]]:
     """``{layer name: (rows, row length)}`` of the Linear and Conv2d weights of ``net`` as matrices."""
-    from torch import nn
-
     return {name: tuple(weight_matrix(m.weight.detach()).shape) for name, m in net.named_modules()
             if isinstance(m, (nn.Linear, nn.Conv2d))}
 

@@ -28,6 +28,7 @@ from workbench.pruning.models import MODELS, model_spec
 from workbench.pruning.pruner import Pruner
 from workbench.pruning.schedules import Schedule, check_sparsity
 from workbench.report import Report
+from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
 
 __all__ = ["VARIANTS", "METHOD_NAMES", "NM_PATTERNS", "Settings", "ModelRun", "QUICK", "FULL", "TASK_VERSION",
@@ -270,9 +271,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
 def markdown_tables(data: dict) -> dict[str, str]:
     """The results page's tables: ``status``, one accuracy table per model (methods × target sparsities: test
     accuracy % mean ± std (seeds), measured sparsity where it differs from the target) and ``latency``."""
-    total, missing = data.get("tasks"), data.get("tasks_missing", 0)
-    out = {"status": f"All {total} tasks of the grid." if not missing else
-           f"**Partial**: {total - missing} of {total} tasks computed so far (`--cached-only`)."}
+    out = {"status": grid_status(data)}
     rows = data["results"]
     for model in dict.fromkeys(r["model"] for r in rows):
         mine = [r for r in rows if r["model"] == model]

@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from workbench.report import Report
+from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
 from workbench.structure_learning.baselines import FixedGraphGCN, accuracy, logreg_accuracy
 from workbench.structure_learning.datasets import TABLES, load_planetoid, load_table, remove_edges
@@ -246,10 +247,8 @@ def markdown_tables(data: dict) -> dict[str, str]:
     """The results page's tables from a full run's JSON: ``status`` (one line: how much of the grid the JSON
     holds), ``table1`` (no graph) and ``graphs`` (with the data set's graph, by the share of edges kept). Cells:
     mean ± std over seeds (number of seeds) [the paper's figure]."""
-    total, missing = data.get("tasks"), data.get("tasks_missing", 0)
-    status = (f"All {total} tasks of the grid." if not missing else
-              f"**Partial**: {total - missing} of {total} tasks computed so far (`--cached-only`); a cell's "
-              f"number of seeds says how many of its 5 it has, and a dash marks a cell with none yet.")
+    status = grid_status(data, "; a cell's number of seeds says how many of its 5 it has, and a dash marks a cell "
+                               "with none yet")
     rows = {(r["dataset"], r["method"]): r for r in data["results"]}
     datasets = [ds for ds in DATASETS if any(d == ds for d, _ in rows)]
     knn = ["knn_lds", "knn_gcn", "logreg"]
