@@ -119,9 +119,9 @@ def test_a_full_server_refuses_another_training_with_a_message(monkeypatch):
 
 
 def test_monte_carlo_statistics_are_drawn_off_the_event_loop():
-    """Up to 2,000 draws take seconds: moving the samples slider only asks for them. The text says they are being
-    drawn and the figures keep the last statistics until the job's result comes back on the session's loop; a
-    newer setting supersedes an older request (the older one's result is never shown)."""
+    """Up to 2,000 draws take seconds: moving the samples slider only asks for them. After PENDING_DELAY_MS the
+    text says they are being drawn, and the figures keep the last statistics until the job's result comes back on
+    the session's loop; a newer setting supersedes an older request (the older one's result is never shown)."""
     from panel.io.state import set_curdoc
 
     from tests.sessions import FakeSession
@@ -136,6 +136,9 @@ def test_monte_carlo_statistics_are_drawn_off_the_event_loop():
         first = e._stats_job
         e.samples = 1980  # supersedes the 1,990-draw request before it has been shown
         assert first.cancelled.is_set()
+        # a request answered within PENDING_DELAY_MS changes the texts once; this one is not answered yet
+        assert "over 200 draws" in e.variance_view()[0].object
+        assert session.fire_timeouts() == 3  # one per request: the answered and the superseded ones say nothing
     text = e.variance_view()[0]
     assert text.alert_type == "info" and "Drawing 1,980" in text.object
     assert e._stats is shown  # the figures still show the 200 draws: nothing was computed on this thread

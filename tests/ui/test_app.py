@@ -125,5 +125,10 @@ def test_compression_compresses_a_layer_in_the_page(page, app_url):
     page.get_by_role("button", name="Compress").click()
     page.get_by_text("Compressed.").first.wait_for(timeout=300_000)
     assert page.get_by_text("VectorQuantization(").count() >= 1
+    # the shipped run's second view is drawn when its tab is opened (one tab at a time keeps the load fast)
+    titles = "() => [...Bokeh.documents[0].all_models].filter(m => m.type === 'Title').map(m => m.text).join('|')"
+    assert "accuracy against" not in page.evaluate(titles) and "frontier" in page.evaluate(titles)
+    page.get_by_text("Accuracy against model size, across the sparsity topics", exact=True).click()
+    page.wait_for_function(f"({titles})().includes('accuracy against')", timeout=60_000)
     assert page.locator("text=Traceback").count() == 0
     assert not page.console_errors, page.console_errors

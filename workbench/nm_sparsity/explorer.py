@@ -64,6 +64,9 @@ class _Pending(Exception):
 
 
 MASK_PARAMS = ["layer", "tensor", "weights", "activations", "gradients", "method"]
+#: a request for statistics answered within this many ms never shows "Drawing …": the browser gets one message
+#: (the new figures and texts) instead of two, and each text message costs it a layout of the page (~0.2 s)
+PENDING_DELAY_MS = 250
 
 
 class Explorer(ExplorerBase):
@@ -193,6 +196,21 @@ class Explorer(ExplorerBase):
                 self._stats_version += 1
 
         self._stats_job = jobs().load(f"nm_sparsity statistics {key[:4]}", work, done)
+        self._say_pending_soon(token)
+
+    def _say_pending_soon(self, token) -> None:
+        """In a server session, say that the draws are being made if the request ``token`` is still waiting after
+        :data:`PENDING_DELAY_MS` (most slider steps are answered sooner; their texts change once)."""
+        doc = pn.state.curdoc
+        if self._stats_token is not token or doc is None or doc.session_context is None:
+            return  # answered already (outside a server the load ran inline)
+
+        def say():
+            if self._stats_token is token:
+                with pn.io.hold():
+                    self._refresh_texts()
+
+        doc.add_timeout_callback(say, PENDING_DELAY_MS)
 
     def _cancel_statistics(self):
         if self._stats_job is not None:
@@ -301,12 +319,15 @@ class Explorer(ExplorerBase):
         self._variance_pane = pn.pane.HoloViews(hv.DynamicMap(self._variance_plot, streams=[stats]))
         self._bias_pane = pn.pane.HoloViews(hv.DynamicMap(self._bias_plot, streams=[stats]))
 
-    def _refresh_texts(self):
+    def _refresh_texts(self, say_pending: bool = True):
+        """Each text for the current setting (unchanged panes send nothing); with ``say_pending=False`` a text whose
+        statistics are still being drawn keeps what it says until they arrive or :meth:`_say_pending_soon` fires."""
         for name, text in (("mask", self._mask_text), ("variance", self._variance_text), ("bias", self._bias_text)):
             try:
                 self._texts[name].param.update(object=text(), alert_type="light")
             except _Pending as pending:
-                self._texts[name].param.update(object=str(pending), alert_type="info")
+                if say_pending:
+                    self._texts[name].param.update(object=str(pending), alert_type="info")
             except Exception as exc:  # noqa: BLE001 - shown in the page, not raised
                 error_message(exc)  # logs the traceback
                 self._texts[name].param.update(object=f"**{type(exc).__name__}:** {public_text(str(exc))}", alert_type="danger")
@@ -319,7 +340,7 @@ class Explorer(ExplorerBase):
             return
         with pn.io.hold():
             self._request_statistics()  # the new statistics now if computed before, else in the background
-            self._refresh_texts()
+            self._refresh_texts(say_pending=False)
             if (self.layer, self.tensor, self._pattern(), self.method) != self._shown_mask:
                 self._shown_mask = (self.layer, self.tensor, self._pattern(), self.method)
                 self._mask_version += 1
