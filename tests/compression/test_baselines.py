@@ -82,6 +82,18 @@ def test_a_larger_budget_never_gives_a_worse_best():
         assert compress_at_budget(W, method, 4).relative_error_ <= compress_at_budget(W, method, 2).relative_error_
 
 
+def test_sqf_covers_unstructured_pruning_plus_quantization_at_every_budget():
+    # a layer whose rows differ in size (a classifier's): the largest weights sit in a few rows, which a fixed count
+    # per row cannot follow; SQF's C = I with the layer's support is pruning + quantization's format, with a count
+    # of non-zeros found to the unit instead of to 1 % of the layer, so its best is never worse
+    W = _w(10, 128, 7) * torch.linspace(0.2, 3.0, 10)[:, None]
+    for budget in (1.0, 2.0, 3.0, 4.0):
+        sqf = compress_at_budget(W, "sqf", budget, per_family=1, steps=10)
+        pq = compress_at_budget(W, "prune_quant", budget)
+        assert sqf.storage_.bits_per_weight <= budget + 1e-9
+        assert sqf.relative_error_ <= pq.relative_error_ + 1e-6, (budget, sqf, pq)  # 1e-6: float32 norms
+
+
 def test_budget_and_method_are_checked():
     for bad in (0, -1, 40, "2"):
         with pytest.raises(ValueError, match="budget"):

@@ -51,3 +51,21 @@ def test_other_methods_hold_a_fixed_reconstruction():
         assert torch.equal(layer.weight, est.reconstruct()) and not layer.weight.requires_grad
     ref = cm.current_relative_error(net)
     assert abs(ref - cm.relative_error) < 1e-6
+
+
+def test_a_layer_support_fine_tunes_its_kept_weights_and_nothing_else():
+    from workbench.compression.model import QuantizedFactors
+    from workbench.compression.sqf import SparseQuantizedFactorization
+
+    W = torch.randn(6, 20, generator=torch.Generator().manual_seed(3)) * torch.linspace(0.3, 3.0, 6)[:, None]
+    f = SparseQuantizedFactorization(20, 5.5, 4, dictionary="identity", support="layer").fit(W)
+    p = QuantizedFactors(f)
+    assert torch.allclose(p(None), f.reconstruct(), atol=1e-6)  # the padding of shorter rows adds nothing
+    opt = torch.optim.SGD(p.parameters(), lr=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        ((p(None) - 2 * W) ** 2).sum().backward()
+        opt.step()
+    after = p(None).detach()
+    assert not torch.allclose(after, f.reconstruct())  # the kept weights moved
+    assert torch.equal(after != 0, f.Z_ != 0)  # and only they are non-zero (C = I: the weight is Z)

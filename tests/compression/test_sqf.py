@@ -112,6 +112,37 @@ def test_identity_dictionary_is_row_wise_pruning_plus_quantization():
     assert torch.allclose(factorized_linear(x, **g.kernel_arguments()), x @ g.reconstruct().T, atol=1e-4)
 
 
+def test_identity_dictionary_with_layer_support_is_unstructured_pruning_plus_quantization():
+    # C = I, support="layer": the layer's t largest |w| wherever they are, quantized per row, positions per row as a
+    # list or a bitmap: exactly PrunedQuantization's format and scale fit, so the same mask gives the same weight
+    W = torch.randn(10, 64, generator=_gen(21)) * torch.linspace(0.2, 3.0, 10)[:, None]  # rows of unequal size
+    pq = PrunedQuantization(0.7, 3).fit(W)
+    t = int((pq.reconstruct() != 0).sum())
+    f = SQF(64, t / 10, 3, dictionary="identity", support="layer").fit(W)
+    assert torch.allclose(f.reconstruct(), pq.reconstruct(), atol=1e-6) and f.storage_ == pq.storage_
+    kept = f.Z_ != 0
+    assert int(kept.sum()) == t and len(set(f.z_counts_.tolist())) > 1  # uneven rows: what a row budget can't do
+    assert bool(kept.reshape(-1)[W.abs().reshape(-1).topk(t).indices].all())
+    # the padded entries of shorter rows are distinct unused positions holding 0
+    assert bool((f.Z_.gather(1, f.z_index_)[torch.arange(f.z_index_.shape[1]) >= f.z_counts_[:, None]] == 0).all())
+    with pytest.raises(ValueError, match="support"):
+        f.kernel_arguments()
+
+
+@settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 12), st.integers(2, 24), st.data())
+def test_layer_support_keeps_the_count_it_is_given_and_stores_what_the_accountant_says(n, d, data):
+    from workbench.compression.storage import Storage, sparse_values
+
+    t = data.draw(st.integers(1, n * d))
+    bits = data.draw(st.integers(2, 8))
+    W = torch.randn(n, d, generator=_gen(data.draw(st.integers(0, 10 ** 6))))
+    f = SQF(d, t / n, bits, dictionary="identity", support="layer").fit(W)
+    assert int(f.z_counts_.sum()) == t == int((f.Z_ != 0).sum())  # on the mid-rise grid no kept value is 0
+    assert f.storage_ == Storage(n * d) + sparse_values(n, d, f.z_counts_.tolist(), bits, n)
+    assert math.isfinite(f.relative_error_) and f.relative_error_ <= 1.0 + 1e-6  # keeping the largest never hurts
+
+
 def test_special_case_starts_are_never_worse_than_their_baseline():
     W = torch.randn(32, 48, generator=_gen(14))
     svd = QuantizedSVD(6, 4).fit(W)
@@ -146,6 +177,13 @@ def test_special_case_starts_are_never_worse_than_their_baseline():
     (dict(rank=4, nonzeros_per_row=2, z_values="binary"), torch.randn(8, 20), ("z_values",)),
     (dict(rank=4, nonzeros_per_row=2, dictionary="fixed"), torch.randn(8, 20), ("dictionary",)),
     (dict(rank=8, nonzeros_per_row=2, dictionary="identity"), torch.randn(8, 20), ("rank",)),
+    (dict(rank=4, nonzeros_per_row=2, support="layer"), torch.randn(8, 20), ("support",)),
+    (dict(rank=20, nonzeros_per_row=2, dictionary="identity", support="diagonal"), torch.randn(8, 20), ("support",)),
+    (dict(rank=20, nonzeros_per_row=0.0, dictionary="identity", support="layer"), torch.randn(8, 20),
+     ("nonzeros_per_row",)),
+    (dict(rank=20, nonzeros_per_row=math.inf, dictionary="identity", support="layer"), torch.randn(8, 20),
+     ("nonzeros_per_row",)),
+    (dict(rank=20, nonzeros_per_row=2.5, dictionary="identity"), torch.randn(8, 20), ("nonzeros_per_row",)),
     (dict(rank=4, nonzeros_per_row=1, z_values="ones", init="grid", row_length=1), torch.randn(8, 20), ("init",)),
     (dict(rank=4, nonzeros_per_row=2, init=(torch.zeros(8, 3), torch.zeros(3, 20))), torch.randn(8, 20),
      ("init",)),

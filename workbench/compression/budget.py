@@ -9,9 +9,10 @@ Configuration families (``d``: the row length of the weight as a matrix):
 * ``vq``: sub-vectors of 1–16 × the largest power-of-two codebook that fits (at most 4,096 codewords);
 * ``sqf``: scalar rows (``row_length=1``: a non-uniform grid started at the uniform one), short rows (2–16) with
   1–2 signed codewords per row (started by residual k-means), sparse ``Z`` on whole rows (started by the SVD),
-  ``C = I`` (``s`` weights per row kept, quantized at 2–8 bits) and ``Z`` of ones (an 8-bit codebook, per row
-  length 1–16 the largest that fits); and always the best quantized SVD and the best VQ at the budget as SQF
-  configurations started from them (:func:`special_case_start`).
+  ``C = I`` (``s`` weights per row kept, quantized at 2–8 bits; and, ``support="layer"``, the layer's largest
+  weights wherever they are, as many as fit: :func:`identity_layer_candidates`) and ``Z`` of ones (an 8-bit
+  codebook, per row length 1–16 the largest that fits); and always the best quantized SVD and the best VQ at the
+  budget as SQF configurations started from them (:func:`special_case_start`).
 
 The storage of a configuration is computed before fitting (for ``prune_quant`` from its mask; ``sparse_pca``'s
 depends on the fit and is measured after it). The cheap families are tried in full, so their best can only
@@ -32,7 +33,8 @@ from workbench.compression.sqf import SparseQuantizedFactorization
 from workbench.compression.storage import (CODEBOOK_BITS, SCALE_BITS, Storage, dense_values, position_bits,
                                            sparse_values)
 
-__all__ = ["METHODS", "candidates", "compress_at_budget", "special_case_start", "sqf_storage", "check_budget"]
+__all__ = ["METHODS", "candidates", "compress_at_budget", "special_case_start", "sqf_storage", "check_budget",
+           "identity_layer_candidates"]
 
 METHODS = ("sqf", "svd", "vq", "sparse_pca", "quant", "prune_quant")
 SHORT_ROWS = (2, 3, 4, 6, 8, 9, 16)  # the sub-vector lengths SQF and VQ try (those that divide the row)
@@ -173,6 +175,31 @@ def _pruning_candidates(W, budget: float) -> list[Callable]:
     return out
 
 
+def identity_layer_candidates(W, budget: float) -> list[Callable]:
+    """SQF with ``C = I`` and ``support="layer"`` for each of 2–8 bits: the most non-zeros ``t`` (any count, found by
+    bisection: storage grows with ``t``) whose storage fits ``budget``, i.e. the layer's ``t`` largest ``|w|``
+    quantized with a scale per row and their positions per row as a list or a bitmap."""
+    M = weight_matrix(W)
+    n, d = M.shape
+    rows_by_size = M.abs().reshape(-1).argsort(descending=True) // d  # the row of each weight, largest first
+
+    def storage(t: int, bits: int) -> Storage:
+        counts = torch.bincount(rows_by_size[:t], minlength=n).tolist()
+        return Storage(n * d) + sparse_values(n, d, counts, bits, n)
+
+    out = []
+    for b in range(2, 9):
+        if storage(1, b).bits_per_weight > budget:
+            continue
+        lo, hi = 1, n * d  # storage(lo) fits; find the largest t that does
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if storage(mid, b).bits_per_weight <= budget else (lo, mid - 1)
+        out.append(lambda t=lo, b=b: SparseQuantizedFactorization(d, t / n, b, dictionary="identity",
+                                                                   support="layer"))
+    return out
+
+
 def special_case_start(est, steps: int = 60) -> SparseQuantizedFactorization:
     """The SQF configuration that stores what the fitted baseline ``est`` stores, started from its solution: a
     :class:`QuantizedSVD` of rank ``k`` at ``b`` bits is SQF with ``s = k``, ``bits_z = bits_c = b`` from the SVD
@@ -192,13 +219,15 @@ def special_case_start(est, steps: int = 60) -> SparseQuantizedFactorization:
 def compress_at_budget(W, method: str, budget: float, per_family: int = 3, steps: int = 60):
     """The fitted estimator of ``method`` with the smallest relative error among those whose measured storage is
     at most ``budget`` bits per weight; ``None`` when nothing of the family fits. ``per_family`` and ``steps``
-    (SQF's descent) trade time for quality: a quick run uses 1 and 20. SQF's search also starts from the best
-    quantized SVD and the best VQ at the budget (:func:`special_case_start`), its special cases."""
+    (SQF's descent) trade time for quality: a quick run uses 1 and 20. SQF's search also tries ``C = I`` with the
+    layer's largest weights (:func:`identity_layer_candidates`) and starts from the best quantized SVD and the best
+    VQ at the budget (:func:`special_case_start`): its special cases."""
     M = weight_matrix(W)
     best = None
     makers = (_pruning_candidates(W, check_budget(budget)) if method == "prune_quant"
               else candidates(tuple(M.shape), method, budget, per_family, steps))
     if method == "sqf":
+        makers += identity_layer_candidates(W, budget)
         for case in ("svd", "vq"):
             found = compress_at_budget(W, case, budget)
             if found is not None:

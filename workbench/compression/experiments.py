@@ -38,7 +38,7 @@ METHOD_NAMES = {"sqf": "SQF (sparse quantized factors)", "svd": "quantized SVD",
 METHOD_COLORS = dict(zip(METHODS, ["#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#7f7f7f", "#ff7f0e"]))
 FINETUNE_LR = 0.01
 #: the results of these tasks change when this changes (the runner's cache key)
-TASK_VERSION = 2
+TASK_VERSION = 3
 TASKS = "workbench.compression.experiments"
 
 

@@ -39,9 +39,9 @@ def fake_quantize(x: torch.Tensor, scales: torch.Tensor, bits: int) -> torch.Ten
 
 class QuantizedFactors(nn.Module):
     """A parametrization ``weight = reshape(Z C)`` from a fitted :class:`SparseQuantizedFactorization`: ``z``
-    ``(rows, s)`` (the values at ``index``) and ``c`` ``(k, L)`` trainable, quantized on their fitted grids. What
-    the format fixes stays fixed: ``Z``'s ones (``z_values="ones"``) and ``C = I`` (``dictionary="identity"``)
-    are buffers."""
+    ``(rows, s)`` (the values at ``index``, where ``valid``) and ``c`` ``(k, L)`` trainable, quantized on their
+    fitted grids. What the format fixes stays fixed: ``Z``'s ones (``z_values="ones"``), ``C = I``
+    (``dictionary="identity"``) and the support are buffers."""
 
     def __init__(self, fitted: SparseQuantizedFactorization):
         super().__init__()
@@ -50,6 +50,8 @@ class QuantizedFactors(nn.Module):
         self.register_buffer("index", fitted.z_index_.clone())
         self.register_buffer("z_scale", fitted.scales_["z"].repeat_interleave(per_channel)[:, None].clone())
         z = fitted.Z_.gather(1, fitted.z_index_).clone()
+        # the stored entries (support="layer" pads shorter rows with unused positions whose value stays 0)
+        self.register_buffer("valid", torch.arange(s)[None, :] < fitted.z_counts_[:, None])
         self.z_fixed = fitted.z_values == "ones"
         self.c_fixed = fitted.dictionary == "identity"
         if self.z_fixed:
@@ -64,7 +66,7 @@ class QuantizedFactors(nn.Module):
         self.bits_z, self.bits_c, self.rank, self.shape = fitted.bits_z, fitted.bits_c, fitted.rank, fitted.shape_
 
     def forward(self, original: torch.Tensor) -> torch.Tensor:  # the original weight is not used
-        z = self.z if self.z_fixed else fake_quantize(self.z, self.z_scale, self.bits_z)
+        z = (self.z if self.z_fixed else fake_quantize(self.z, self.z_scale, self.bits_z)) * self.valid
         Z = torch.zeros(len(z), self.rank, dtype=z.dtype, device=z.device).scatter(1, self.index, z)
         c = self.c if self.c_fixed else fake_quantize(self.c, self.c_scale, self.bits_c)
         return (Z @ c).reshape(self.shape)

@@ -9,7 +9,10 @@
 
 With ``dictionary="identity"`` ``C = I`` (``k = L``, nothing stored for it) and ``Z`` is ``W`` itself, its ``s``
 largest weights per row kept and quantized (nothing to alternate: one projection): magnitude pruning +
-quantization with a fixed count per row is this special case.
+quantization with a fixed count per row is this special case. With ``support="layer"`` as well, ``Z`` keeps the
+``round(s · rows)`` largest weights of the whole layer, so rows hold different counts, each row's positions stored
+as a list or a bitmap: unstructured magnitude pruning + quantization
+(:class:`~workbench.compression.baselines.PrunedQuantization`) is this special case.
 
 With ``z_values="ones"`` the non-zeros of ``Z`` are all 1 and only its support is stored (the paper's
 ``z ∈ {0, 1}``): ``s = 1`` is then vector quantization with a ``bits_c``-bit codebook, ``s > 1`` additive
@@ -68,10 +71,15 @@ class SparseQuantizedFactorization:
     the row length, ``bits_c`` unused), ``z_values`` (``"quantized"``: ``bits_z``-bit codes; ``"ones"``: every
     non-zero is 1, no value bits, no ``Z`` scales, ``bits_z`` unused), ``z_scales`` (``"auto"``: per tensor for
     short rows, per channel otherwise), ``c_scales`` (``"auto"``: per row of ``C`` for whole rows, per tensor
-    otherwise), ``tol`` (stop when 25 steps improve the error by less than ``tol`` times the start's), ``seed``.
+    otherwise), ``support`` (``"row"``: at most ``s`` non-zeros in every row of ``Z``, the paper's; ``"layer"``,
+    with ``dictionary="identity"`` only: ``round(s · rows)`` non-zeros in all, where ``|w|`` is largest, ``s`` then
+    any number in ``(0, k]``), ``tol`` (stop when 25 steps improve the error by less than ``tol`` times the
+    start's), ``seed``.
 
     Learned attributes: ``Z_`` ``(rows, k)``, ``C_`` ``(k, L)`` (dequantized), ``z_index_`` ``(rows, s)``,
-    ``z_codes_`` ``(rows, s)``, ``c_codes_`` ``(k, L)`` (int8, int16 above 8 bits; None for ``C = I``),
+    ``z_codes_`` ``(rows, s)`` (``support="layer"``: ``s`` the largest count, each row's own positions first,
+    then distinct unused ones with code 0 and value 0), ``z_counts_`` ``(rows,)`` (non-zeros per row),
+    ``c_codes_`` ``(k, L)`` (int8, int16 above 8 bits; None for ``C = I``),
     ``scales_`` (``{"z": (channels,) or (1,), "c": (k,) or (1,) or None}``), ``factors_`` (``(Z_, C_)``),
     ``storage_`` (:class:`~workbench.compression.storage.Storage`), ``history_`` (relative error per step of the
     best restart), ``restart_errors_``, ``relative_error_``, ``init_error_``.
@@ -80,8 +88,8 @@ class SparseQuantizedFactorization:
     def __init__(self, rank: int, nonzeros_per_row: int, bits_z: int = 4, bits_c: int = 4, *,
                  row_length: int | None = None, steps: int = 150, straight_through: bool = True, restarts: int = 1,
                  init: str = "auto", z_step: str = "pursuit", debias: bool = True, z_scales: str = "auto",
-                 c_scales: str = "auto", z_values: str = "quantized", dictionary: str = "learned", tol: float = 1e-4,
-                 seed: int = 0):
+                 c_scales: str = "auto", z_values: str = "quantized", dictionary: str = "learned",
+                 support: str = "row", tol: float = 1e-4, seed: int = 0):
         self.rank = rank
         self.nonzeros_per_row = nonzeros_per_row
         self.bits_z = bits_z
@@ -97,6 +105,7 @@ class SparseQuantizedFactorization:
         self.c_scales = c_scales
         self.z_values = z_values
         self.dictionary = dictionary
+        self.support = support
         self.tol = tol
         self.seed = seed
 
@@ -114,7 +123,17 @@ class SparseQuantizedFactorization:
         if self.dictionary == "learned" and self.row_length is not None and self.rank > n:
             raise ValueError(f"rank: expected at most the {n} rows of length {d} (a dictionary no larger than the "
                              f"data), got {self.rank}")
-        check_int("nonzeros_per_row", self.nonzeros_per_row, 1)
+        if self.support not in ("row", "layer"):
+            raise ValueError(f"support: expected 'row' or 'layer', got {self.support!r}")
+        if self.support == "layer" and self.dictionary != "identity":
+            raise ValueError("support: 'layer' (uneven counts per row) needs dictionary='identity', got "
+                             f"dictionary={self.dictionary!r}: a learned dictionary keeps s non-zeros in every row")
+        if self.support == "row":
+            check_int("nonzeros_per_row", self.nonzeros_per_row, 1)
+        elif (isinstance(self.nonzeros_per_row, bool) or not isinstance(self.nonzeros_per_row, (int, float))
+              or not 0 < self.nonzeros_per_row < math.inf):
+            raise ValueError(f"nonzeros_per_row: expected a positive number (the mean count per row), got "
+                             f"{self.nonzeros_per_row!r}")
         if self.nonzeros_per_row > self.rank:
             raise ValueError(f"nonzeros_per_row: expected at most rank = {self.rank}, got {self.nonzeros_per_row}")
         check_bits("bits_z", self.bits_z)
@@ -148,23 +167,40 @@ class SparseQuantizedFactorization:
 
     # ---------- projections ----------
     def _project_z(self, Z: torch.Tensor):
-        """``(Zq, codes (rows, s), scales (channels,), index (rows, s))``: the top-s entries of each row on the
-        grid of its output channel."""
+        """``(Zq, codes (rows, s), scales (channels,), index (rows, s), counts (rows,))``: the top-s entries of each
+        row (``support="layer"``: the layer's top ``round(s · rows)``) on the grid of its output channel."""
+        if self.support == "layer":
+            keep = torch.zeros(Z.numel(), dtype=torch.bool)
+            keep[Z.abs().reshape(-1).topk(self._layer_nonzeros).indices] = True
+            keep = keep.reshape(Z.shape)
+            counts = keep.sum(1)
+            # each row's kept positions first (ascending), then unused ones: distinct, so padding never overwrites
+            index = keep.to(torch.int8).argsort(dim=1, descending=True, stable=True)[:, :int(counts.max())]
+            return self._project_z_on(Z, index, valid=torch.arange(index.shape[1]) < counts[:, None])
         return self._project_z_on(Z, Z.abs().topk(self.nonzeros_per_row, dim=1).indices.sort(dim=1).values)
 
-    def _project_z_on(self, Z: torch.Tensor, index: torch.Tensor, weights: torch.Tensor | None = None):
+    def _project_z_on(self, Z: torch.Tensor, index: torch.Tensor, weights: torch.Tensor | None = None,
+                      valid: torch.Tensor | None = None):
         """:meth:`_project_z` on a given support ``index`` ``(rows, s)``; ``weights`` ``(rows, s)`` weigh each
-        entry's rounding error in the scale fit (``‖c_a‖²``: what it costs in ``Z C``)."""
+        entry's rounding error in the scale fit (``‖c_a‖²``: what it costs in ``Z C``); ``valid`` ``(rows, s)``
+        marks the entries of ``index`` that are stored (the rest get code 0 and value 0)."""
+        counts = torch.full((len(index),), index.shape[1]) if valid is None else valid.sum(1)
         if self._ones:  # the value is implicit: code 0 on a grid of step 2 is 1 (what the kernel is handed)
             codes = torch.zeros(index.shape, dtype=torch.int8)
             scales = torch.full((self._channels,), 2.0)
-            return torch.zeros(len(index), self.rank).scatter_(1, index, 1.0), codes, scales, index
+            return torch.zeros(len(index), self.rank).scatter_(1, index, 1.0), codes, scales, index, counts
         picked = Z.gather(1, index)
         channel = (torch.arange(len(Z)) // self._rows_per_channel)[:, None].expand_as(index)
-        scales = fit_group_scales(picked, channel, self._channels, self.bits_z, weights)
+        if valid is None:
+            scales = fit_group_scales(picked, channel, self._channels, self.bits_z, weights)
+        else:
+            scales = fit_group_scales(picked[valid], channel[valid], self._channels, self.bits_z,
+                                      None if weights is None else weights[valid])
         codes = group_codes(picked, scales[channel], self.bits_z)
         values = grid_values(codes, scales[channel])
-        return torch.zeros_like(Z).scatter_(1, index, values), codes, scales, index
+        if valid is not None:
+            codes, values = codes * valid, values * valid
+        return torch.zeros_like(Z).scatter_(1, index, values), codes, scales, index, counts
 
     def _project_c(self, C: torch.Tensor):
         """``(Cq, codes (k, d), scales)``: ``scales`` ``(k,)`` (one per row) or ``(1,)`` (``c_scales="tensor"``);
@@ -267,6 +303,7 @@ class SparseQuantizedFactorization:
         short = self.row_length is not None and self.row_length > 1
         self._ones = self.z_values == "ones"
         self._identity = self.dictionary == "identity"
+        self._layer_nonzeros = max(1, round(self.nonzeros_per_row * len(M)))  # support="layer"
         z_groups = ("tensor" if short else "channel") if self.z_scales == "auto" else self.z_scales
         self._channels = W2.shape[0] if z_groups == "channel" else 1
         self._rows_per_channel = len(M) // self._channels
@@ -280,11 +317,12 @@ class SparseQuantizedFactorization:
             self.restart_errors_.append(run["error"])
             if best is None or run["error"] < best["error"]:
                 best = run
-        Zq, zc, zs, index = best["z"]
+        Zq, zc, zs, index, counts = best["z"]
         Cq, cc, cs = best["c"]
         self.Z_, self.C_ = Zq, Cq
         self.z_index_ = index
         self.z_codes_ = zc
+        self.z_counts_ = counts
         self.c_codes_ = cc
         self.scales_ = {"z": zs, "c": cs}
         self.history_ = best["history"]
@@ -292,7 +330,8 @@ class SparseQuantizedFactorization:
         self.init_error_ = best["history"][0]
         n, d = M.shape
         z_bits, z_groups = (0, 0) if self._ones else (self.bits_z, self._channels)
-        self.storage_ = Storage(M.numel()) + sparse_values(n, self.rank, self.nonzeros_per_row, z_bits, z_groups)
+        per_row = self.nonzeros_per_row if self.support == "row" else counts.tolist()
+        self.storage_ = Storage(M.numel()) + sparse_values(n, self.rank, per_row, z_bits, z_groups)
         if not self._identity:
             self.storage_ += dense_values(self.rank * d, self.bits_c, len(cs))
         return self
@@ -405,6 +444,9 @@ class SparseQuantizedFactorization:
         self._fitted()
         if self.row_length is not None:
             raise ValueError(f"row_length: the factorized product needs whole rows (None), got {self.row_length}")
+        if self.support != "row":
+            raise ValueError(f"support: the factorized product takes s non-zeros in every row ('row'), got "
+                             f"{self.support!r}")
         for name in ("bits_z", "bits_c"):
             if getattr(self, name) > 8:
                 raise ValueError(f"{name}: the kernel takes int8 codes (at most 8 bits), got {getattr(self, name)}")
@@ -414,7 +456,8 @@ class SparseQuantizedFactorization:
 
     def __repr__(self) -> str:
         values = (", z_values='ones'" if self.z_values == "ones" else "") + (
-            ", dictionary='identity'" if self.dictionary == "identity" else "")
+            ", dictionary='identity'" if self.dictionary == "identity" else "") + (
+            ", support='layer'" if self.support == "layer" else "")
         return (f"SparseQuantizedFactorization(rank={self.rank}, nonzeros_per_row={self.nonzeros_per_row}, "
                 f"bits_z={self.bits_z}, bits_c={self.bits_c}, row_length={self.row_length}{values})")
 
