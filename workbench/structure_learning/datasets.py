@@ -12,30 +12,14 @@ it was, whereas z-scoring the pixels would change it (and costs 3 points of kNN-
 
 from __future__ import annotations
 
-import pickle
-import sys
-from dataclasses import dataclass
-
 import numpy as np
 
+from workbench.graphs import GraphDataset, load_planetoid  # shared with gnn_sampling
 from workbench.structure_learning.validation import check_adjacency, check_int, check_real
 
 __all__ = ["GraphDataset", "TABLES", "load_table", "load_planetoid", "remove_edges"]
 
 TABLES = {"wine": 10, "cancer": 10, "digits": 50}
-
-
-@dataclass
-class GraphDataset:
-    """Nodes with features ``X (N, d)``, labels ``y (N,)``, split indices and an optional graph ``(N, N)``."""
-
-    name: str
-    X: np.ndarray
-    y: np.ndarray
-    train_idx: np.ndarray
-    val_idx: np.ndarray
-    test_idx: np.ndarray
-    graph: np.ndarray | None = None
 
 
 def load_table(name: str, seed: int = 0) -> GraphDataset:
@@ -55,56 +39,6 @@ def load_table(name: str, seed: int = 0) -> GraphDataset:
     train, rest = train_test_split(idx, train_size=n, stratify=y, random_state=seed)
     val, test = train_test_split(rest, train_size=2 * n, stratify=y[rest], random_state=seed)
     return GraphDataset(name, X, y, train, val, test)
-
-
-def _load_pickle(path):
-    with open(path, "rb") as f:
-        return pickle.load(f, encoding="latin1") if sys.version_info > (3, 0) else pickle.load(f)
-
-
-def load_planetoid(name: str) -> GraphDataset:
-    """Cora or Citeseer with the standard Planetoid split (140/120 train, 500 val, 1000 test).
-
-    Features are row-normalised; Citeseer's isolated test nodes missing from ``tx`` get zero rows,
-    as in Kipf's loader. Files come from :func:`workbench.data.find` ("planetoid").
-    """
-    import scipy.sparse as sp
-
-    from workbench.data import find
-
-    if name not in ("cora", "citeseer"):
-        raise ValueError(f"name: expected 'cora' or 'citeseer', got {name!r}")
-    folder = find("planetoid")
-    objs = {k: _load_pickle(folder / f"ind.{name}.{k}") for k in ("x", "y", "tx", "ty", "allx", "ally", "graph")}
-    test_index = np.loadtxt(folder / f"ind.{name}.test.index", dtype=np.int64)
-    test_sorted = np.sort(test_index)
-    tx, ty = objs["tx"], objs["ty"]
-    if name == "citeseer":
-        full = np.arange(test_sorted.min(), test_sorted.max() + 1)
-        tx_ext = sp.lil_matrix((len(full), tx.shape[1]))
-        tx_ext[test_sorted - test_sorted.min(), :] = tx
-        ty_ext = np.zeros((len(full), ty.shape[1]))
-        ty_ext[test_sorted - test_sorted.min(), :] = ty
-        tx, ty = tx_ext, ty_ext
-    features = sp.vstack((objs["allx"], tx)).tolil()
-    features[test_index, :] = features[test_sorted, :]
-    labels = np.vstack((objs["ally"], ty))
-    labels[test_index, :] = labels[test_sorted, :]
-    n = features.shape[0]
-    graph = np.zeros((n, n), dtype=np.float32)
-    for i, nbrs in objs["graph"].items():
-        for j in nbrs:
-            if i != j:
-                graph[i, j] = graph[j, i] = 1.0
-    X = np.asarray(features.todense(), dtype=np.float64)
-    rowsum = X.sum(1, keepdims=True)
-    X = X / np.where(rowsum == 0, 1, rowsum)
-    y = np.where(labels.sum(1) > 0, labels.argmax(1), -1)  # Citeseer's missing test nodes: unlabelled
-    n_train = objs["y"].shape[0]
-    train = np.arange(n_train)
-    val = np.arange(n_train, n_train + 500)
-    test = test_sorted[y[test_sorted] >= 0]
-    return GraphDataset(name, X, y, train, val, test, graph)
 
 
 def remove_edges(graph: np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:

@@ -17,27 +17,10 @@ import warnings
 
 import torch
 
+from workbench.graphs import normalize_adjacency  # shared with gnn_sampling
 from workbench.structure_learning.taped_graph import TapedGraph
 
 __all__ = ["normalize_adjacency", "init_gcn", "gcn_forward", "sparse_features"]
-
-
-def normalize_adjacency(adj: torch.Tensor) -> torch.Tensor:
-    """``D^-1/2 (A + I) D^-1/2`` for a dense or sparse ``(N, N)`` adjacency (differentiable when dense)."""
-    n = adj.shape[0]
-    if adj.is_sparse:
-        adj = adj.coalesce()
-        idx = torch.arange(n, device=adj.device)
-        eye = torch.sparse_coo_tensor(torch.stack([idx, idx]), torch.ones(n, dtype=adj.dtype, device=adj.device), (n, n),
-                                      check_invariants=False)
-        a = (adj + eye).coalesce()
-        deg = torch.sparse.sum(a, dim=1).to_dense()
-        d = deg.pow(-0.5)
-        i, j = a.indices()
-        return torch.sparse_coo_tensor(a.indices(), d[i] * a.values() * d[j], (n, n), check_invariants=False).coalesce()
-    a = adj + torch.eye(n, dtype=adj.dtype, device=adj.device)
-    d = a.sum(1).pow(-0.5)
-    return d[:, None] * a * d[None, :]
 
 
 def init_gcn(n_features: int, n_classes: int, hidden: int = 16, generator: torch.Generator | None = None,
