@@ -1,19 +1,26 @@
 """Minimal-variance sampling for GNN training (MVS-GNN; Cong, Forsati, Kandemir, Mahdavi, KDD 2020), beside the
 samplers people use: full batch, uniform nodes, GraphSAGE neighbours, LADIES layers, GraphSAINT random walks.
 
-In progress (issue 21): the sampling distribution and the graphs are here; the samplers, the GCN that trains on
-their mini-batches, the variance measurement, ``reproduce``, the page and the notebook follow.
+In progress (issue 21): the core is here; ``reproduce``, the page, the notebook and the results follow.
 
 * :mod:`.mvs`: the minimal-variance inclusion probabilities, Bernoulli batches, importance weights and the
   variance they give;
 * :mod:`.graph`: the graph a sampler draws from (CSR, features, labels, split); Cora and Citeseer;
-* :mod:`.sbm`: stochastic-block-model graphs with informative features, to a million nodes.
+* :mod:`.sbm`: stochastic-block-model graphs with informative features, to a million nodes;
+* :mod:`.blocks`: a sampled computation, layer by layer (which rows, from which inputs, with which weights);
+* :mod:`.model`: the GCN over blocks, and the per-node gradient norms MVS needs;
+* :mod:`.samplers`: full batch, uniform, GraphSAGE, LADIES, GraphSAINT and MVS;
+* :mod:`.training`: training with a sampler, and the gradient variance with its two components.
 """
 
 from workbench.gnn_sampling.graph import Graph, from_edges, from_planetoid
 from workbench.gnn_sampling.mvs import (draw_batch, importance_weights, mvs_probabilities, sampling_variance,
                                         uniform_probabilities)
+from workbench.gnn_sampling.model import GCN
+from workbench.gnn_sampling.samplers import SAMPLERS, make_sampler
 from workbench.gnn_sampling.sbm import sbm_graph
+from workbench.gnn_sampling.training import gradient_variance, iter_train
 
 __all__ = ["Graph", "from_edges", "from_planetoid", "sbm_graph", "mvs_probabilities", "uniform_probabilities",
-           "sampling_variance", "draw_batch", "importance_weights"]
+           "sampling_variance", "draw_batch", "importance_weights", "GCN", "SAMPLERS", "make_sampler", "iter_train",
+           "gradient_variance"]
