@@ -1,7 +1,8 @@
 """Minimal-variance sampling for GNN training (MVS-GNN; Cong, Forsati, Kandemir, Mahdavi, KDD 2020), beside the
 samplers people use: full batch, uniform nodes, GraphSAGE neighbours, LADIES layers, GraphSAINT random walks.
 
-In progress (issue 21): the core is here; ``reproduce``, the page, the notebook and the results follow.
+In progress (issue 21): the core and ``reproduce`` are here; the page, the notebook, the scale figures and the
+results follow.
 
 * :mod:`.mvs`: the minimal-variance inclusion probabilities, Bernoulli batches, importance weights and the
   variance they give;
@@ -10,9 +11,11 @@ In progress (issue 21): the core is here; ``reproduce``, the page, the notebook 
 * :mod:`.blocks`: a sampled computation, layer by layer (which rows, from which inputs, with which weights);
 * :mod:`.model`: the GCN over blocks, and the per-node gradient norms MVS needs;
 * :mod:`.samplers`: full batch, uniform, GraphSAGE, LADIES, GraphSAINT and MVS;
-* :mod:`.training`: training with a sampler, and the gradient variance with its two components.
+* :mod:`.training`: training with a sampler, and the gradient variance with its two components;
+* :mod:`.experiments`: ``reproduce`` (quick in-process, the full grid on the runner).
 """
 
+from workbench.gnn_sampling.experiments import reproduce
 from workbench.gnn_sampling.graph import Graph, from_edges, from_planetoid
 from workbench.gnn_sampling.mvs import (draw_batch, importance_weights, mvs_probabilities, sampling_variance,
                                         uniform_probabilities)
@@ -23,4 +26,4 @@ from workbench.gnn_sampling.training import gradient_variance, iter_train
 
 __all__ = ["Graph", "from_edges", "from_planetoid", "sbm_graph", "mvs_probabilities", "uniform_probabilities",
            "sampling_variance", "draw_batch", "importance_weights", "GCN", "SAMPLERS", "make_sampler", "iter_train",
-           "gradient_variance"]
+           "gradient_variance", "reproduce"]

@@ -56,12 +56,16 @@ def evaluate(model: GCN, graph: Graph, full_nodes: MiniBatch | None = None) -> d
 
 
 def iter_train(graph: Graph, sampler: Sampler, steps: int, *, hidden: int = 64, dropout: float = 0.1,
-               lr: float = 0.01, eval_every: int = 10, seed: int = 0, model: GCN | None = None) -> Iterator[dict]:
+               lr: float = 0.01, eval_every: int = 10, seed: int = 0, model: GCN | None = None,
+               variance_at: tuple = (), draws: int = 30) -> Iterator[dict]:
     """Adam on the sampler's mini-batch losses for ``steps`` steps; every ``eval_every`` steps (and at the end) a
     record ``{"step", "seconds", "loss", "val_f1", "test_f1"}`` (``seconds``: training time so far, evaluations
-    excluded). The model is ``model`` or a new :class:`GCN` (``hidden``, ``dropout``, ``seed``)."""
+    excluded). At the steps in ``variance_at`` the record also has ``"variance"``: :func:`gradient_variance` over
+    ``draws`` batches (not counted in ``seconds``). The model is ``model`` or a new :class:`GCN` (``hidden``,
+    ``dropout``, ``seed``)."""
     steps = check_int("steps", steps, 1)
     eval_every = check_int("eval_every", eval_every, 1)
+    variance_at = {check_int("variance_at", int(v) if not isinstance(v, bool) else v, 1) for v in variance_at}
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
         raise ValueError(f"lr: expected a positive learning rate, got {lr!r}")
     model = model or GCN(graph.X.shape[1], graph.num_classes, hidden, sampler.layers, dropout, seed)
@@ -83,8 +87,11 @@ def iter_train(graph: Graph, sampler: Sampler, steps: int, *, hidden: int = 64, 
             sampler.update(batch, hidden_rows)
             loss = float(total.detach())
         spent += time.perf_counter() - t0
-        if step % eval_every == 0 or step == steps:
-            yield {"step": step, "seconds": spent, "loss": loss, **evaluate(model, graph, eval_batch)}
+        if step % eval_every == 0 or step == steps or step in variance_at:
+            record = {"step": step, "seconds": spent, "loss": loss, **evaluate(model, graph, eval_batch)}
+            if step in variance_at:
+                record["variance"] = gradient_variance(model, graph, sampler, draws=draws, seed=seed + step)
+            yield record
 
 
 def _flat_grad(model: GCN, total: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,45 @@
+"""The quick run: one object per sampler with the documented keys, the variances where they must vanish, every
+sampler learning Cora, and the settings checked."""
+
+import math
+
+import pytest
+
+from workbench.gnn_sampling.experiments import FULL, QUICK, Settings, reproduce, tasks
+
+KEYS = {"graph", "sampler", "batch_size", "test_f1_micro", "gradient_variance", "variance_embedding",
+        "variance_stochastic", "steps_to_target", "seconds_per_epoch", "seeds", "curve", "variance_along"}
+
+pytestmark = pytest.mark.timeout(900)
+
+
+@pytest.fixture(scope="module")
+def quick():
+    return reproduce(quick=True).data
+
+
+def test_quick_run_has_every_sampler_with_the_documented_keys(quick):
+    rows = {r["sampler"]: r for r in quick["results"]}
+    assert set(rows) == {"full", "uniform", "sage", "ladies", "saint", "mvs"}
+    for r in rows.values():
+        assert KEYS <= set(r), r["sampler"]
+        assert r["graph"] == "cora" and r["seeds"] == [0]
+        # 120 Adam steps learn Cora far above the majority class's 30 %: every sampler's estimate points downhill
+        assert r["test_f1_micro"] > 0.6, r["sampler"]
+        assert math.isfinite(r["gradient_variance"]) and r["seconds_per_epoch"] > 0
+    assert rows["full"]["batch_size"] == 1208  # the full batch holds every training node
+    assert rows["full"]["gradient_variance"] < 1e-12  # the reference against itself
+    assert rows["uniform"]["variance_embedding"] < 1e-12  # exact computation: only the batch is random
+    assert rows["sage"]["variance_embedding"] > 0 and rows["mvs"]["variance_embedding"] > 0
+
+
+def test_the_full_grid_and_bad_settings():
+    grid = tasks(FULL)
+    # full batch once per graph and seed, the five others at each batch size
+    assert len(grid) == 3 * 3 * (1 + 5 * 2)
+    assert len(tasks(QUICK)) == 6
+    for kw, name in (({"graphs": ("pubmed",)}, "graphs"), ({"samplers": ("cluster",)}, "samplers"),
+                     ({"seeds": 0}, "seeds"), ({"checkpoints": (0.0,)}, "checkpoints"),
+                     ({"graphs": ("cora",), "batch_sizes": {"cora": (0,)}, "steps": {"cora": 5}}, "batch_sizes")):
+        with pytest.raises((ValueError, TypeError), match=name):
+            Settings(**kw)

@@ -1,0 +1,206 @@
+"""Every sampler on every graph at each batch size: accuracy, the gradient variance with its two components, and
+how many mini-batches reach a stated validation F1 (Cong et al., KDD 2020, Fig. 2 and 4 in spirit).
+
+A task trains one GCN (2 layers, hidden 64, dropout 0.1, Adam lr 0.01) with one sampler for ``steps`` mini-batches
+and measures, at ``checkpoints`` (fractions of the run) and with dropout off, the squared distance of the
+sampler's gradient to the full-batch gradient over ``draws`` batches, split into the stochastic part (the same
+batch computed exactly) and the embedding part (:func:`~workbench.gnn_sampling.training.gradient_variance`).
+``steps_to_target``: the first evaluation (every ``eval_every`` steps) whose validation F1-micro reaches the
+graph's target (None if never). ``seconds_per_epoch``: training seconds per ``N_train / B`` steps.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+from workbench.checks import check_int
+from workbench.gnn_sampling.graph import Graph, from_planetoid
+from workbench.gnn_sampling.model import GCN
+from workbench.gnn_sampling.samplers import SAMPLERS, make_sampler
+from workbench.gnn_sampling.sbm import sbm_graph
+from workbench.gnn_sampling.training import iter_train
+from workbench.report import Report
+from workbench.runner import Runner, Task
+
+__all__ = ["GRAPHS", "TARGETS", "Settings", "QUICK", "FULL", "TASK_VERSION", "load_graph", "train_task", "tasks",
+           "reproduce"]
+
+#: graph name -> how to build it (SBM graphs: seed 0, the defaults of :func:`sbm_graph`)
+GRAPHS = {"cora": lambda: from_planetoid("cora"), "citeseer": lambda: from_planetoid("citeseer"),
+          "sbm-10k": lambda: sbm_graph(10_000), "sbm-100k": lambda: sbm_graph(100_000),
+          "sbm-1m": lambda: sbm_graph(1_000_000)}
+#: the validation F1-micro whose first crossing ``steps_to_target`` counts (about 95 % of what full batch reaches)
+TARGETS = {"cora": 0.80, "citeseer": 0.70, "sbm-10k": 0.90, "sbm-100k": 0.90, "sbm-1m": 0.90}
+#: sampler settings beyond the batch size (GraphSAGE's fan-outs as in the MVS paper's small-graph runs)
+SAMPLER_OPTIONS = {"sage": {"fanouts": (5, 5)}}
+TASK_VERSION = 1
+TASKS = "workbench.gnn_sampling.experiments"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """``graphs`` × ``samplers`` × ``batch_sizes`` (per graph) × ``seeds``; ``steps`` (per graph) mini-batches each,
+    evaluated every ``eval_every``; the variance at ``checkpoints`` over ``draws`` batches."""
+
+    graphs: tuple[str, ...] = ("cora", "citeseer", "sbm-100k")
+    samplers: tuple[str, ...] = tuple(SAMPLERS)
+    batch_sizes: dict = field(default_factory=lambda: {"cora": (16, 64), "citeseer": (16, 64),
+                                                       "sbm-100k": (256, 1024)})
+    steps: dict = field(default_factory=lambda: {"cora": 400, "citeseer": 400, "sbm-100k": 600})
+    seeds: int = 3
+    eval_every: int = 5
+    checkpoints: tuple[float, ...] = (0.1, 0.5, 1.0)
+    draws: int = 30
+
+    def __post_init__(self):
+        unknown = sorted(set(self.graphs) - set(GRAPHS))
+        if unknown or not self.graphs:
+            raise ValueError(f"graphs: expected names from {list(GRAPHS)}, got {list(self.graphs)}")
+        unknown = sorted(set(self.samplers) - set(SAMPLERS))
+        if unknown or not self.samplers:
+            raise ValueError(f"samplers: expected names from {list(SAMPLERS)}, got {list(self.samplers)}")
+        for g in self.graphs:
+            for b in self.batch_sizes.get(g, ()):
+                check_int(f"batch_sizes[{g!r}]", b, 1)
+            if not self.batch_sizes.get(g):
+                raise ValueError(f"batch_sizes: expected batch sizes for {g!r}, got none")
+            check_int(f"steps[{g!r}]", self.steps.get(g), 1)
+        check_int("seeds", self.seeds, 1)
+        check_int("eval_every", self.eval_every, 1)
+        check_int("draws", self.draws, 2)
+        if not self.checkpoints or any(not 0 < c <= 1 for c in self.checkpoints):
+            raise ValueError(f"checkpoints: expected fractions of the run in (0, 1], got {self.checkpoints!r}")
+
+
+QUICK = Settings(graphs=("cora",), batch_sizes={"cora": (64,)}, steps={"cora": 120}, seeds=1, eval_every=10,
+                 checkpoints=(1.0,), draws=8)
+FULL = Settings()
+
+
+@functools.lru_cache(maxsize=2)
+def load_graph(name: str) -> Graph:
+    """The graph ``name`` of :data:`GRAPHS` (cached per process)."""
+    if name not in GRAPHS:
+        raise ValueError(f"name: expected one of {list(GRAPHS)}, got {name!r}")
+    return GRAPHS[name]()
+
+
+def train_task(graph: str, sampler: str, batch_size: int, seed: int, steps: int, eval_every: int,
+               checkpoints: list, draws: int) -> dict:
+    """One training run (see the module): its curve, variance checkpoints, final test F1 and timing."""
+    g = load_graph(graph)
+    batch = len(g.train_idx) if sampler == "full" else min(batch_size, len(g.train_idx))
+    s = make_sampler(sampler, g, batch, **SAMPLER_OPTIONS.get(sampler, {}))
+    model = GCN(g.X.shape[1], g.num_classes, hidden=64, layers=2, dropout=0.1, seed=seed)
+    at = sorted({max(1, round(c * steps)) for c in checkpoints})
+    curve, variance = [], []
+    for record in iter_train(g, s, steps, lr=0.01, eval_every=eval_every, seed=seed, model=model,
+                             variance_at=tuple(at), draws=draws):
+        v = record.pop("variance", None)
+        if v is not None:
+            variance.append({"step": record["step"], **{k: v[k] for k in ("total", "stochastic", "embedding")}})
+        curve.append(record)
+    target = TARGETS[graph]
+    reached = next((r["step"] for r in curve if r["val_f1"] >= target), None)
+    per_epoch = curve[-1]["seconds"] / steps * (len(g.train_idx) / batch)
+    # the full batch's row says how many nodes its batches hold
+    return {"graph": graph, "sampler": sampler, "batch_size": batch, "seed": seed, "curve": curve,
+            "variance": variance, "test_f1_micro": curve[-1]["test_f1"], "val_f1_micro": curve[-1]["val_f1"],
+            "steps_to_target": reached, "target_val_f1": target, "seconds_per_epoch": per_epoch}
+
+
+def tasks(settings: Settings, first_seed: int = 0) -> list[Task]:
+    out = []
+    for graph in settings.graphs:
+        for sampler in settings.samplers:
+            sizes = settings.batch_sizes[graph][:1] if sampler == "full" else settings.batch_sizes[graph]
+            for b in sizes:
+                for s in range(first_seed, first_seed + settings.seeds):
+                    out.append(Task(f"{TASKS}:train_task", {
+                        "graph": graph, "sampler": sampler, "batch_size": b, "seed": s,
+                        "steps": settings.steps[graph], "eval_every": settings.eval_every,
+                        "checkpoints": list(settings.checkpoints), "draws": settings.draws}))
+    return out
+
+
+def _mean_se(values: list) -> tuple[float | None, float | None]:
+    values = [v for v in values if v is not None]
+    if not values:
+        return None, None
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, None
+    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    return mean, math.sqrt(var / len(values))
+
+
+def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = None,
+              settings: Settings | None = None, runner: Runner | None = None) -> Report:
+    """Every sampler on every graph and batch size.
+
+    Args:
+        quick: :data:`QUICK`: Cora, batch 64, one seed, 120 steps, in this process (well under a minute on 2
+            cores). Otherwise :data:`FULL` (Cora and Citeseer at batch 16 and 64, a 100k-node SBM graph at 256 and
+            1,024; 3 seeds) as a task grid on ``runner`` (default: a Dask LocalCluster, cached).
+
+    Returns:
+        ``Report`` whose ``data["results"]`` has one object per (graph, sampler, batch size), means over seeds:
+        ``graph``, ``sampler`` (``"full"``, ``"uniform"``, ``"sage"``, ``"ladies"``, ``"saint"``, ``"mvs"``),
+        ``batch_size``, ``test_f1_micro`` (fraction), ``gradient_variance`` (total, at the run's end) with
+        ``variance_embedding`` and ``variance_stochastic`` (and ``*_se``: the standard error over seeds),
+        ``variance_along`` (per checkpoint: step and the three means), ``steps_to_target`` (mini-batches to the
+        target validation F1; ``None`` if a seed never reached it), ``target_val_f1``, ``seconds_per_epoch``,
+        ``seeds``, and ``curve`` (the first seed's records: step, seconds, loss, val/test F1).
+    """
+    t0 = time.perf_counter()
+    cfg = settings or (QUICK if quick else FULL)
+    runner = runner or (Runner.in_process() if quick else Runner())
+    grid = tasks(cfg, seed)
+    results = runner.run("gnn_sampling", grid, TASK_VERSION, progress, desc="sampling tasks")
+    cells: dict[tuple, list[dict]] = {}
+    for r in results:
+        if r is not None:  # None: not computed yet (--cached-only)
+            cells.setdefault((r["graph"], r["sampler"], r["batch_size"]), []).append(r)
+    rows, table = [], []
+    for (graph, sampler, batch), runs in cells.items():
+        last = [r["variance"][-1] for r in runs]
+        row = {"graph": graph, "sampler": sampler, "batch_size": batch, "seeds": [r["seed"] for r in runs],
+               "target_val_f1": runs[0]["target_val_f1"], "curve": runs[0]["curve"]}
+        for key, values in (("test_f1_micro", [r["test_f1_micro"] for r in runs]),
+                            ("gradient_variance", [v["total"]["mean"] for v in last]),
+                            ("variance_stochastic", [v["stochastic"]["mean"] for v in last]),
+                            ("variance_embedding", [v["embedding"]["mean"] for v in last]),
+                            ("seconds_per_epoch", [r["seconds_per_epoch"] for r in runs])):
+            row[key], row[f"{key}_se"] = _mean_se(values)
+        reached = [r["steps_to_target"] for r in runs]
+        row["steps_to_target"], row["steps_to_target_se"] = (_mean_se(reached) if None not in reached
+                                                             else (None, None))
+        row["variance_along"] = [{"step": v["step"], **{k: _mean_se([r["variance"][i][k]["mean"] for r in runs])[0]
+                                                         for k in ("total", "stochastic", "embedding")}}
+                                 for i, v in enumerate(runs[0]["variance"])]
+        rows.append(row)
+        table.append({"graph": graph, "sampler": sampler, "B": batch,
+                      "test F1": round(row["test_f1_micro"], 3),
+                      "grad. variance": f"{row['gradient_variance']:.3g}",
+                      "stochastic": f"{row['variance_stochastic']:.3g}",
+                      "embedding": f"{row['variance_embedding']:.3g}",
+                      "steps to target": row["steps_to_target"],
+                      "s/epoch": round(row["seconds_per_epoch"], 3)})
+    data = {"topic": "gnn_sampling", "quick": quick, "seed": seed, "results": rows, "settings": asdict(cfg),
+            "targets": TARGETS, "tasks": len(grid), "tasks_missing": runner.missing,
+            "seconds": time.perf_counter() - t0}
+    notes = ["Gradient variance: E|g - grad f|^2 over the run's last checkpoint's draws (dropout off); stochastic: the "
+             "same batches computed exactly; embedding: the approximate against the exact batch gradient.",
+             f"{len(grid)} tasks ({runner.describe()}). Took {data['seconds']:.1f} s."]
+    if quick:
+        notes.insert(0, "Quick run: Cora, batch 64, one seed, 120 steps; the full run adds Citeseer, a 100k-node "
+                        "SBM graph, batch 16 and 3 seeds.")
+    if runner.missing:
+        notes.insert(0, f"PARTIAL: {runner.missing} of {len(grid)} tasks are not computed yet (a report from the "
+                        "cache).")
+    return Report("Minimal variance sampling for GNN training (Cong et al., KDD 2020): samplers side by side", data,
+                  table, notes)
