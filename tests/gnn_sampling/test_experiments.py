@@ -43,3 +43,14 @@ def test_the_full_grid_and_bad_settings():
                      ({"graphs": ("cora",), "batch_sizes": {"cora": (0,)}, "steps": {"cora": 5}}, "batch_sizes")):
         with pytest.raises((ValueError, TypeError), match=name):
             Settings(**kw)
+
+
+def test_scale_figures_come_from_a_fresh_process_per_row():
+    from workbench.gnn_sampling.scale import scale_figures
+
+    rows = scale_figures(sizes=(1500,), samplers=["uniform", "mvs"], batch_size=64, steps=3, timeout=300)
+    assert [r["sampler"] for r in rows] == ["uniform", "mvs"] and not any("error" in r for r in rows)
+    for r in rows:
+        # the graph's own tensors are a small part of what the process holds (Python, torch): both are measured
+        assert 0 < r["graph_mib"] < r["peak_mib"] and r["seconds_per_step"] > 0 and r["edges"] > 0
+        assert r["seconds_per_epoch"] == pytest.approx(r["seconds_per_step"] * 900 / 64, rel=1e-9)  # 60 % train

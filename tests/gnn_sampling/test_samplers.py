@@ -11,6 +11,7 @@ from tests.strategies import assert_names
 from workbench.gnn_sampling.blocks import exact_minibatch
 from workbench.gnn_sampling.graph import from_edges
 from workbench.gnn_sampling.model import GCN, node_gradient_norms
+from workbench.gnn_sampling.mvs import mvs_probabilities
 from workbench.gnn_sampling.samplers import SAMPLERS, make_sampler
 from workbench.gnn_sampling.sbm import sbm_graph
 from workbench.gnn_sampling.training import batch_loss, gradient_variance, iter_train
@@ -158,3 +159,18 @@ def test_bad_input_names_the_argument(graph, call, names):
     with pytest.raises((ValueError, TypeError)) as e:
         call(graph)
     assert_names(e.value, *names)
+
+
+def test_on_the_fly_mvs_keeps_the_drawn_nodes_norms_of_the_last_step(graph):
+    s = make_sampler("mvs", graph, 30, on_the_fly=True, refresh_every=1000)
+    model = GCN(graph.X.shape[1], graph.num_classes, hidden=8, seed=1)
+    list(iter_train(graph, s, 3, model=model, eval_every=3))
+    # p stays MVS's for the updated norms (they sum to B); an update replaces the drawn nodes' norms only
+    assert float(s.p.sum()) == pytest.approx(30, rel=1e-9) and bool((s.norms[s._chosen] > 0).all())
+    before = s.norms.clone()
+    s.update(s.sample(torch.Generator().manual_seed(5)), [], torch.full((len(s._chosen),), 7.0))
+    assert bool((s.norms[s._chosen] == 7.0).all())
+    untouched = torch.ones(len(before), dtype=torch.bool)
+    untouched[s._chosen] = False
+    assert torch.equal(s.norms[untouched], before[untouched])
+    assert torch.allclose(s.p, mvs_probabilities(s.norms, 30))

@@ -18,7 +18,8 @@ estimates the mean loss over the training nodes, and whose blocks say how each l
   (:mod:`.mvs`), the gradient norms ``ḡ`` and historical embeddings ``H̄`` refreshed by an exact pass every
   ``refresh_every`` steps; each layer computes the batch's rows only, its other inputs read from ``H̄`` (the
   embedding approximation), the loss weighted ``1 / (p_i N_train)``. ``history=False`` computes the neighbours
-  exactly instead (importance sampling alone).
+  exactly instead (importance sampling alone); ``on_the_fly=True`` also replaces the drawn nodes' norms by those
+  of each step and recomputes ``p`` (the authors' ``mvs_gcn_plus_otf``).
 
 Shapes: a batch's output nodes ``(b,)`` and weights ``(b,)``; ``H̄[ℓ]`` ``(N, hidden)``.
 """
@@ -57,7 +58,7 @@ class Sampler:
     def refresh(self, model, X: torch.Tensor) -> None:
         return None
 
-    def update(self, batch: MiniBatch, hidden: list) -> None:
+    def update(self, batch: MiniBatch, hidden: list, norms: torch.Tensor | None = None) -> None:
         return None
 
     def _fixed_batch(self, generator) -> torch.Tensor:
@@ -235,10 +236,12 @@ class MinimalVariance(Sampler):
     name = "mvs"
 
     def __init__(self, graph: Graph, batch_size: int, refresh_every: int = 20, history: bool = True,
-                 layers: int = 2):
+                 on_the_fly: bool = False, layers: int = 2):
         super().__init__(graph, batch_size, layers)
         self.refresh_every = check_int("refresh_every", refresh_every, 1)
         self.use_history = bool(history)
+        self.on_the_fly = bool(on_the_fly)
+        self._chosen = None
         self.p = uniform_probabilities(len(graph.train_idx), self.batch_size)  # until the first refresh
         self.norms = None
         self._steps = 0
@@ -266,6 +269,7 @@ class MinimalVariance(Sampler):
 
     def sample(self, generator=None) -> MiniBatch:
         chosen = draw_batch(self.p, generator)
+        self._chosen = chosen
         nodes = self.graph.train_idx[chosen]
         weights = importance_weights(self.p, chosen).float()
         if not self.use_history or self.history is None:
@@ -276,8 +280,12 @@ class MinimalVariance(Sampler):
             blocks.append(block if ell == 0 else Block(block.dst, block.src, block.adj, len(nodes)))
         return MiniBatch(blocks, weights)
 
-    def update(self, batch: MiniBatch, hidden: list) -> None:
-        """The batch's fresh hidden rows replace their history (the paper's ``H̄_{V_B} ← H̃_{V_B}``)."""
+    def update(self, batch: MiniBatch, hidden: list, norms: torch.Tensor | None = None) -> None:
+        """The batch's fresh hidden rows replace their history (the paper's ``H̄_{V_B} ← H̃_{V_B}``); on the fly,
+        its nodes' gradient norms ``norms`` (``(b,)``, this step's) replace theirs and ``p`` is recomputed."""
+        if self.on_the_fly and norms is not None and self.norms is not None and self._chosen is not None:
+            self.norms[self._chosen] = norms.detach().double()
+            self.p = mvs_probabilities(self.norms, self.batch_size)
         if self.history is None or not self.use_history:
             return
         for ell, h in enumerate(hidden):

@@ -23,7 +23,7 @@ from torch import nn
 from workbench.checks import check_int
 from workbench.gnn_sampling.blocks import MiniBatch, exact_minibatch
 from workbench.gnn_sampling.graph import Graph
-from workbench.gnn_sampling.model import GCN
+from workbench.gnn_sampling.model import GCN, node_gradient_norms
 from workbench.gnn_sampling.samplers import Sampler
 
 __all__ = ["batch_loss", "f1_micro", "evaluate", "iter_train", "gradient_variance", "full_gradient"]
@@ -81,10 +81,12 @@ def iter_train(graph: Graph, sampler: Sampler, steps: int, *, hidden: int = 64, 
         batch = sampler.sample(gen)
         if len(batch.nodes):  # a Bernoulli batch can be empty: nothing to learn from this draw
             opt.zero_grad()
-            total, hidden_rows = batch_loss(model, graph.X, graph.y, batch, sampler.history)
+            logits, hidden_rows, a = model(graph.X, batch, sampler.history)
+            labels = graph.y[batch.nodes]
+            total = (batch.weights * nn.functional.cross_entropy(logits, labels, reduction="none")).sum()
             total.backward()
             opt.step()
-            sampler.update(batch, hidden_rows)
+            sampler.update(batch, hidden_rows, node_gradient_norms(logits, a, labels))
             loss = float(total.detach())
         spent += time.perf_counter() - t0
         if step % eval_every == 0 or step == steps or step in variance_at:
