@@ -152,6 +152,7 @@ def test_every_sampler_trains_on_a_graph_with_isolated_nodes():
     (lambda g: make_sampler("uniform", "cora", 10), ("graph",)),
     (lambda g: make_sampler("saint", g, 10, walk=0), ("walk",)),
     (lambda g: make_sampler("mvs", g, 10, refresh_every=0), ("refresh_every",)),
+    (lambda g: make_sampler("mvs", g, 10, checkpoint_ratio=0.0), ("checkpoint_ratio",)),
     (lambda g: GCN(12, 4, dropout=1.0), ("dropout",)),
     (lambda g: list(iter_train(g, make_sampler("uniform", g, 10), 0)), ("steps",)),
 ])
@@ -174,3 +175,27 @@ def test_on_the_fly_mvs_keeps_the_drawn_nodes_norms_of_the_last_step(graph):
     untouched[s._chosen] = False
     assert torch.equal(s.norms[untouched], before[untouched])
     assert torch.allclose(s.p, mvs_probabilities(s.norms, 30))
+
+
+def test_a_checkpoint_on_a_sample_draws_from_it_unbiasedly_with_fresh_histories(graph, trained):
+    s = make_sampler("mvs", graph, 20, checkpoint_ratio=0.25, seed=3)
+    s.refresh(trained, graph.X)
+    inside = s.norms > 0
+    assert int(inside.sum()) == round(0.25 * len(graph.train_idx)) and s._scale == int(inside.sum())
+    assert float(s.p.sum()) == pytest.approx(20, rel=1e-9) and bool((s.p[~inside] == 0).all())
+    trained.eval()
+    gen = torch.Generator().manual_seed(4)
+    with torch.no_grad():
+        batch = s.sample(gen)
+        assert bool(inside[s._chosen].all())  # only V_S is drawn from until the next refresh
+        stale, _, _ = trained(graph.X, batch, s.history)
+        fresh, _, _ = trained(graph.X, exact_minibatch(graph, batch.nodes, batch.weights, 2))
+        assert torch.allclose(stale, fresh, atol=1e-5)  # V_S's neighbourhoods were refreshed too
+        # the weighted loss estimates the mean loss over V_S: 400 draws, within 4 standard errors
+        vs = graph.train_idx[inside]
+        target = float(batch_loss(trained, graph.X, graph.y,
+                                  exact_minibatch(graph, vs, torch.full((len(vs),), 1.0 / len(vs)), 2))[0])
+        values = torch.tensor([float(batch_loss(trained, graph.X, graph.y, s.sample(gen), s.history)[0])
+                               for _ in range(400)])
+    trained.train()
+    assert abs(float(values.mean()) - target) <= 4 * float(values.std()) / math.sqrt(400)

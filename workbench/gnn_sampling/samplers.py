@@ -19,7 +19,9 @@ estimates the mean loss over the training nodes, and whose blocks say how each l
   ``refresh_every`` steps; each layer computes the batch's rows only, its other inputs read from ``H̄`` (the
   embedding approximation), the loss weighted ``1 / (p_i N_train)``. ``history=False`` computes the neighbours
   exactly instead (importance sampling alone); ``on_the_fly=True`` also replaces the drawn nodes' norms by those
-  of each step and recomputes ``p`` (the authors' ``mvs_gcn_plus_otf``).
+  of each step and recomputes ``p`` (the authors' ``mvs_gcn_plus_otf``); ``checkpoint_ratio`` ``γ < 1`` makes the
+  exact pass on a uniform sample ``V_S`` of ``γ N_train`` training nodes (and their neighbourhoods) only: until the
+  next refresh only ``V_S`` is drawn from, weighted ``1 / (p_i |V_S|)`` (the paper's Alg. 1; Reddit 10 %).
 
 Shapes: a batch's output nodes ``(b,)`` and weights ``(b,)``; ``H̄[ℓ]`` ``(N, hidden)``.
 """
@@ -236,9 +238,15 @@ class MinimalVariance(Sampler):
     name = "mvs"
 
     def __init__(self, graph: Graph, batch_size: int, refresh_every: int = 20, history: bool = True,
-                 on_the_fly: bool = False, layers: int = 2):
+                 on_the_fly: bool = False, checkpoint_ratio: float = 1.0, layers: int = 2, seed: int = 0):
         super().__init__(graph, batch_size, layers)
         self.refresh_every = check_int("refresh_every", refresh_every, 1)
+        if (isinstance(checkpoint_ratio, bool) or not isinstance(checkpoint_ratio, (int, float))
+                or not 0 < checkpoint_ratio <= 1):
+            raise ValueError(f"checkpoint_ratio: expected a fraction in (0, 1], got {checkpoint_ratio!r}")
+        self.checkpoint_ratio = float(checkpoint_ratio)
+        self._gen = torch.Generator().manual_seed(check_int("seed", seed, 0))
+        self._scale = len(graph.train_idx)  # |V_S|: what the importance weights divide by
         self.use_history = bool(history)
         self.on_the_fly = bool(on_the_fly)
         self._chosen = None
@@ -255,23 +263,36 @@ class MinimalVariance(Sampler):
         self._steps += 1
         if not due:
             return
-        everyone = torch.arange(self.graph.num_nodes)
+        train = self.graph.train_idx
+        if self.checkpoint_ratio == 1:  # V_S: every training node; the pass computes every node
+            sample, everyone = torch.arange(len(train)), torch.arange(self.graph.num_nodes)
+        else:
+            count = max(self.batch_size, round(self.checkpoint_ratio * len(train)))
+            sample = torch.randperm(len(train), generator=self._gen)[:count].sort().values
+            everyone = train[sample]
         batch = exact_minibatch(self.graph, everyone, torch.ones(len(everyone)), model.num_layers, self.coef)
         was = model.training
         model.eval()
         with torch.no_grad():
             logits, hidden, a = model(X, batch)
         model.train(was)
-        self.history = [h.clone() for h in hidden]
-        train = self.graph.train_idx
-        self.norms = node_gradient_norms(logits[train], a[train], self.graph.y[train]).double()
+        if self.history is None:
+            self.history = [torch.zeros(self.graph.num_nodes, h.shape[1]) for h in hidden]
+        for ell, h in enumerate(hidden):  # the rows this pass computed: V_S and its neighbourhoods
+            self.history[ell][batch.blocks[ell].dst] = h
+        where = torch.full((self.graph.num_nodes,), -1, dtype=torch.int64)
+        where[batch.nodes] = torch.arange(len(batch.nodes))  # a node's row among the pass's outputs
+        picked = where[train[sample]]
+        self.norms = torch.zeros(len(train), dtype=torch.float64)
+        self.norms[sample] = node_gradient_norms(logits[picked], a[picked], self.graph.y[train[sample]]).double()
+        self._scale = len(sample)
         self.p = mvs_probabilities(self.norms, self.batch_size)
 
     def sample(self, generator=None) -> MiniBatch:
         chosen = draw_batch(self.p, generator)
         self._chosen = chosen
         nodes = self.graph.train_idx[chosen]
-        weights = importance_weights(self.p, chosen).float()
+        weights = importance_weights(self.p, chosen, scale=self._scale).float()
         if not self.use_history or self.history is None:
             return exact_minibatch(self.graph, nodes, weights, self.layers, self.coef)
         blocks = []
