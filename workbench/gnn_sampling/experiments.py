@@ -34,7 +34,7 @@ GRAPHS = {"cora": lambda: from_planetoid("cora"), "citeseer": lambda: from_plane
           "sbm-10k": lambda: sbm_graph(10_000), "sbm-100k": lambda: sbm_graph(100_000),
           "sbm-1m": lambda: sbm_graph(1_000_000)}
 #: the validation F1-micro whose first crossing ``steps_to_target`` counts (about 95 % of what full batch reaches)
-TARGETS = {"cora": 0.80, "citeseer": 0.70, "sbm-10k": 0.90, "sbm-100k": 0.90, "sbm-1m": 0.90}
+TARGETS = {"cora": 0.80, "citeseer": 0.70, "sbm-10k": 0.88, "sbm-100k": 0.88, "sbm-1m": 0.88}
 #: sampler settings beyond the batch size (GraphSAGE's fan-outs as in the MVS paper's small-graph runs)
 SAMPLER_OPTIONS = {"sage": {"fanouts": (5, 5)}}
 TASK_VERSION = 1
