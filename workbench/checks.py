@@ -3,9 +3,10 @@ expected and the received value."""
 
 from __future__ import annotations
 
+import math
 import numbers
 
-__all__ = ["check_int"]
+__all__ = ["check_int", "check_real"]
 
 
 def check_int(name: str, value, minimum: int = 1) -> int:
@@ -15,3 +16,16 @@ def check_int(name: str, value, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
     return int(value)
+
+
+def check_real(name: str, value, low: float = 0.0, high: float = math.inf, *, low_open: bool = True,
+               high_open: bool = False) -> float:
+    """``value`` as a finite ``float`` in the interval from ``low`` to ``high`` (open ends as flagged)."""
+    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open or math.isinf(high) else ']'}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a finite number in {interval}, got {type(value).__name__} {value!r}")
+    v = float(value)
+    inside = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+    if not (math.isfinite(v) and inside):
+        raise ValueError(f"{name}: expected a finite number in {interval}, got {value!r}")
+    return v

@@ -62,8 +62,9 @@ def sqf_storage(shape: tuple[int, int], rank: int, nonzeros_per_row: int, bits_z
             + dense_values(rank * length, bits_c, c_scales))
 
 
-def _identity_storage(shape: tuple[int, int], nonzeros_per_row: int, bits: int) -> Storage:
-    """SQF with ``C = I``: ``s`` quantized weights per row, their positions and a scale per row."""
+def _identity_storage(shape: tuple[int, int], nonzeros_per_row, bits: int) -> Storage:
+    """SQF with ``C = I``: ``s`` quantized weights per row (or a list of counts, one per row), their positions and a
+    scale per row."""
     n, d = shape
     return Storage(n * d) + sparse_values(n, d, nonzeros_per_row, bits, n)
 
@@ -184,8 +185,7 @@ def identity_layer_candidates(W, budget: float) -> list[Callable]:
     rows_by_size = M.abs().reshape(-1).argsort(descending=True) // d  # the row of each weight, largest first
 
     def storage(t: int, bits: int) -> Storage:
-        counts = torch.bincount(rows_by_size[:t], minlength=n).tolist()
-        return Storage(n * d) + sparse_values(n, d, counts, bits, n)
+        return _identity_storage((n, d), torch.bincount(rows_by_size[:t], minlength=n).tolist(), bits)
 
     out = []
     for b in range(2, 9):

@@ -21,8 +21,8 @@ import torch
 
 from workbench.gnn_sampling.graph import Graph
 
-__all__ = ["Block", "MiniBatch", "inverse_sqrt_degree", "neighbour_pairs", "exact_block", "exact_minibatch",
-           "local_index", "sparse_rows"]
+__all__ = ["Block", "MiniBatch", "inverse_sqrt_degree", "neighbour_positions", "neighbour_pairs", "exact_block",
+           "exact_minibatch", "local_index", "sparse_rows"]
 
 
 @dataclass
@@ -59,12 +59,18 @@ def inverse_sqrt_degree(graph: Graph) -> torch.Tensor:
     return (graph.degree.float() + 1).rsqrt()
 
 
-def neighbour_pairs(graph: Graph, dst: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(row, node)``: every neighbour ``node`` of every ``dst[row]`` (CSR order), without self-loops."""
+def neighbour_positions(graph: Graph, dst: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(row, position)``: for every neighbour of every ``dst[row]`` (CSR order), its index in ``graph.indices``
+    (what per-edge quantities, e.g. GraphSAINT's edge counts, are indexed by)."""
     starts, counts = graph.indptr[dst], graph.degree[dst]
     row = torch.repeat_interleave(torch.arange(len(dst)), counts)
     first = torch.repeat_interleave(counts.cumsum(0) - counts, counts)
-    positions = torch.repeat_interleave(starts, counts) + torch.arange(int(counts.sum())) - first
+    return row, torch.repeat_interleave(starts, counts) + torch.arange(int(counts.sum())) - first
+
+
+def neighbour_pairs(graph: Graph, dst: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(row, node)``: every neighbour ``node`` of every ``dst[row]`` (CSR order), without self-loops."""
+    row, positions = neighbour_positions(graph, dst)
     return row, graph.indices[positions]
 
 

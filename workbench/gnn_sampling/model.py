@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from workbench.checks import check_int
+from workbench.checks import check_int, check_real
 from workbench.gnn_sampling.blocks import MiniBatch
 
 __all__ = ["GCN", "node_gradient_norms"]
@@ -32,8 +32,7 @@ class GCN(nn.Module):
         classes = check_int("classes", classes, 2)
         hidden = check_int("hidden", hidden, 1)
         layers = check_int("layers", layers, 1)
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            raise ValueError(f"dropout: expected a probability in [0, 1), got {dropout!r}")
+        dropout = check_real("dropout", dropout, 0.0, 1.0, low_open=False, high_open=True)
         torch.manual_seed(check_int("seed", seed, 0))
         sizes = [in_features] + [hidden] * (layers - 1) + [classes]
         self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))

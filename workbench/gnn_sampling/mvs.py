@@ -23,6 +23,7 @@ import numbers
 import torch
 
 from workbench.checks import check_int
+from workbench.gnn_sampling.graph import check_batch_size
 
 __all__ = ["mvs_probabilities", "uniform_probabilities", "sampling_variance", "draw_batch", "importance_weights"]
 
@@ -39,13 +40,6 @@ def _check_norms(norms) -> torch.Tensor:
     return norms.detach().to(torch.float64)
 
 
-def _check_batch_size(batch_size, n: int) -> int:
-    batch_size = check_int("batch_size", batch_size, 1)
-    if batch_size > n:
-        raise ValueError(f"batch_size: expected at most the {n} candidate nodes, got {batch_size}")
-    return batch_size
-
-
 def mvs_probabilities(norms: torch.Tensor, batch_size: int) -> torch.Tensor:
     """The inclusion probabilities ``(N,)`` (float64) that minimise ``Σ ‖g_i‖² / p_i`` subject to ``Σ p_i = B``
     and ``0 < p_i ≤ 1``: ``p_i = min(1, ‖g_i‖ / μ)``.
@@ -58,7 +52,7 @@ def mvs_probabilities(norms: torch.Tensor, batch_size: int) -> torch.Tensor:
     """
     g = _check_norms(norms)
     n = len(g)
-    B = _check_batch_size(batch_size, n)
+    B = check_batch_size(batch_size, n, "candidate nodes")
     positive = int((g > 0).sum())
     if positive < B:  # the positive ones all in, the zero ones share what is left
         rest = (B - positive) / (n - positive)
@@ -74,7 +68,7 @@ def mvs_probabilities(norms: torch.Tensor, batch_size: int) -> torch.Tensor:
 def uniform_probabilities(n: int, batch_size: int) -> torch.Tensor:
     """``p_i = B / N`` for ``n`` candidates (float64): the sampler MVS is compared with."""
     n = check_int("n", n, 1)
-    B = _check_batch_size(batch_size, n)
+    B = check_batch_size(batch_size, n, "candidate nodes")
     return torch.full((n,), B / n, dtype=torch.float64)
 
 

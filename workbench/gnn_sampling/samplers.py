@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import torch
 
-from workbench.checks import check_int
+from workbench.checks import check_int, check_real
 from workbench.gnn_sampling.blocks import (Block, MiniBatch, exact_block, exact_minibatch, inverse_sqrt_degree,
-                                           local_index, neighbour_pairs, sparse_rows)
+                                           local_index, neighbour_pairs, neighbour_positions, sparse_rows)
 from workbench.gnn_sampling.graph import Graph, check_batch_size, check_graph
 from workbench.gnn_sampling.mvs import draw_batch, importance_weights, mvs_probabilities, uniform_probabilities
 
@@ -206,12 +206,10 @@ class SaintRandomWalk(Sampler):
 
     def _induced_edges(self, nodes: torch.Tensor):
         """``(row, nbr, position)``: the edges among ``nodes`` (``position``: their index in the CSR)."""
-        row, nbr = neighbour_pairs(self.graph, nodes)
+        row, positions = neighbour_positions(self.graph, nodes)
+        nbr = self.graph.indices[positions]
         inside = torch.zeros(self.graph.num_nodes, dtype=torch.bool)
         inside[nodes] = True
-        positions = torch.repeat_interleave(self.graph.indptr[nodes], self.graph.degree[nodes])
-        positions = positions + torch.arange(len(row)) - torch.repeat_interleave(
-            self.graph.degree[nodes].cumsum(0) - self.graph.degree[nodes], self.graph.degree[nodes])
         keep = inside[nbr]
         return row[keep], nbr[keep], positions[keep]
 
@@ -241,10 +239,7 @@ class MinimalVariance(Sampler):
                  on_the_fly: bool = False, checkpoint_ratio: float = 1.0, layers: int = 2, seed: int = 0):
         super().__init__(graph, batch_size, layers)
         self.refresh_every = check_int("refresh_every", refresh_every, 1)
-        if (isinstance(checkpoint_ratio, bool) or not isinstance(checkpoint_ratio, (int, float))
-                or not 0 < checkpoint_ratio <= 1):
-            raise ValueError(f"checkpoint_ratio: expected a fraction in (0, 1], got {checkpoint_ratio!r}")
-        self.checkpoint_ratio = float(checkpoint_ratio)
+        self.checkpoint_ratio = check_real("checkpoint_ratio", checkpoint_ratio, 0.0, 1.0)
         self._gen = torch.Generator().manual_seed(check_int("seed", seed, 0))
         self._scale = len(graph.train_idx)  # |V_S|: what the importance weights divide by
         self.use_history = bool(history)

@@ -25,16 +25,10 @@ import math
 
 import torch
 
-from workbench.checks import check_int
+from workbench.checks import check_int, check_real
 from workbench.gnn_sampling.graph import Graph, from_edges
 
 __all__ = ["sbm_graph"]
-
-
-def _check_fraction(name: str, value, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ValueError(f"{name}: expected a number in [{low:g}, {high:g}], got {value!r}")
-    return float(value)
 
 
 def sbm_graph(n: int, classes: int = 8, degree: float = 20.0, homophily: float = 0.5, features: int = 32,
@@ -45,10 +39,10 @@ def sbm_graph(n: int, classes: int = 8, degree: float = 20.0, homophily: float =
     classes = check_int("classes", classes, 2)
     if classes > n:
         raise ValueError(f"classes: expected at most n = {n} blocks, got {classes}")
-    degree = _check_fraction("degree", degree, 0.0, n - 1)
-    homophily = _check_fraction("homophily", homophily, 0.0, 1.0)
+    degree = check_real("degree", degree, 0.0, n - 1, low_open=False)
+    homophily = check_real("homophily", homophily, 0.0, 1.0, low_open=False)
     features = check_int("features", features, 1)
-    signal = _check_fraction("signal", signal, 0.0, math.inf)
+    signal = check_real("signal", signal, 0.0, low_open=False)
     if (not isinstance(split, tuple) or len(split) != 2
             or not all(isinstance(f, (int, float)) and not isinstance(f, bool) and f > 0 for f in split)
             or sum(split) >= 1):

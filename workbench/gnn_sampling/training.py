@@ -20,7 +20,7 @@ from typing import Iterator
 import torch
 from torch import nn
 
-from workbench.checks import check_int
+from workbench.checks import check_int, check_real
 from workbench.gnn_sampling.blocks import MiniBatch, exact_minibatch
 from workbench.gnn_sampling.graph import Graph
 from workbench.gnn_sampling.model import GCN, node_gradient_norms
@@ -30,10 +30,11 @@ __all__ = ["batch_loss", "f1_micro", "evaluate", "iter_train", "gradient_varianc
 
 
 def batch_loss(model: GCN, X: torch.Tensor, y: torch.Tensor, batch: MiniBatch, history=None):
-    """``(Σ_i w_i CE_i, hidden pre-activations)`` of a mini-batch."""
-    logits, hidden, _ = model(X, batch, history)
+    """``(Σ_i w_i CE_i, hidden pre-activations, logits, a)`` of a mini-batch (``a``: the last layer's aggregated
+    input, see :func:`~workbench.gnn_sampling.model.node_gradient_norms`)."""
+    logits, hidden, a = model(X, batch, history)
     losses = nn.functional.cross_entropy(logits, y[batch.nodes], reduction="none")
-    return (batch.weights * losses).sum(), hidden
+    return (batch.weights * losses).sum(), hidden, logits, a
 
 
 def f1_micro(pred: torch.Tensor, y: torch.Tensor) -> float:
@@ -65,9 +66,8 @@ def iter_train(graph: Graph, sampler: Sampler, steps: int, *, hidden: int = 64, 
     ``dropout``, ``seed``)."""
     steps = check_int("steps", steps, 1)
     eval_every = check_int("eval_every", eval_every, 1)
-    variance_at = {check_int("variance_at", int(v) if not isinstance(v, bool) else v, 1) for v in variance_at}
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
-        raise ValueError(f"lr: expected a positive learning rate, got {lr!r}")
+    variance_at = {check_int("variance_at", v, 1) for v in variance_at}
+    lr = check_real("lr", lr)
     model = model or GCN(graph.X.shape[1], graph.num_classes, hidden, sampler.layers, dropout, seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
@@ -81,12 +81,10 @@ def iter_train(graph: Graph, sampler: Sampler, steps: int, *, hidden: int = 64, 
         batch = sampler.sample(gen)
         if len(batch.nodes):  # a Bernoulli batch can be empty: nothing to learn from this draw
             opt.zero_grad()
-            logits, hidden_rows, a = model(graph.X, batch, sampler.history)
-            labels = graph.y[batch.nodes]
-            total = (batch.weights * nn.functional.cross_entropy(logits, labels, reduction="none")).sum()
+            total, hidden_rows, logits, a = batch_loss(model, graph.X, graph.y, batch, sampler.history)
             total.backward()
             opt.step()
-            sampler.update(batch, hidden_rows, node_gradient_norms(logits, a, labels))
+            sampler.update(batch, hidden_rows, node_gradient_norms(logits, a, graph.y[batch.nodes]))
             loss = float(total.detach())
         spent += time.perf_counter() - t0
         if step % eval_every == 0 or step == steps or step in variance_at:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 
 import numpy as np
 import torch
 
-from workbench.checks import check_int
+from workbench.checks import check_int, check_real
 
 __all__ = ["check_graph_inputs", "check_int", "check_k", "check_real", "check_features", "check_adjacency"]
 
@@ -19,19 +17,6 @@ def check_k(k, n: int) -> int:
     if k >= n:
         raise ValueError(f"k: expected 1 <= k < number of nodes ({n}), got k={k}")
     return k
-
-
-def check_real(name: str, value, low: float = 0.0, high: float = math.inf, *, low_open: bool = True,
-               high_open: bool = False) -> float:
-    """``value`` as a finite ``float`` in the interval from ``low`` to ``high`` (open ends as flagged)."""
-    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open or math.isinf(high) else ']'}"
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name}: expected a finite number in {interval}, got {type(value).__name__} {value!r}")
-    v = float(value)
-    inside = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
-    if not (math.isfinite(v) and inside):
-        raise ValueError(f"{name}: expected a finite number in {interval}, got {value!r}")
-    return v
 
 
 def _floats(name: str, value) -> np.ndarray:
