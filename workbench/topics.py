@@ -93,6 +93,15 @@ TOPICS: dict[str, Topic] = {
             "Compression. 2022",
             "https://arxiv.org/abs/2207.11048",
         ),
+        Topic(
+            "gnn_sampling",
+            "MVS-GNN: minimal-variance sampling for GNN training",
+            "A sampled GNN's gradient is noisy twice, in which nodes a batch holds and in how their neighbours are "
+            "approximated; drawing nodes in proportion to their gradient norm minimises the first.",
+            "Cong, Forsati, Kandemir, Mahdavi. Minimal Variance Sampling with Provable Guarantees for Fast Training "
+            "of Graph Neural Networks. KDD 2020",
+            "https://arxiv.org/abs/2006.13866",
+        ),
     ]
 }
 

@@ -30,16 +30,18 @@ def test_quick_run_has_every_sampler_with_the_documented_keys(quick):
     assert rows["full"]["batch_size"] == 1208  # the full batch holds every training node
     assert rows["full"]["gradient_variance"] < 1e-12  # the reference against itself
     assert rows["uniform"]["variance_embedding"] < 1e-12  # exact computation: only the batch is random
-    assert rows["sage"]["variance_embedding"] > 0 and rows["mvs"]["variance_embedding"] > 0
+    # MVS on Cora computes the neighbourhoods exactly (the paper's small-graph study); GraphSAGE drops neighbours
+    assert rows["mvs"]["variance_embedding"] < 1e-12 and rows["sage"]["variance_embedding"] > 0
 
 
 def test_the_full_grid_and_bad_settings():
     grid = tasks(FULL)
     # full batch once per graph and seed, the five others at each batch size
-    assert len(grid) == 3 * 3 * (1 + 5 * 2)
+    assert len(grid) == (5 + 5 + 3) * (1 + 5 * 2)  # seeds: Cora 5, Citeseer 5, SBM 3
     assert len(tasks(QUICK)) == 6
     for kw, name in (({"graphs": ("pubmed",)}, "graphs"), ({"samplers": ("cluster",)}, "samplers"),
-                     ({"seeds": 0}, "seeds"), ({"checkpoints": (0.0,)}, "checkpoints"),
+                     ({"seeds": 0}, "seeds"), ({"graphs": ("cora",), "seeds": {"cora": 0}}, "seeds"),
+                     ({"checkpoints": (0.0,)}, "checkpoints"),
                      ({"graphs": ("cora",), "batch_sizes": {"cora": (0,)}, "steps": {"cora": 5}}, "batch_sizes")):
         with pytest.raises((ValueError, TypeError), match=name):
             Settings(**kw)

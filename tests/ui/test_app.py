@@ -132,3 +132,23 @@ def test_compression_compresses_a_layer_in_the_page(page, app_url):
     page.wait_for_function(f"({titles})().includes('accuracy against')", timeout=60_000)
     assert page.locator("text=Traceback").count() == 0
     assert not page.console_errors, page.console_errors
+
+
+def test_gnn_sampling_draws_switches_and_trains_in_the_page(page, app_url):
+    open_topic(page, app_url, "gnn_sampling")
+    page.get_by_text("probabilities at a GCN after").first.wait_for(timeout=300_000)  # after the warm-up
+    titles = "() => [...Bokeh.documents[0].all_models].filter(m => m.type === 'Title').map(m => m.text).join('|')"
+    assert "one drawn batch" in page.evaluate(titles) and "P(drawn) against" in page.evaluate(titles)
+    # a sampler the warm-up did not prepare: loaded off the loop, then described
+    page.get_by_label("Sampler", exact=True).select_option(label="GraphSAGE (5, 5)")
+    page.locator("strong", has_text="GraphSAGE (5, 5)").first.wait_for(timeout=120_000)  # the status, not the option
+    # training streams its evaluations into the page, then says done
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("step 200 of 200").first.wait_for(timeout=300_000)
+    page.get_by_text("done.").first.wait_for(timeout=300_000)
+    # the convergence curves are drawn when their tab is opened
+    assert "validation F1 against mini-batches" not in page.evaluate(titles)
+    page.get_by_text("Validation F1 against mini-batches", exact=True).click()
+    page.wait_for_function(f"({titles})().includes('validation F1 against mini-batches')", timeout=60_000)
+    assert page.locator("text=Traceback").count() == 0
+    assert not page.console_errors, page.console_errors

@@ -194,6 +194,8 @@ class SaintRandomWalk(Sampler):
     def _walk_nodes(self, gen) -> torch.Tensor:
         train = self.graph.train_idx
         here = train[torch.randint(len(train), (self.roots,), generator=gen)]
+        if not len(self.graph.indices):  # a graph without edges: every walk stays at its root
+            return here.unique()
         visited = [here]
         deg = self.graph.degree
         for _ in range(self.walk):
