@@ -70,3 +70,29 @@ def test_the_ring_picture_puts_each_role_on_its_ring_without_overlaps():
 def test_the_explorer_is_an_ipywidget():
     pytest.importorskip("jupyter_bokeh")
     assert Explorer().ipywidget() is not None
+
+
+def test_stop_ends_a_train_and_a_new_setting_cancels_it():
+    from panel.io.state import set_curdoc
+
+    from tests.sessions import FakeSession
+
+    session = FakeSession()
+    with set_curdoc(session.doc):
+        e = Explorer()
+        e.steps = 2000
+        e._on_train()
+        job = e._job
+        e._on_stop()
+        session.wait_and_drain(job)
+        assert e._status.object.endswith("stopped.") and not e._train_button.disabled
+        e._on_train()
+        job = e._job
+        e.draw = 1  # not a new setting: the training goes on
+        assert e._job is job and not job.cancelled.is_set()
+        e.batch_size = 16  # a new setting: the training of the old one is stopped
+        assert job.cancelled.is_set() and e._job is None and e._stop_button.disabled
+        session.wait_and_drain(job)
+        session.wait_and_drain(e._prepare_job)  # the new setting, prepared off the loop
+    assert "batch 16" in e._status.object and "stopped" not in e._status.object
+    assert not e._train_button.disabled

@@ -181,6 +181,12 @@ class Explorer(ExplorerBase):
 
     @param.depends("graph", "sampler", "batch_size", "seed", watch=True)
     def _settings_changed(self):
+        """New settings: a Train of the old ones is stopped (its curve belongs to the setting it started with), and
+        the page shows the new setting."""
+        if self._job is not None:
+            self._job.cancel()
+            self._job = None
+            self._train_button.disabled, self._stop_button.disabled = False, True
         self._error.clear()
         try:
             self._request_state()
@@ -324,10 +330,11 @@ class Explorer(ExplorerBase):
                 report(record)
                 if cancelled.is_set():
                     break
-            return _state_at(graph, model, sampler, batch_size, f"your trained model ({record['step']} steps)")
+            state = _state_at(graph, model, sampler, batch_size, f"your trained model ({record['step']} steps)")
+            return state, cancelled.is_set()
 
         def progress(record):
-            if self._run_key != key:
+            if self._run_key != key or self._key() != key:
                 return
             self._run.append(record)
             v = record.get("variance")
@@ -338,15 +345,17 @@ class Explorer(ExplorerBase):
             self._version += 1
 
         def done(result, error):
+            if self._key() != key:  # stopped by a change of setting: the page has moved on
+                return
             self._job = None
             self._train_button.disabled, self._stop_button.disabled = False, True
             if error is not None:
                 self._error.append(error_message(error))
                 return
-            if self._key() == key:
-                self._live = {**result, "key": key}
-                self._status.object += " — done."
-                self._version += 1
+            state, stopped = result
+            self._live = {**state, "key": key}
+            self._status.object += " — stopped." if stopped else " — done."
+            self._version += 1
 
         self._train_button.disabled, self._stop_button.disabled = True, False
         self._status.object = f"Training **{SAMPLER_NAMES[sampler]}** on **{graph}** for {steps} mini-batches …"
