@@ -255,7 +255,7 @@ class Explorer(ExplorerBase):
         return [r for r in rows if r["sampler"] == "full" or r["batch_size"] == b]
 
     def _variance(self, **_params):
-        opts = dict(width=560, height=340, logy=True, framewise=True, legend_position="right")
+        opts = dict(width=760, height=360, logy=True, framewise=True, legend_position="right")
         curves = []
         for r in self._shipped_rows():
             if r["sampler"] == "full" or not r.get("variance_along"):
@@ -276,9 +276,8 @@ class Explorer(ExplorerBase):
                                      label="your run (total)").opts(color="black", marker="star", size=12))
         if not curves:
             curves.append(hv.Curve([], "mini-batch", "E‖g̃ − ∇f‖²"))
-        title = (f"gradient variance over training, batch {int(self.batch_size)} (shipped run; bold: the chosen "
-                 "sampler with its two parts)" if shipped_results() else
-                 "gradient variance: no shipped run in this checkout (Train measures it)")
+        title = (f"variance at batch {int(self.batch_size)}; bold: {SAMPLER_NAMES[self.sampler]}, with its parts"
+                 if shipped_results() else "gradient variance: no shipped run in this checkout (Train measures it)")
         return hv.Overlay(curves).opts(title=title, **opts)
 
     def _live_records(self) -> list[dict]:
@@ -286,7 +285,7 @@ class Explorer(ExplorerBase):
 
     def _convergence(self, x: str, **_params):
         label = "mini-batch" if x == "step" else "training seconds"
-        opts = dict(width=560, height=320, framewise=True, legend_position="right", ylim=(0, 1))
+        opts = dict(width=760, height=360, framewise=True, legend_position="right", ylim=(0, 1))
         curves = []
         for r in self._shipped_rows():
             if r.get("curve"):
