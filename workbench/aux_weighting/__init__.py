@@ -1,11 +1,12 @@
 """Meta-learned weights for auxiliary tasks in GNN transfer learning (AUX-TS; Han, Huang, An, Bai, KDD 2021).
 
-In progress (issue 22): the tasks and the weighting model with its meta-gradient are here; training with the
-baselines, ``reproduce``, the page and the notebook follow.
+In progress (issue 22): the tasks, the weighting model with its meta-gradient, and training with the baselines are
+here; ``reproduce``, the page and the notebook follow (see ``docs/aux_weighting.md`` for where ``meta`` stands).
 
 * :mod:`.tasks`: the target and the auxiliary tasks (link prediction, masked attributes, degree, random labels) on
   one shared GCN encoder, with per-example losses;
-* :mod:`.weighting`: the weighting model ``V(e; φ)`` and the one-step look-ahead whose target loss trains it.
+* :mod:`.weighting`: the weighting model ``V(e; φ)`` and the one-step look-ahead whose target loss trains it;
+* :mod:`.training`: the six ways of weighting (target only, equal, fine-tuning, cosine, uncertainty, meta).
 """
 
 from workbench.aux_weighting.tasks import AUXILIARY, TASKS, Draw, MultiTaskGNN, TaskGraph, draw, prepare
