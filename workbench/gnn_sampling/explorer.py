@@ -103,7 +103,8 @@ class Explorer(ExplorerBase):
     draw = param.Integer(default=0, bounds=(0, 99), doc="Which drawn batch is shown (the draw's seed)")
     steps = param.Integer(default=200, bounds=(20, 2000), step=20, doc="Mini-batches a Train runs")
     seed = param.Integer(default=0, bounds=(0, 10_000), doc="Seed of the model and the batches")
-    _version = param.Integer(default=0, precedence=-1)
+    _version = param.Integer(default=0, precedence=-1)  # the setting's state changed (a new batch picture)
+    _curves = param.Integer(default=0, precedence=-1)  # a Train reported (only the over-training views change)
 
     def __init__(self, **params):
         load_extensions()
@@ -122,7 +123,7 @@ class Explorer(ExplorerBase):
         self._request_state()
         draw = hv.streams.Params(self, ["graph", "sampler", "batch_size", "draw", "seed", "_version"])
         setting = hv.streams.Params(self, ["graph", "sampler", "batch_size", "seed", "_version"])
-        shipped = hv.streams.Params(self, ["graph", "sampler", "batch_size", "_version"])
+        shipped = hv.streams.Params(self, ["graph", "sampler", "batch_size", "_curves"])
         self._subgraph_pane = pn.pane.HoloViews(hv.DynamicMap(self._subgraph, streams=[draw]))
         self._probability_pane = pn.pane.HoloViews(hv.DynamicMap(self._probabilities, streams=[setting]))
         self._variance_pane = pn.pane.HoloViews(hv.DynamicMap(self._variance, streams=[shipped]))
@@ -197,8 +198,9 @@ class Explorer(ExplorerBase):
     def _subgraph(self, **_params):
         opts = dict(width=560, height=460, xaxis=None, yaxis=None, framewise=True)
         state = self._state()
-        if state is None:
-            return hv.Points([], ["x", "y"]).opts(title="loading …", **opts)
+        if state is None:  # the same elements, empty: the figure is updated in place, never replaced
+            return self._picture(np.zeros((0, 2)), np.zeros((0, 2), dtype=int), np.zeros(0, dtype=str), [], 1e-3,
+                                 "loading …", opts)
         s = state["sampler"]
         batch = s.sample(torch.Generator().manual_seed(1000 * int(self.seed) + int(self.draw)))
         sub = drawn_subgraph(batch, MAX_OUTPUTS)
@@ -209,11 +211,7 @@ class Explorer(ExplorerBase):
         g = _graph(self.graph)
         train_pos = state["train_position"]
         p_all = np.asarray(state["p"])
-        src, dst = local[:, 0], local[:, 1]
         layer = np.where(sub["edge_layer"].numpy() == len(batch.blocks) - 1, "last layer", "first layer")
-        segments = hv.Segments((pos[src, 0], pos[src, 1], pos[dst, 0], pos[dst, 1], layer),
-                               ["x0", "y0", "x1", "y1"], ["layer"]).opts(
-            color="layer", cmap={"last layer": "#555555", "first layer": "#cccccc"}, line_width=1)
         rows = []
         for i, v in enumerate(nodes):
             t = int(train_pos[v])  # -1: not a training node
@@ -221,33 +219,45 @@ class Explorer(ExplorerBase):
             rows.append((pos[i, 0], pos[i, 1], v, int(g.y[v]), sub["role"][i],
                          float(p_all[t]) if t >= 0 else np.nan, size, marker))
         floor = max(float(p_all[p_all > 0].min()) if (p_all > 0).any() else 1e-3, 1e-4)
-        # every node in one element: one renderer, one hover tool, one colour bar (the page draws it faster)
-        points = hv.Points(rows, ["x", "y"], ["node", "class", "role", "p", "size", "marker"]).opts(
+        title = f"one drawn batch: {min(MAX_OUTPUTS, sub['outputs'])} of its {sub['outputs']} output nodes"
+        return self._picture(pos, local, layer, rows, floor, title, opts)
+
+    @staticmethod
+    def _picture(pos, edges, layer, rows, floor, title, opts):
+        """The drawn batch's edges and nodes (every node in one element: one renderer, one hover tool, one colour
+        bar; the page draws it faster)."""
+        src, dst = edges[:, 0], edges[:, 1]
+        segments = hv.Segments((pos[src, 0], pos[src, 1], pos[dst, 0], pos[dst, 1], layer),
+                               ["x0", "y0", "x1", "y1"], ["layer"]).opts(
+            color="layer", cmap={"last layer": "#555555", "first layer": "#cccccc"}, line_width=1)
+        columns = ["x", "y", "node", "class", "role", "p", "size", "marker"]
+        data = {c: [r[i] for r in rows] for i, c in enumerate(columns)}
+        points = hv.Points(data, ["x", "y"], columns[2:]).opts(
             color="p", cmap="viridis", logz=True, clim=(floor, 1.0), clipping_colors={"NaN": "#d9d9d9"},
             size="size", marker="marker", line_color="white", colorbar=True,
             tools=["hover"], hover_tooltips=[("node", "@node"), ("class", "@class"), ("role", "@role"),
                                              ("P(drawn)", "@p{0.0000}")])
-        title = f"one drawn batch: {min(MAX_OUTPUTS, sub['outputs'])} of its {sub['outputs']} output nodes"
         return (segments * points).opts(title=title, show_legend=False, **opts)
 
     def _probabilities(self, **_params):
         opts = dict(width=420, height=460, logx=True, logy=True, framewise=True, xlabel="gradient norm ḡ_i",
                     ylabel="P(node i is drawn)")
         state = self._state()
-        if state is None:
-            return hv.Scatter([], "gradient norm ḡ_i", "P(node i is drawn)").opts(title="loading …", **opts)
-        norms, p = np.asarray(state["norms"]), np.asarray(state["p"])
+        if state is None:  # the same elements, empty: the figure is updated in place
+            norms, p, b, title = np.ones(0), np.ones(0), 1, "loading …"
+        else:
+            norms, p, b = np.asarray(state["norms"]), np.asarray(state["p"]), state["sampler"].batch_size
+            title = f"P(drawn) against ḡ (dotted: B/N = {b / len(norms):.3g})"
         keep = (norms > 0) & (p > 0)
-        b = state["sampler"].batch_size
         points = hv.Scatter((norms[keep], p[keep]), "gradient norm ḡ_i", "P(node i is drawn)").opts(
             color=SAMPLER_COLORS[self.sampler], size=4, alpha=0.5)
         g_sorted = np.sort(norms[keep])
-        mu = _mvs_threshold(norms, b)
+        mu = _mvs_threshold(norms, b) if len(norms) else 1.0
         rule = hv.Curve((g_sorted, np.minimum(1.0, g_sorted / mu)), "gradient norm ḡ_i", "P(node i is drawn)",
                         label="MVS: min(1, ḡ/μ)").opts(color=SAMPLER_COLORS["mvs"], line_dash="dashed")
-        flat = hv.HLine(b / len(norms)).opts(color=SAMPLER_COLORS["uniform"], line_dash="dotted")
-        return (points * rule * flat).opts(title=f"P(drawn) against ḡ (dotted: B/N = {b / len(norms):.3g})",
-                                           legend_position="bottom_right", **opts)
+        flat = hv.HLine(b / len(norms) if len(norms) else 1.0).opts(color=SAMPLER_COLORS["uniform"],
+                                                                      line_dash="dotted")
+        return (points * rule * flat).opts(title=title, legend_position="bottom_right", **opts)
 
     def _shipped_rows(self):
         b = int(self.batch_size)
@@ -256,26 +266,26 @@ class Explorer(ExplorerBase):
 
     def _variance(self, **_params):
         opts = dict(width=760, height=360, logy=True, framewise=True, legend_position="right")
-        curves = []
+        curves, chosen_row = [], None
         for r in self._shipped_rows():
             if r["sampler"] == "full" or not r.get("variance_along"):
                 continue
             chosen = r["sampler"] == self.sampler
+            chosen_row = r if chosen else chosen_row
             pts = [(v["step"], v["total"]) for v in r["variance_along"] if v["total"] > 0]
             curves.append(hv.Curve(pts, "mini-batch", "E‖g̃ − ∇f‖²", label=SAMPLER_NAMES[r["sampler"]]).opts(
                 color=SAMPLER_COLORS[r["sampler"]], line_width=4 if chosen else 1.5, tools=["hover"]))
-            if chosen:
-                for part, dash in (("stochastic", "dashed"), ("embedding", "dotted")):
-                    pts = [(v["step"], v[part]) for v in r["variance_along"] if v[part] > 0]
-                    if pts:
-                        curves.append(hv.Curve(pts, "mini-batch", "E‖g̃ − ∇f‖²", label=f"  {part} part").opts(
-                            color=SAMPLER_COLORS[r["sampler"]], line_dash=dash, line_width=2))
+        # the chosen sampler's two parts, always drawn (empty for full batch or a missing run): choosing another
+        # sampler changes data and styles, not the figure's elements, so it is updated in place
+        colour = SAMPLER_COLORS[self.sampler]
+        for part, dash in (("stochastic", "dashed"), ("embedding", "dotted")):
+            pts = [(v["step"], v[part]) for v in (chosen_row or {}).get("variance_along", []) if v[part] > 0]
+            curves.append(hv.Curve(pts, "mini-batch", "E‖g̃ − ∇f‖²", label=f"  {part} part").opts(
+                color=colour, line_dash=dash, line_width=2))
         live = [(r["step"], r["variance"]["total"]["mean"]) for r in self._live_records() if "variance" in r]
-        if live:
-            curves.append(hv.Scatter([p for p in live if p[1] > 0], "mini-batch", "E‖g̃ − ∇f‖²",
-                                     label="your run (total)").opts(color="black", marker="star", size=12))
-        if not curves:
-            curves.append(hv.Curve([], "mini-batch", "E‖g̃ − ∇f‖²"))
+        # always there (empty before a Train): a Train's updates change data, not the figure's elements
+        curves.append(hv.Scatter([p for p in live if p[1] > 0], "mini-batch", "E‖g̃ − ∇f‖²",
+                                 label="your run (total)").opts(color="black", marker="star", size=12))
         title = (f"variance at batch {int(self.batch_size)}; bold: {SAMPLER_NAMES[self.sampler]}, with its parts"
                  if shipped_results() else "gradient variance: no shipped run in this checkout (Train measures it)")
         return hv.Overlay(curves).opts(title=title, **opts)
@@ -293,12 +303,9 @@ class Explorer(ExplorerBase):
                 curves.append(hv.Curve([(c[x], c["val_f1"]) for c in r["curve"]], label, "validation F1",
                                        label=SAMPLER_NAMES[r["sampler"]]).opts(
                     color=SAMPLER_COLORS[r["sampler"]], line_width=4 if chosen else 1.5, tools=["hover"]))
-        live = self._live_records()
-        if live:
-            curves.append(hv.Curve([(c[x], c["val_f1"]) for c in live], label, "validation F1",
-                                   label="your run").opts(color="black", line_dash="dashed", line_width=3))
-        if not curves:
-            curves.append(hv.Curve([], label, "validation F1"))
+        live = self._live_records()  # always there (empty before a Train): updates change data, not elements
+        curves.append(hv.Curve([(c[x], c["val_f1"]) for c in live], label, "validation F1",
+                               label="your run").opts(color="black", line_dash="dashed", line_width=3))
         curves.append(hv.HLine(TARGETS[self.graph]).opts(color="grey", line_dash="dotted"))
         title = f"validation F1 against {'mini-batches' if x == 'step' else 'seconds'} (dotted: the target " \
                 f"{TARGETS[self.graph]:.2f})"
@@ -341,7 +348,7 @@ class Explorer(ExplorerBase):
                      f"{v['stochastic']['mean']:.3g}, embedding {v['embedding']['mean']:.3g})" if v else "")
             self._status.object = (f"Training **{SAMPLER_NAMES[sampler]}** on **{graph}**: step {record['step']} of "
                                    f"{steps}, validation F1 {record['val_f1']:.3f}{extra}")
-            self._version += 1
+            self._curves += 1
 
         def done(result, error):
             if self._key() != key:  # stopped by a change of setting: the page has moved on
