@@ -15,20 +15,6 @@ from workbench.gnn_sampling.graph import from_edges
 from workbench.gnn_sampling.inspect import ROLES, drawn_subgraph, inclusion_probabilities, training_gradient_norms
 from workbench.gnn_sampling.model import GCN
 from workbench.gnn_sampling.samplers import make_sampler
-from workbench.gnn_sampling.sbm import sbm_graph
-from workbench.gnn_sampling.training import iter_train
-
-
-@pytest.fixture(scope="module")
-def graph():
-    return sbm_graph(500, classes=4, degree=6, features=12, signal=0.4, seed=2)
-
-
-@pytest.fixture(scope="module")
-def trained(graph):
-    model = GCN(graph.X.shape[1], graph.num_classes, hidden=16, seed=0)
-    list(iter_train(graph, make_sampler("full", graph, len(graph.train_idx)), 20, model=model, eval_every=20))
-    return model
 
 
 def _frequencies(sampler, draws: int) -> np.ndarray:

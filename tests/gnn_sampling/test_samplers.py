@@ -13,21 +13,8 @@ from workbench.gnn_sampling.graph import from_edges
 from workbench.gnn_sampling.model import GCN, node_gradient_norms
 from workbench.gnn_sampling.mvs import mvs_probabilities
 from workbench.gnn_sampling.samplers import SAMPLERS, make_sampler
-from workbench.gnn_sampling.sbm import sbm_graph
 from workbench.gnn_sampling.training import batch_loss, gradient_variance, iter_train
 from workbench.graphs import normalize_adjacency
-
-
-@pytest.fixture(scope="module")
-def graph():
-    return sbm_graph(600, classes=4, degree=8, features=12, signal=0.4, seed=1)
-
-
-@pytest.fixture(scope="module")
-def trained(graph):
-    model = GCN(graph.X.shape[1], graph.num_classes, hidden=16, seed=0)
-    list(iter_train(graph, make_sampler("full", graph, len(graph.train_idx)), 30, model=model, eval_every=30))
-    return model
 
 
 def _dense_a_hat(graph):
