@@ -5,6 +5,7 @@ import threading
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from panel.io.state import set_curdoc
 
 from tests.sessions import FakeSession
 from workbench.ui.jobs import Busy, JobPool
@@ -95,3 +96,44 @@ def test_memo_is_an_lru_cache(max_items, keys):
         held.append(k)
         del held[:-max_items]
     assert [k for k in range(8) if m.cached(k)] == sorted(held)
+
+
+def test_train_buttons_follow_their_job_and_forget_an_abandoned_one(monkeypatch):
+    """Train is disabled and Stop enabled while the job runs; Stop cancels it; a busy server's refusal comes back as
+    a message with the buttons as they were; after ``abandon`` (a new setting) the old job's late end no longer
+    touches the buttons, which a newer job owns."""
+    from workbench.ui import jobs as jobs_module
+    from workbench.ui.train_buttons import TrainButtons
+
+    monkeypatch.setattr(jobs_module, "_pool", JobPool(max_jobs=1))
+    session = FakeSession()
+    buttons, done = TrainButtons(), []
+
+    def work(report, cancelled):
+        cancelled.wait(60)  # runs until Stop (a hang guard otherwise)
+        return "stopped" if cancelled.is_set() else "timed out"
+
+    with set_curdoc(session.doc):
+        assert buttons.start("first", work, on_done=lambda r, e: done.append(r)) is None
+        assert buttons.running and buttons.train.disabled and not buttons.stop.disabled
+        refused = TrainButtons()
+        assert "try again in a moment" in refused.start("second", work)  # the pool's one slot is taken
+        assert not refused.running and not refused.train.disabled and refused.stop.disabled
+        buttons.cancel()  # Stop
+        buttons.job.wait(timeout=60)
+        session.drain()
+        assert done == ["stopped"] and not buttons.running and not buttons.train.disabled and buttons.stop.disabled
+
+        assert buttons.start("old setting", work) is None
+        old = buttons.job
+        buttons.abandon()  # a new setting: released now, cancelled
+        assert old.cancelled.is_set() and not buttons.running and buttons.job is None
+        old.wait(timeout=60)
+        gate = threading.Event()
+        assert buttons.start("new setting", lambda report, cancelled: gate.wait(60)) is None
+        session.drain()  # the old job's end arrives now: it must not release the new job's buttons
+        assert buttons.running and buttons.train.disabled and not buttons.stop.disabled
+        gate.set()
+        buttons.job.wait(timeout=60)
+        session.drain()
+        assert not buttons.running and not buttons.train.disabled

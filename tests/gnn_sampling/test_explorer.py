@@ -46,9 +46,9 @@ def test_a_new_setting_is_prepared_off_the_loop_and_train_streams_its_curve():
         assert "GraphSAGE" in e._status.object and "batch 16" in e._status.object
         e.steps = 20
         e._on_train()
-        assert e._stop_button.disabled is False
-        session.wait_and_drain(e._job)
-    assert e._status.object.endswith("done.") and not e._train_button.disabled
+        assert e._buttons.stop.disabled is False
+        session.wait_and_drain(e._buttons.job)
+    assert e._status.object.endswith("done.") and not e._buttons.train.disabled
     records = e._live_records()
     assert [r["step"] for r in records][-1] == 20 and all(0 <= r["val_f1"] <= 1 for r in records)
     measured = [r["variance"] for r in records if "variance" in r]
@@ -82,17 +82,17 @@ def test_stop_ends_a_train_and_a_new_setting_cancels_it():
         e = Explorer()
         e.steps = 2000
         e._on_train()
-        job = e._job
-        e._on_stop()
+        job = e._buttons.job
+        e._buttons.cancel()
         session.wait_and_drain(job)
-        assert e._status.object.endswith("stopped.") and not e._train_button.disabled
+        assert e._status.object.endswith("stopped.") and not e._buttons.train.disabled
         e._on_train()
-        job = e._job
+        job = e._buttons.job
         e.draw = 1  # not a new setting: the training goes on
-        assert e._job is job and not job.cancelled.is_set()
+        assert e._buttons.job is job and not job.cancelled.is_set()
         e.batch_size = 16  # a new setting: the training of the old one is stopped
-        assert job.cancelled.is_set() and e._job is None and e._stop_button.disabled
+        assert job.cancelled.is_set() and e._buttons.job is None and e._buttons.stop.disabled
         session.wait_and_drain(job)
         session.wait_and_drain(e._prepare_job)  # the new setting, prepared off the loop
     assert "batch 16" in e._status.object and "stopped" not in e._status.object
-    assert not e._train_button.disabled
+    assert not e._buttons.train.disabled

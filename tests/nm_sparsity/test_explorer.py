@@ -57,26 +57,26 @@ def wait_until(condition, what: str, timeout: float = 120):
 def test_training_streams_epochs():
     e = Explorer(epochs=2, weights="2:4", gradients="2:4")
     e._on_train()
-    job = e._job
+    job = e._buttons.job
     if job is not None:  # None: it has finished and said so already
         job.wait(timeout=120)
     rows = e.history_rows()
     assert [r["epoch"] for r in rows] == [1, 2]
     assert rows[-1]["test_accuracy"] > 0.5
     assert "epoch 2/2" in e._status.object
-    assert not e._train_button.disabled and e._stop_button.disabled
+    assert not e._buttons.train.disabled and e._buttons.stop.disabled
 
 
 def test_stop_button_ends_training_early():
     e = Explorer(epochs=20, gradients="2:4")
     e._on_train()
     wait_until(e.history_rows, "no epoch streamed")
-    job = e._job
-    e._on_stop()
+    job = e._buttons.job
+    e._buttons.cancel()
     job.wait(timeout=120)
     assert len(e.history_rows()) < 20
     assert "stopped" in e._status.object
-    assert not e._train_button.disabled and e._stop_button.disabled
+    assert not e._buttons.train.disabled and e._buttons.stop.disabled
 
 
 def test_training_runs_off_the_event_loop_and_ends_with_its_session():
@@ -90,7 +90,7 @@ def test_training_runs_off_the_event_loop_and_ends_with_its_session():
     with set_curdoc(doc):
         e = Explorer(epochs=30, gradients="2:4")
         e._on_train()
-    job = e._job
+    job = e._buttons.job
     assert job is not None and not job.done  # _on_train returned while the training runs
     wait_until(e.history_rows, "no epoch streamed")
     for callback in list(doc.session_destroyed_callbacks):  # what the server does when the tab closes
@@ -112,7 +112,7 @@ def test_a_full_server_refuses_another_training_with_a_message(monkeypatch):
         e = Explorer(epochs=2)
         e._on_train()
         assert "try again in a moment" in e._status.object and not e.history_rows()
-        assert not e._train_button.disabled  # the user can press Train again later
+        assert not e._buttons.train.disabled  # the user can press Train again later
     finally:
         release.set()
         blocker.wait(timeout=60)

@@ -21,7 +21,7 @@ def test_the_page_renders_and_trains_a_setting_off_the_loop():
         e.method, e.target = "channel", 0.5
         assert "(trained here)" not in e._status.object
         e._on_train()
-    job = e._job
+    job = e._buttons.job
     job.wait(timeout=300)  # a hang guard
     assert e._key() not in e._live  # the result waits for the session's loop...
     session.drain()  # ...which shows it
@@ -31,7 +31,7 @@ def test_the_page_renders_and_trains_a_setting_off_the_loop():
     e.layer = "2"
     image = e._mask_image()
     assert image.data is not None and "mask of layer 2" in image.opts.get().kwargs["title"]
-    assert not e._train_button.disabled and e._stop_button.disabled
+    assert not e._buttons.train.disabled and e._buttons.stop.disabled
 
 
 def test_stop_ends_a_training_early_and_the_resnet_is_not_trained_on_a_page():
@@ -40,13 +40,13 @@ def test_stop_ends_a_training_early_and_the_resnet_is_not_trained_on_a_page():
     deadline = time.monotonic() + 300  # a hang guard
     while not e._progress.value and time.monotonic() < deadline:
         time.sleep(0.05)
-    job = e._job
+    job = e._buttons.job
     if job is not None:
-        e._on_stop()
+        e._buttons.cancel()
         job.wait(timeout=300)
     history = e._live[("mlp", "rigl", 0.8, 0)]["history"]
     assert len(history) < 30  # RigL trains 30 epochs on the MLP: Stop came first
     e.model = "resnet"
-    assert e._train_button.disabled
+    assert e._buttons.train.disabled
     e._on_train()
-    assert "ResNet" in e._status.object and e._job is None
+    assert "ResNet" in e._status.object and not e._buttons.running and e._buttons.job is job  # none started

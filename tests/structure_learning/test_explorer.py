@@ -24,7 +24,7 @@ def test_changing_the_data_set_during_training_cannot_break_the_page():
     status naming the wrong data set, and Train disabled for good when the poller lost the final message)."""
     e = Explorer(dataset="wine")
     e._on_train()
-    job = e._job
+    job = e._buttons.job
     wait_until(lambda: e._history, "no outer iteration reported")
     e.dataset = "cancer"
     job.wait(timeout=180)
@@ -32,13 +32,13 @@ def test_changing_the_data_set_during_training_cannot_break_the_page():
     time.sleep(0.2)  # any late message of the Wine run would land now
     assert e._probs.shape == (569, 569)
     assert "cancer" in e._status.object and "wine" not in e._status.object.lower()
-    assert not e._train_button.disabled and e._stop_button.disabled
+    assert not e._buttons.train.disabled and e._buttons.stop.disabled
     for view in (e.graph_text, e.histogram_view, e.homophily_view, e.neighbours_view):
         view()
     assert not danger_alerts(e), danger_alerts(e)
     # and the page trains the new data set
     e._on_train()
-    job = e._job
+    job = e._buttons.job
     if job is not None:
         job.wait(timeout=300)
     assert "done" in e._status.object and e._probs.shape == (569, 569) and not danger_alerts(e)
@@ -52,7 +52,7 @@ def test_closing_the_session_cancels_the_training():
     with set_curdoc(doc):
         e = Explorer(dataset="wine")
         e._on_train()
-    job = e._job
+    job = e._buttons.job
     assert job is not None and not job.done  # Train returned at once: the work is in the job pool
     for callback in list(doc.session_destroyed_callbacks):  # the server, when the tab closes
         callback(None)
@@ -75,10 +75,10 @@ def test_a_planetoid_data_set_loads_off_the_event_loop():
         e = Explorer(dataset="wine")
         session.wait_and_drain(e._prepare_job)
         e.dataset = "citeseer"
-    assert "Loading" in e._status.object and e._train_button.disabled
+    assert "Loading" in e._status.object and e._buttons.train.disabled
     assert "Loading" in e.homophily_view().object and "Loading" in e.graph_text().object
     session.wait_and_drain(e._prepare_job)
-    assert "citeseer" in e._status.object and not e._train_button.disabled
+    assert "citeseer" in e._status.object and not e._buttons.train.disabled
     assert e._current().shape == (3327, 3327)
     for view in (e.graph_text, e.histogram_view, e.homophily_view, e.neighbours_view):
         view()

@@ -22,7 +22,8 @@ from workbench.gnn_sampling.samplers import make_sampler
 from workbench.gnn_sampling.training import iter_train
 from workbench.results_pages import DOCS
 from workbench.ui import ExplorerBase, error_message, load_extensions
-from workbench.ui.jobs import Busy, jobs
+from workbench.ui.jobs import jobs
+from workbench.ui.train_buttons import TrainButtons
 from workbench.ui.memo import memo
 
 __all__ = ["Explorer", "RESULTS_JSON", "shipped_results", "page_state", "ring_layout", "SAMPLER_NAMES",
@@ -109,17 +110,14 @@ class Explorer(ExplorerBase):
     def __init__(self, **params):
         load_extensions()
         super().__init__(**params)
-        self._job = None
+        self._buttons = TrainButtons()
+        self._buttons.on_click(self._on_train)
         self._prepare_job = self._prepare_token = None
         self._live: dict | None = None  # the state a Train left for its setting (its model's probabilities)
         self._run: list[dict] = []  # a Train's records
         self._run_key = None
         self._status = pn.pane.Markdown("")
         self._error = pn.Column()
-        self._train_button = pn.widgets.Button(label="Train", color="primary")
-        self._stop_button = pn.widgets.Button(label="Stop", color="warning", disabled=True)
-        self._train_button.on_click(self._on_train)
-        self._stop_button.on_click(self._on_stop)
         self._request_state()
         draw = hv.streams.Params(self, ["graph", "sampler", "batch_size", "draw", "seed", "_version"])
         setting = hv.streams.Params(self, ["graph", "sampler", "batch_size", "seed", "_version"])
@@ -153,14 +151,14 @@ class Explorer(ExplorerBase):
             self._describe()
             return
         self._status.object = f"Loading **{self.graph}** and preparing {SAMPLER_NAMES[self.sampler]} …"
-        self._train_button.disabled = True
+        self._buttons.train.disabled = True
         token = self._prepare_token = object()
 
         def done(_result, error):
             if self._prepare_token is not token or self._key() != key:
                 return  # superseded by newer settings
             self._prepare_job = self._prepare_token = None
-            self._train_button.disabled = self._job is not None
+            self._buttons.train.disabled = self._buttons.running
             if error is not None:
                 self._status.object = f"Could not prepare **{key[0]}**."
                 self._error.append(error_message(error))
@@ -184,10 +182,7 @@ class Explorer(ExplorerBase):
     def _settings_changed(self):
         """New settings: a Train of the old ones is stopped (its curve belongs to the setting it started with), and
         the page shows the new setting."""
-        if self._job is not None:
-            self._job.cancel()
-            self._job = None
-            self._train_button.disabled, self._stop_button.disabled = False, True
+        self._buttons.abandon()
         self._error.clear()
         try:
             self._request_state()
@@ -312,12 +307,8 @@ class Explorer(ExplorerBase):
         return hv.Overlay(curves).opts(title=title, **opts)
 
     # ---------- training (in the server's job pool; each evaluation comes back to the page) ----------
-    def _on_stop(self, _event=None):
-        if self._job is not None:
-            self._job.cancel()
-
-    def _on_train(self, _event=None):
-        if self._job is not None and not self._job.done:
+    def _on_train(self):
+        if self._buttons.running:
             return
         self._error.clear()
         key = self._key()
@@ -353,8 +344,6 @@ class Explorer(ExplorerBase):
         def done(result, error):
             if self._key() != key:  # stopped by a change of setting: the page has moved on
                 return
-            self._job = None
-            self._train_button.disabled, self._stop_button.disabled = False, True
             if error is not None:
                 self._error.append(error_message(error))
                 return
@@ -363,13 +352,10 @@ class Explorer(ExplorerBase):
             self._status.object += " — stopped." if stopped else " — done."
             self._version += 1
 
-        self._train_button.disabled, self._stop_button.disabled = True, False
         self._status.object = f"Training **{SAMPLER_NAMES[sampler]}** on **{graph}** for {steps} mini-batches …"
-        try:
-            self._job = jobs().submit(f"gnn_sampling training {key}", work, on_progress=progress, on_done=done)
-        except Busy as exc:
-            self._train_button.disabled, self._stop_button.disabled = False, True
-            self._status.object = str(exc)
+        refused = self._buttons.start(f"gnn_sampling training {key}", work, on_progress=progress, on_done=done)
+        if refused:
+            self._status.object = refused
 
     # ---------- layout ----------
     def controls(self):
@@ -379,7 +365,7 @@ class Explorer(ExplorerBase):
         train = pn.Param(self.param, parameters=["steps", "seed"], show_name=False, sizing_mode="stretch_width",
                          widgets={"steps": {"type": pn.widgets.IntSlider, "throttled": True}})
         return pn.Column("### Setting", w, "Batch size", batch, draw, "### Train", train,
-                         pn.Row(self._train_button, self._stop_button), sizing_mode="stretch_width")
+                         self._buttons.row(), sizing_mode="stretch_width")
 
     def main_view(self):
         # one of the three drawn at a time (opened when chosen): the page loads in under 1.5 s

@@ -18,7 +18,8 @@ from workbench.nm_sparsity.statistics import MaskDraws, MaskStatistics, prune
 from workbench.nm_sparsity.tensors import BLOCK_DIM, TENSOR_KINDS, layer_names, real_tensors
 from workbench.nm_sparsity.training import digits_data, iter_train, make_mlp
 from workbench.ui import ExplorerBase, app_progress, csv_download, error_message, load_extensions, public_text
-from workbench.ui.jobs import Busy, jobs
+from workbench.ui.jobs import jobs
+from workbench.ui.train_buttons import TrainButtons
 from workbench.ui.memo import memo
 
 __all__ = ["Explorer", "NM_PATTERNS", "parse_pattern"]
@@ -93,14 +94,11 @@ class Explorer(ExplorerBase):
         self.param.layer.objects = names
         if self.layer is None:
             self.layer = names[1]
-        self._job = None  # the running training (workbench.ui.jobs), if any
+        self._buttons = TrainButtons()  # the running training (workbench.ui.jobs), if any
+        self._buttons.on_click(self._on_train)
         self._runs: dict[str, list[dict]] = {}
         self._status = pn.pane.Markdown("Press **Train** to train the MLP with the chosen N:M settings.")
         self._curves = pn.pane.HoloViews(self._curve_plot(), sizing_mode="stretch_width", min_height=300)
-        self._train_button = pn.widgets.Button(label="Train", color="primary")
-        self._stop_button = pn.widgets.Button(label="Stop", color="warning", disabled=True)
-        self._train_button.on_click(self._on_train)
-        self._stop_button.on_click(self._on_stop)
         self._progress = app_progress()
         self._error = pn.Column()
         self._masked_key = None
@@ -123,7 +121,7 @@ class Explorer(ExplorerBase):
         )
         t = pn.Param(self.param, parameters=["epochs", "seed"], show_name=False, sizing_mode="stretch_width",
                      widgets={"epochs": {"type": pn.widgets.IntSlider, "throttled": True}})
-        return pn.Column("### Masks", w, "### Training", t, pn.Row(self._train_button, self._stop_button),
+        return pn.Column("### Masks", w, "### Training", t, self._buttons.row(),
                          sizing_mode="stretch_width")
 
     # ---------- mask views ----------
@@ -364,14 +362,10 @@ class Explorer(ExplorerBase):
             parts[-1] += f" {self.method.upper()}"
         return " + ".join(parts) or "dense"
 
-    def _on_stop(self, _event=None):
-        if self._job is not None:
-            self._job.cancel()
-
-    def _on_train(self, _event=None):
+    def _on_train(self):
         """Train in the server's job pool (off the event loop; cancelled by Stop or when the session ends); each
         epoch's record comes back to this session's loop, which draws it."""
-        if self._job is not None and not self._job.done:
+        if self._buttons.running:
             return
         self._error.clear()
         try:
@@ -399,8 +393,6 @@ class Explorer(ExplorerBase):
                                    f"{100 * rec['test_accuracy']:.2f} %, loss {rec['loss']:.4f}")
 
         def done(result, error):
-            self._job = None
-            self._train_button.disabled, self._stop_button.disabled = False, True
             if error is not None:
                 self._error.append(error_message(error))
             elif result == "stopped":
@@ -408,13 +400,10 @@ class Explorer(ExplorerBase):
 
         self._runs[label] = []
         self._progress.param.update(max=epochs, value=0, text=f"epochs 0/{epochs}")
-        self._train_button.disabled, self._stop_button.disabled = True, False
-        try:
-            self._job = jobs().submit(f"nm_sparsity training {label}", work, on_progress=progress, on_done=done)
-        except Busy as exc:
+        refused = self._buttons.start(f"nm_sparsity training {label}", work, on_progress=progress, on_done=done)
+        if refused:
             del self._runs[label]
-            self._train_button.disabled, self._stop_button.disabled = False, True
-            self._status.object = str(exc)
+            self._status.object = refused
 
     def history_rows(self) -> list[dict]:
         return [{"run": label, **rec} for label, hist in self._runs.items() for rec in hist]

@@ -12,14 +12,13 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 import param
-import torch
 
 from workbench.pruning.experiments import FULL, METHOD_NAMES, VARIANTS, fit_setting, pretrained_state
 from workbench.pruning.masks import layer_sparsity, model_sparsity, prunable_layers
 from workbench.pruning.models import MODELS
 from workbench.results_pages import DOCS
 from workbench.ui import ExplorerBase, app_progress, error_message, load_extensions
-from workbench.ui.jobs import Busy, jobs
+from workbench.ui.train_buttons import TrainButtons
 from workbench.ui.memo import memo
 
 __all__ = ["Explorer", "RESULTS_JSON", "shipped_results", "default_fit"]
@@ -89,14 +88,11 @@ class Explorer(ExplorerBase):
         load_extensions()
         super().__init__(**params)
         self._live: dict[tuple, dict] = {}
-        self._job = None
+        self._buttons = TrainButtons()
+        self._buttons.on_click(self._on_train)
         self._status = pn.pane.Markdown("")
         self._progress = app_progress()
         self._error = pn.Column()
-        self._train_button = pn.widgets.Button(label="Train", color="primary")
-        self._stop_button = pn.widgets.Button(label="Stop", color="warning", disabled=True)
-        self._train_button.on_click(self._on_train)
-        self._stop_button.on_click(self._on_stop)
         self._model_changed()
         if self.model == "mlp" and (self.method, self.target, self.seed) == ("gradual_magnitude", 0.9, 0):
             try:
@@ -134,7 +130,7 @@ class Explorer(ExplorerBase):
         self.param.layer.objects = names
         if self.layer not in names:
             self.layer = names[1] if len(names) > 2 else names[0]
-        self._train_button.disabled = self.model not in LIVE_MODELS or (self._job is not None and not self._job.done)
+        self._buttons.train.disabled = self.model not in LIVE_MODELS or self._buttons.running
 
     @param.depends("model", "method", "target", "seed", watch=True)
     def _refresh_status(self):
@@ -212,12 +208,8 @@ class Explorer(ExplorerBase):
         return pn.pane.Markdown("\n".join(lines) if rows else "*No latency figures shipped yet.*")
 
     # ---------- training (in the server's job pool) ----------
-    def _on_stop(self, _event=None):
-        if self._job is not None:
-            self._job.cancel()
-
-    def _on_train(self, _event=None):
-        if self._job is not None and not self._job.done:
+    def _on_train(self):
+        if self._buttons.running:
             return
         if self.model not in LIVE_MODELS:
             self._status.object = "The ResNet trains for hours on a CPU: its figures come from the shipped full run."
@@ -252,8 +244,6 @@ class Explorer(ExplorerBase):
                                        f"accuracy {100 * value['test_accuracy']:.2f} %")
 
         def done(result, error):
-            self._job = None
-            self._train_button.disabled, self._stop_button.disabled = False, True
             if error is not None:
                 self._error.append(error_message(error))
                 return
@@ -262,18 +252,15 @@ class Explorer(ExplorerBase):
             self._status.object += " Training finished."
             self._version += 1
 
-        self._train_button.disabled, self._stop_button.disabled = True, False
-        try:
-            self._job = jobs().submit(f"pruning {key}", work, on_progress=progress, on_done=done)
-        except Busy as exc:
-            self._train_button.disabled, self._stop_button.disabled = False, True
-            self._status.object = str(exc)
+        refused = self._buttons.start(f"pruning {key}", work, on_progress=progress, on_done=done)
+        if refused:
+            self._status.object = refused
 
     # ---------- layout ----------
     def controls(self):
         w = pn.Param(self.param, parameters=["model", "method", "target", "layer", "seed"],
                      widgets={"target": pn.widgets.RadioButtonGroup}, show_name=False, sizing_mode="stretch_width")
-        return pn.Column("### Setting", w, pn.Row(self._train_button, self._stop_button), sizing_mode="stretch_width")
+        return pn.Column("### Setting", w, self._buttons.row(), sizing_mode="stretch_width")
 
     def main_view(self):
         return pn.Column(

@@ -14,7 +14,8 @@ from workbench.structure_learning.inspect_graph import edge_changes, homophily, 
 from workbench.structure_learning.lds import LDS, knn_graph
 from workbench.structure_learning.sampler import symmetric
 from workbench.ui import ExplorerBase, error_message, guarded, load_extensions
-from workbench.ui.jobs import Busy, jobs
+from workbench.ui.jobs import jobs
+from workbench.ui.train_buttons import TrainButtons
 from workbench.ui.memo import memo
 
 __all__ = ["Explorer", "DATASETS"]
@@ -95,12 +96,9 @@ class Explorer(ExplorerBase):
         self._probs: torch.Tensor | None = None
         self._learned_for: tuple | None = None
         self._history: list[dict] = []
-        self._job = None  # the running training (workbench.ui.jobs), if any
+        self._buttons = TrainButtons()  # the running training (workbench.ui.jobs), if any
+        self._buttons.on_click(self._on_train)
         self._status = pn.pane.Markdown("")
-        self._train_button = pn.widgets.Button(label="Train", color="primary")
-        self._stop_button = pn.widgets.Button(label="Stop", color="warning", disabled=True)
-        self._train_button.on_click(self._on_train)
-        self._stop_button.on_click(self._on_stop)
         self._error = pn.Column()
         self._ready: tuple | None = None  # the settings whose data and graphs the views show
         self._prepare_job = self._prepare_token = None
@@ -129,7 +127,7 @@ class Explorer(ExplorerBase):
             return
         self._ready, self._probs, self._history = None, None, []
         self._status.object = f"Loading **{self.dataset}** …"
-        self._train_button.disabled = True
+        self._buttons.train.disabled = True
         token = self._prepare_token = object()
 
         def done(_result, error):
@@ -142,7 +140,7 @@ class Explorer(ExplorerBase):
                 return
             self._ready = key
             self._load_default()
-            self._train_button.disabled = False
+            self._buttons.train.disabled = self._buttons.running
             self._trigger += 1
 
         self._prepare_job = jobs().load(f"LDS page data {key}", lambda _cancelled: _prepare(*key), done)
@@ -167,10 +165,7 @@ class Explorer(ExplorerBase):
     def _settings_changed(self):
         """New settings: a training of the old ones is cancelled (its results are keyed to the settings it was
         started with and are no longer shown), and the page shows the new settings' graph."""
-        if self._job is not None:
-            self._job.cancel()
-            self._job = None
-            self._train_button.disabled, self._stop_button.disabled = False, True
+        self._buttons.abandon()
         self._error.clear()
         try:
             self._request_data()
@@ -296,12 +291,8 @@ class Explorer(ExplorerBase):
         return pn.pane.HoloViews((acc + edges).cols(2))
 
     # ---------- training (in the server's job pool; each outer iteration's theta comes back to the page) ----------
-    def _on_stop(self, _event=None):
-        if self._job is not None:
-            self._job.cancel()
-
-    def _on_train(self, _event=None):
-        if (self._job is not None and not self._job.done) or not self._is_ready():
+    def _on_train(self):
+        if self._buttons.running or not self._is_ready():
             return
         self._error.clear()
         key = self._key()  # the settings this run belongs to
@@ -333,8 +324,6 @@ class Explorer(ExplorerBase):
         def done(result, error):
             if self._key() != key:
                 return
-            self._job = None
-            self._train_button.disabled, self._stop_button.disabled = False, True
             if error is not None:
                 self._error.append(error_message(error))
                 return
@@ -343,13 +332,10 @@ class Explorer(ExplorerBase):
             self._status.object += " — done" + (" (stopped)" if how == "stopped" else "")
             self._trigger += 1
 
-        self._train_button.disabled, self._stop_button.disabled = True, False
         self._status.object = f"Training LDS on **{dataset}** (k={k}, τ={tau}) …"
-        try:
-            self._job = jobs().submit(f"LDS training on {dataset}", work, on_progress=progress, on_done=done)
-        except Busy as exc:
-            self._train_button.disabled, self._stop_button.disabled = False, True
-            self._status.object = str(exc)
+        refused = self._buttons.start(f"LDS training on {dataset}", work, on_progress=progress, on_done=done)
+        if refused:
+            self._status.object = refused
 
     # ---------- layout ----------
     def controls(self):
@@ -357,7 +343,7 @@ class Explorer(ExplorerBase):
                      widgets={"threshold": {"type": pn.widgets.FloatSlider, "throttled": True},
                               "show": pn.widgets.CheckButtonGroup, "k": {"type": pn.widgets.IntSlider, "throttled": True}},
                      show_name=False, sizing_mode="stretch_width")
-        return pn.Column("### Graph", w, pn.Row(self._train_button, self._stop_button), sizing_mode="stretch_width")
+        return pn.Column("### Graph", w, self._buttons.row(), sizing_mode="stretch_width")
 
     def main_view(self):
         return pn.Column(self._status, self._error, "## Learned graph", self.graph_view(),
