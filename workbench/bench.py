@@ -51,6 +51,7 @@ WORK = {
     "pruning": [("Train", "Training finished")],
     "compression": [("Compress", "Compressed.")],
     "gnn_sampling": [("Train", "done.")],
+    "aux_weighting": [("Train", "done.")],
 }
 
 # timestamps inside the page: every websocket message that changes the document, the paint after it, the first

@@ -102,6 +102,14 @@ TOPICS: dict[str, Topic] = {
             "of Graph Neural Networks. KDD 2020",
             "https://arxiv.org/abs/2006.13866",
         ),
+        Topic(
+            "aux_weighting",
+            "AUX-TS: meta-learned weights for auxiliary tasks",
+            "Self-supervised tasks help a GNN's target task only when weighted well: a small network learns each "
+            "example's weight so that one step on the weighted loss lowers the target's loss on held-out nodes.",
+            "Han, Huang, An, Bai. Adaptive Transfer Learning on Graph Neural Networks. KDD 2021",
+            "https://arxiv.org/abs/2107.08765",
+        ),
     ]
 }
 

@@ -47,8 +47,9 @@ def test_every_method_trains_and_reports(graph, method):
     last = records[-1]["weights"]
     if method == "target_only":
         assert last == {"target": [1.0, 0.0], "link": [0.0, 0.0], "degree": [0.0, 0.0]}
-    if method == "meta":  # per-example weights from the weighting model, strictly inside (0, 1)
-        assert all(0 < m < 1 for m, _ in last.values())
+    if method == "meta":  # the target's weight 1; the auxiliary ones positive, sharing a mean of 1
+        assert last["target"] == [1.0, 0.0] and all(last[t][0] > 0 for t in ("link", "degree"))
+        assert (last["link"][0] + last["degree"][0]) / 2 == pytest.approx(1.0, rel=1e-5)
 
 
 @pytest.mark.parametrize("call, names", [
@@ -58,6 +59,9 @@ def test_every_method_trains_and_reports(graph, method):
     (lambda g: TrainConfig(folds=1), ("folds",)),
     (lambda g: TrainConfig(lr=0.0), ("lr",)),
     (lambda g: TrainConfig(epochs=0), ("epochs",)),
+    (lambda g: TrainConfig(cosine_smoothing=1.0), ("cosine_smoothing",)),
+    (lambda g: TrainConfig(auxiliary_mean=0.0), ("auxiliary_mean",)),
+    (lambda g: TrainConfig(learn_target=1), ("learn_target",)),
 ])
 def test_bad_settings_name_the_argument(graph, call, names):
     with pytest.raises((ValueError, TypeError)) as e:

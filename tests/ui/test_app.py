@@ -152,3 +152,25 @@ def test_gnn_sampling_draws_switches_and_trains_in_the_page(page, app_url):
     page.wait_for_function(f"({titles})().includes('validation F1 against mini-batches')", timeout=60_000)
     assert page.locator("text=Traceback").count() == 0
     assert not page.console_errors, page.console_errors
+
+
+def test_aux_weighting_drops_a_task_and_trains_in_the_page(page, app_url):
+    open_topic(page, app_url, "aux_weighting")
+    page.locator("strong", has_text="meta (AUX-TS)").first.wait_for(timeout=60_000)
+    titles = "() => [...Bokeh.documents[0].all_models].filter(m => m.type === 'Title').map(m => m.text).join('|')"
+    assert "each task's weight" in page.evaluate(titles) and "gradient cosine" in page.evaluate(titles)
+    # untick a task: the page says which run it shows
+    page.get_by_label("random_labels", exact=True).uncheck()
+    page.get_by_text("left out: random_labels").first.wait_for(timeout=60_000)
+    # a fast method trains off the loop, streams its epochs, then says done
+    page.get_by_label("Method", exact=True).select_option(label="target only")
+    page.locator("strong", has_text="target only").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("epoch 200").first.wait_for(timeout=300_000)
+    page.get_by_text("done.").first.wait_for(timeout=300_000)
+    # every method's accuracy is drawn when its tab is opened
+    assert "validation accuracy over training" not in page.evaluate(titles)
+    page.get_by_text("Validation accuracy, every method", exact=True).click()
+    page.wait_for_function(f"({titles})().includes('validation accuracy over training')", timeout=60_000)
+    assert page.locator("text=Traceback").count() == 0
+    assert not page.console_errors, page.console_errors

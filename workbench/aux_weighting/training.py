@@ -8,9 +8,10 @@
 * ``uncertainty``: ``Σ_τ exp(−s_τ) mean ℓ_τ + s_τ`` with a learned log-variance ``s_τ`` per task (Kendall, Gal,
   Cipolla 2018);
 * ``meta`` (AUX-TS): per-example weights ``V(e; φ)`` (:mod:`.weighting`). Each epoch, first the ``φ``-step: the
-  training nodes are cut into ``folds``; for each, the one-step look-ahead on the other folds' target losses and the
-  auxiliary losses, and the target loss at the look-ahead on the held-out fold; their mean's gradient moves ``φ``
-  (Adam, ``meta_lr``). Then the ``θ``-step on every task, weighted by ``V`` (no gradient to ``φ``).
+  training nodes are cut into ``folds`` (stratified by class); for each, the one-step look-ahead on the other folds'
+  target losses and the auxiliary losses, and the target loss at the look-ahead on the held-out fold; their mean's
+  gradient moves ``φ`` (Adam, ``meta_lr``). Then the ``θ``-step on every task, weighted by ``V`` (no gradient to
+  ``φ``). By default the target keeps weight 1 and the auxiliary weights share a fixed mean (:class:`TrainConfig`).
 
 Every method trains the same :class:`~.tasks.MultiTaskGNN` (Adam, ``lr``, weight decay on the encoder) for
 ``epochs`` full-graph steps; the model with the best validation accuracy gives the test accuracy.
@@ -34,7 +35,13 @@ METHODS = ("target_only", "equal", "finetune", "cosine", "uncertainty", "meta")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Hyper-parameters of every method (see the module); ``pairs``, ``mask``, ``nodes``: each step's draw."""
+    """Hyper-parameters of every method (see the module); ``pairs``, ``mask``, ``nodes``: each step's draw.
+
+    ``meta``'s weighting model: ``learn_target`` (the target's examples weighted by ``V`` too, as in the paper;
+    default off: the target's weight is 1), ``cosine_smoothing`` ``β`` (the cosines ``V`` reads are the exponential
+    average ``c ← β c + (1 − β) cos`` over steps; 0: each step's own), ``auxiliary_mean`` (the auxiliary weights
+    share that mean, :meth:`~.weighting.WeightNet.weights`; None: free sigmoids, as in the paper). The defaults are
+    what made ``meta`` work on Cora (``docs/aux_weighting.md``, "Getting meta to work")."""
 
     epochs: int = 200
     lr: float = 0.01
@@ -46,6 +53,9 @@ class TrainConfig:
     lookahead_lr: float = 0.1
     folds: int = 3  # the authors' n_fold on OAG
     weight_hidden: int = 100
+    learn_target: bool = False
+    cosine_smoothing: float = 0.9
+    auxiliary_mean: float | None = 1.0
     pairs: int = 512
     mask: int = 256
     nodes: int = 512
@@ -54,8 +64,16 @@ class TrainConfig:
     def __post_init__(self):
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.type == "int":
+            if f.type == "bool":
+                if not isinstance(value, bool):
+                    raise TypeError(f"{f.name}: expected True or False, got {value!r}")
+            elif f.name == "auxiliary_mean":
+                if value is not None:
+                    check_real(f.name, value)
+            elif f.type == "int":
                 check_int(f.name, value, 0 if f.name == "pretrain_epochs" else 1)
+            elif f.name == "cosine_smoothing":
+                check_real(f.name, value, 0.0, 1.0, low_open=False, high_open=True)
             else:
                 check_real(f.name, value, low_open=f.name != "weight_decay")
         if self.folds < 2:
@@ -117,9 +135,11 @@ def iter_train(graph: TaskGraph, method: str, tasks=AUXILIARY, config: TrainConf
     optimizer = _optimizer(model, cfg, [log_var] if method == "uncertainty" else ())
     weight_net = meta_optimizer = None
     if method == "meta":
-        weight_net = WeightNet(cfg.weight_hidden, seed=seed)
+        weight_net = WeightNet(cfg.weight_hidden, seed=seed, learn_target=cfg.learn_target,
+                               auxiliary_mean=cfg.auxiliary_mean)
         meta_optimizer = torch.optim.Adam(weight_net.parameters(), lr=cfg.meta_lr)
     best_val, test_at_best = -1.0, 0.0
+    smooth = None  # the cosines the weighting model reads: an exponential average over steps
     total_epochs = cfg.epochs + (cfg.pretrain_epochs if method == "finetune" else 0)
     for epoch in range(1, total_epochs + 1):
         model.train()
@@ -129,14 +149,17 @@ def iter_train(graph: TaskGraph, method: str, tasks=AUXILIARY, config: TrainConf
             for k, held_out in enumerate(folds):
                 rest = torch.cat([f for j, f in enumerate(folds) if j != k])
                 meta = lookahead_target_loss(model, weight_net, graph, draw(graph, gen, rest, cfg.pairs, cfg.mask,
-                                                                            cfg.nodes), held_out, cfg.lookahead_lr)
+                                                                            cfg.nodes), held_out, cfg.lookahead_lr,
+                                             smooth)
                 (meta / len(folds)).backward()
             meta_optimizer.step()
         d = draw(graph, gen, None, cfg.pairs, cfg.mask, cfg.nodes)
         losses = model(graph, d)
         cosines = gradient_cosines(model, losses)
+        b = cfg.cosine_smoothing
+        smooth = cosines if smooth is None else {t: b * smooth[t] + (1 - b) * cosines[t] for t in cosines}
         pretraining = method == "finetune" and epoch <= cfg.pretrain_epochs
-        weights = _weights(method, losses, cosines, log_var, weight_net, pretraining)
+        weights = _weights(method, losses, smooth if method == "meta" else cosines, log_var, weight_net, pretraining)
         if method == "uncertainty":
             total = sum(torch.exp(-log_var[i]) * losses[t].mean() + log_var[i]
                         for i, t in enumerate(("target",) + tasks))

@@ -22,15 +22,19 @@ from torch.func import functional_call
 from workbench.aux_weighting.tasks import TASKS, Draw, MultiTaskGNN, TaskGraph
 from workbench.checks import check_int, check_real
 
-__all__ = ["WeightNet", "gradient_cosines", "weighted_loss", "lookahead_target_loss", "meta_gradient"]
+__all__ = ["WeightNet", "rescale_auxiliary", "gradient_cosines", "weighted_loss", "lookahead_target_loss",
+           "meta_gradient"]
 
 
 class WeightNet(nn.Module):
     """``V(e; φ)``: ``Linear(2 + len(TASKS), hidden) → ReLU → Linear(hidden, 1) → sigmoid`` (the paper's v-net;
     ``hidden`` 100 as in the authors' code)."""
 
-    def __init__(self, hidden: int = 100, seed: int = 0):
+    def __init__(self, hidden: int = 100, seed: int = 0, learn_target: bool = True,
+                 auxiliary_mean: float | None = None):
         super().__init__()
+        self.learn_target = bool(learn_target)
+        self.auxiliary_mean = None if auxiliary_mean is None else check_real("auxiliary_mean", auxiliary_mean)
         torch.manual_seed(check_int("seed", seed, 0))
         self.net = nn.Sequential(nn.Linear(2 + len(TASKS), check_int("hidden", hidden, 1)), nn.ReLU(),
                                  nn.Linear(hidden, 1))
@@ -52,8 +56,38 @@ class WeightNet(nn.Module):
         return torch.sigmoid(self.net(e.to(self.net[0].weight.dtype)))[:, 0]
 
     def weights(self, losses: dict[str, torch.Tensor], cosines: dict[str, float]) -> dict[str, torch.Tensor]:
-        """``{τ: (n_τ,)}``: every example's weight."""
-        return {t: self(e) for t, e in self.features(losses, cosines).items()}
+        """``{τ: (n_τ,)}``: every example's weight, ``σ(V)``; the target's all 1 unless ``learn_target``.
+
+        With ``auxiliary_mean`` ``c`` the auxiliary examples share a fixed amount of weight instead:
+        ``v_i = c · exp(s_i) / mean_τ mean_j exp(s_j)`` over the auxiliary tasks ``τ`` and their examples ``j``
+        (``s``: the network's output before the sigmoid), so the weighting decides which tasks and examples get the
+        auxiliary training, not whether there is any (see ``docs/aux_weighting.md``). ``exp`` rather than ``σ``:
+        rescaled sigmoids can all drift into saturation together, where their gradient vanishes and the weights
+        stick at equal."""
+        feats = self.features(losses, cosines)
+        w = {t: self(e) if self.learn_target or t != "target" else torch.ones(len(e), dtype=e.dtype)
+             for t, e in feats.items() if self.auxiliary_mean is None or t == "target"}
+        auxiliary = [t for t in feats if t != "target"]
+        if self.auxiliary_mean is None or not auxiliary:
+            return w
+        scores = {t: self.net(feats[t].to(self.net[0].weight.dtype))[:, 0] for t in auxiliary}
+        top = max(float(s.detach().max()) for s in scores.values())  # exp(s - top) <= 1: no overflow
+        return {**w, **rescale_auxiliary({t: torch.exp(s - top) for t, s in scores.items()}, self.auxiliary_mean)}
+
+
+def rescale_auxiliary(weights: dict[str, torch.Tensor], mean: float) -> dict[str, torch.Tensor]:
+    """``weights`` with every auxiliary task's (all but ``"target"``) multiplied by one factor ``c / m``, where
+    ``m = mean_τ mean_i v_{τ,i}`` over the auxiliary tasks ``τ``: afterwards that mean of means is ``c = mean``
+    (differentiable; the relative weights of tasks and examples unchanged)."""
+    mean = check_real("mean", mean)
+    auxiliary = [t for t in weights if t != "target"]
+    if not auxiliary:
+        raise ValueError(f"weights: expected at least one auxiliary task, got only {list(weights)}")
+    m = sum(torch.as_tensor(weights[t]).mean() for t in auxiliary) / len(auxiliary)
+    if not float(m.detach()) > 0:
+        raise ValueError(f"weights: expected positive auxiliary weights to rescale, got a mean of "
+                         f"{float(m.detach()):g}")
+    return {t: w if t == "target" else w * (mean / m) for t, w in weights.items()}
 
 
 def weighted_loss(losses: dict[str, torch.Tensor], weights: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
