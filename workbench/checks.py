@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = ["check_int", "check_real"]
+__all__ = ["check_int", "check_real", "check_names"]
 
 
 def check_int(name: str, value, minimum: int = 1) -> int:
@@ -29,3 +29,14 @@ def check_real(name: str, value, low: float = 0.0, high: float = math.inf, *, lo
     if not (math.isfinite(v) and inside):
         raise ValueError(f"{name}: expected a finite number in {interval}, got {value!r}")
     return v
+
+
+def check_names(name: str, values, allowed) -> tuple:
+    """``values`` (a non-empty list or tuple, each one of ``allowed``) as a tuple; a ``TypeError`` for a string or a
+    non-sequence, a ``ValueError`` listing what is allowed otherwise (what every topic's run settings check)."""
+    if isinstance(values, str) or not isinstance(values, (list, tuple)):
+        raise TypeError(f"{name}: expected a list of names from {list(allowed)}, got {type(values).__name__} "
+                        f"{values!r}")
+    if not values or any(v not in allowed for v in values):
+        raise ValueError(f"{name}: expected names from {list(allowed)}, got {list(values)}")
+    return tuple(values)

@@ -19,7 +19,7 @@ from typing import Callable
 
 from workbench.aux_weighting.tasks import AUXILIARY, TaskGraph, check_tasks, prepare
 from workbench.aux_weighting.training import METHODS, TrainConfig, iter_train
-from workbench.checks import check_int
+from workbench.checks import check_int, check_names
 from workbench.graphs import load_planetoid
 from workbench.report import Report
 from workbench.results_pages import grid_status
@@ -54,12 +54,8 @@ class Settings:
     drop_seeds: int = 2
 
     def __post_init__(self):
-        unknown = sorted(set(self.graphs) - set(GRAPHS))
-        if unknown or not self.graphs:
-            raise ValueError(f"graphs: expected names from {list(GRAPHS)}, got {list(self.graphs)}")
-        unknown = sorted(set(self.methods) - set(METHODS))
-        if unknown or not self.methods:
-            raise ValueError(f"methods: expected names from {list(METHODS)}, got {list(self.methods)}")
+        check_names("graphs", self.graphs, GRAPHS)
+        check_names("methods", self.methods, METHODS)
         check_tasks(list(self.tasks))
         if set(self.drop) - set(self.tasks):
             raise ValueError(f"drop: expected tasks among tasks={list(self.tasks)}, got {list(self.drop)}")

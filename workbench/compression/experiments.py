@@ -20,7 +20,7 @@ from typing import Callable
 
 import torch
 
-from workbench.checks import check_int
+from workbench.checks import check_int, check_names
 from workbench.classification import evaluate, fit_classifier
 from workbench.compression.budget import METHODS, check_budget, compress_at_budget
 from workbench.compression.frontier import RECIPES, compressible_layers, model_data, trained_model
@@ -56,12 +56,8 @@ class Settings:
     steps: int = 60
 
     def __post_init__(self):
-        unknown = sorted(set(self.models) - set(RECIPES))
-        if unknown:
-            raise ValueError(f"models: expected names from {sorted(RECIPES)}, got {unknown}")
-        unknown = sorted(set(self.methods) - set(METHODS))
-        if unknown:
-            raise ValueError(f"methods: expected names from {METHODS}, got {unknown}")
+        check_names("models", self.models, sorted(RECIPES))
+        check_names("methods", self.methods, METHODS)
         for b in self.budgets:
             check_budget(b)
         for m in self.models:

@@ -17,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from workbench.checks import check_int
+from workbench.checks import check_int, check_names
 from workbench.gnn_sampling.graph import Graph, from_planetoid
 from workbench.gnn_sampling.model import GCN
 from workbench.gnn_sampling.samplers import SAMPLERS, make_sampler
@@ -70,12 +70,8 @@ class Settings:
     draws: int = 20
 
     def __post_init__(self):
-        unknown = sorted(set(self.graphs) - set(GRAPHS))
-        if unknown or not self.graphs:
-            raise ValueError(f"graphs: expected names from {list(GRAPHS)}, got {list(self.graphs)}")
-        unknown = sorted(set(self.samplers) - set(SAMPLERS))
-        if unknown or not self.samplers:
-            raise ValueError(f"samplers: expected names from {list(SAMPLERS)}, got {list(self.samplers)}")
+        check_names("graphs", self.graphs, GRAPHS)
+        check_names("samplers", self.samplers, SAMPLERS)
         for name in ("batch_sizes", "steps", "seeds"):
             if not isinstance(getattr(self, name), dict):
                 raise TypeError(f"{name}: expected a dict from graph name to its value, got {getattr(self, name)!r}")

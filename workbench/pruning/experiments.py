@@ -21,6 +21,7 @@ from typing import Callable
 
 import torch
 
+from workbench.checks import check_names
 from workbench.classification import evaluate
 from workbench.pruning.inference import linear_latency, structured_latency
 from workbench.pruning.masks import layer_sparsity, model_sparsity, prunable_layers, remove_masks
@@ -82,9 +83,7 @@ class ModelRun:
                 raise ValueError(f"{name}: expected a positive integer, got {v!r}")
         for s in self.sparsities:
             check_sparsity(s)
-        unknown = [m for m in self.methods if m not in VARIANTS]
-        if unknown:
-            raise ValueError(f"methods: expected names from {list(VARIANTS)}, got {unknown}")
+        check_names("methods", self.methods, list(VARIANTS))
         if "dense" not in self.methods:
             raise ValueError(f"methods: expected 'dense' among them (the baseline), got {self.methods!r}")
 

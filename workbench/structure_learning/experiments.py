@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from workbench.checks import check_names
 from workbench.report import Report
 from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
@@ -69,9 +70,7 @@ class Settings:
     edges_retained: tuple[float, ...] = EDGES_RETAINED
 
     def __post_init__(self):
-        unknown = sorted(set(self.datasets) - set(DATASETS))
-        if unknown or not self.datasets:
-            raise ValueError(f"datasets: expected names from {list(DATASETS)}, got {list(self.datasets)}")
+        check_names("datasets", self.datasets, DATASETS)
         if not isinstance(self.seeds, int) or self.seeds < 1:
             raise ValueError(f"seeds: expected a positive integer, got {self.seeds!r}")
         if not self.ks or any(not isinstance(k, int) or k < 1 for k in self.ks):
@@ -193,10 +192,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     t0 = time.perf_counter()
     cfg = settings or (QUICK if quick else FULL)
     if only is not None:
-        only = [only] if isinstance(only, str) else list(only)
-        unknown = sorted(set(only) - set(DATASETS))
-        if unknown:
-            raise ValueError(f"only: expected names from {list(DATASETS)}, got {unknown}")
+        only = check_names("only", [only] if isinstance(only, str) else list(only), DATASETS)
         cfg = replace(cfg, datasets=tuple(ds for ds in DATASETS if ds in only and ds in cfg.datasets) or
                       tuple(only))
     seeds = [seed + i for i in range(cfg.seeds)]
