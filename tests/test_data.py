@@ -74,3 +74,27 @@ def test_verified_download_is_renamed_into_place(monkeypatch, tmp_path):
                                lambda url, path: shutil.copyfile(shared / url.rsplit("/", 1)[1], path))
     assert data.find("planetoid") == cache
     assert sorted(p.name for p in cache.iterdir()) == sorted(data.DATASETS["planetoid"].files)
+
+
+def test_a_download_fetches_each_file_from_its_remote_path(monkeypatch, tmp_path):
+    """The SIP files sit in two folders of their repository (bim/, het/) and land flat in the cache, verified."""
+    shared = data.find("sip", download=False)
+    asked = []
+
+    def fetch(url, path):
+        asked.append(url)
+        shutil.copyfile(shared / url.rsplit("/", 1)[1], path)
+
+    monkeypatch.setenv("WORKBENCH_DATA", str(tmp_path / "empty"))
+    monkeypatch.setattr(data, "REPO_DATA", tmp_path / "repo-data")
+    monkeypatch.setattr(data, "_fetch", fetch)
+    assert data.find("sip") == tmp_path / "repo-data" / "cache" / "sip"
+    assert sorted(u.rsplit("/data/", 1)[1] for u in asked) == ["bim/bim_data.txt", "bim/bim_test.txt",
+                                                               "het/heteroc.txt", "het/heteroc_test.txt"]
+
+
+def test_package_shipped_regression_sets():
+    x, y = data.load("diabetes")
+    assert x.shape == (442, 10) and y.shape == (442,)
+    x, y = data.load("engel")
+    assert x.shape == (235, 1) and y.shape == (235,) and (y > 0).all()

@@ -52,6 +52,7 @@ WORK = {
     "compression": [("Compress", "Compressed.")],
     "gnn_sampling": [("Train", "done.")],
     "aux_weighting": [("Train", "done.")],
+    "implicit_processes": [("Train", "done.")],
 }
 
 # timestamps inside the page: every websocket message that changes the document, the paint after it, the first

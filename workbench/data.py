@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["Dataset", "DATASETS", "DataNotFoundError", "search_path", "find", "load", "load_digits"]
+__all__ = ["Dataset", "DATASETS", "DataNotFoundError", "search_path", "find", "load", "load_digits", "load_diabetes",
+           "load_engel"]
 
 REPO_DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -38,6 +39,7 @@ class Dataset:
     provenance: str
     files: dict[str, str] = field(default_factory=dict)  # file name -> sha256
     base_url: str | None = None  # files are downloaded from base_url + file name
+    remote: dict[str, str] = field(default_factory=dict)  # file name -> its path under base_url, where they differ
     loader: Callable | None = None  # for package-shipped data: () -> data
 
 
@@ -50,6 +52,24 @@ def load_digits():
 
     d = _load()
     return d.data, d.target
+
+
+def load_diabetes():
+    """scikit-learn's diabetes regression set (Efron et al., 2004): 442 patients, 10 standardised covariates, disease
+    progression after one year. Returns ``(X, y)``: float64 ``(442, 10)`` and ``(442,)``."""
+    from sklearn.datasets import load_diabetes as _load
+
+    d = _load()
+    return d.data.astype(float), d.target.astype(float)
+
+
+def load_engel():
+    """Engel's food expenditure data (1857), as shipped by statsmodels: 235 Belgian working-class households.
+    Returns ``(X, y)``: household income ``(235, 1)`` and food expenditure ``(235,)``, both in Belgian francs."""
+    from statsmodels.datasets import engel
+
+    d = engel.load_pandas().data
+    return d[["income"]].to_numpy(float), d["foodexp"].to_numpy(float)
 
 
 _PLANETOID_SHA = {
@@ -79,6 +99,18 @@ DATASETS: dict[str, Dataset] = {
             "8x8 handwritten digits, 1,797 images, 10 classes",
             "UCI optical recognition of handwritten digits, as shipped by scikit-learn",
             loader=load_digits,
+        ),
+        Dataset(
+            "diabetes",
+            "diabetes progression, 442 patients x 10 covariates (regression)",
+            "Efron, Hastie, Johnstone, Tibshirani (2004), as shipped by scikit-learn",
+            loader=load_diabetes,
+        ),
+        Dataset(
+            "engel",
+            "food expenditure against income, 235 households (regression, heteroscedastic)",
+            "Engel (1857) via Koenker and Bassett (1982), as shipped by statsmodels",
+            loader=load_engel,
         ),
         Dataset(
             "planetoid",
@@ -119,6 +151,10 @@ DATASETS: dict[str, Dataset] = {
                 "heteroc.txt": "c671438636451032507f1dca75683b165d8e5f7e909541814710ef658b15a480",
                 "heteroc_test.txt": "13a342555cb963a1eae2c6b1cf04c6295fcf0edba3f7923a7c980c7bce02ba62",
             },
+            base_url="https://raw.githubusercontent.com/simonrsantana/sparse-implicit-processes/"
+                     "97592c5a33267cabefe6a93e06905efa65ccd6a2/data/",
+            remote={"bim_data.txt": "bim/bim_data.txt", "bim_test.txt": "bim/bim_test.txt",
+                    "heteroc.txt": "het/heteroc.txt", "heteroc_test.txt": "het/heteroc_test.txt"},
         ),
         Dataset(
             "mnist",
@@ -196,9 +232,10 @@ def _download(ds: Dataset, dest: Path) -> None:
         if target.exists():
             continue
         tmp = target.with_name(target.name + ".part")
+        url = ds.base_url + ds.remote.get(fname, fname)
         try:
-            _fetch(ds.base_url + fname, tmp)
-            _check(ds, tmp, sha, ds.base_url + fname, "the download was deleted; the source may have changed")
+            _fetch(url, tmp)
+            _check(ds, tmp, sha, url, "the download was deleted; the source may have changed")
             tmp.replace(target)
         finally:
             tmp.unlink(missing_ok=True)

@@ -110,6 +110,14 @@ TOPICS: dict[str, Topic] = {
             "Han, Huang, An, Bai. Adaptive Transfer Learning on Graph Neural Networks. KDD 2021",
             "https://arxiv.org/abs/2107.08765",
         ),
+        Topic(
+            "implicit_processes",
+            "Sparse Implicit Processes: predictive distributions a GP cannot give",
+            "An implicit prior (a BNN, a neural sampler, a physical model) with inducing points and an implicit "
+            "posterior gives bimodal and input-dependent predictive distributions, and corrects a wrong model.",
+            "Santana, Zaldívar, Hernández-Lobato. Function-space Inference with Sparse Implicit Processes. ICML 2022",
+            "https://arxiv.org/abs/2110.07618",
+        ),
     ]
 }
 

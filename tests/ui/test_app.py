@@ -174,3 +174,22 @@ def test_aux_weighting_drops_a_task_and_trains_in_the_page(page, app_url):
     page.wait_for_function(f"({titles})().includes('validation accuracy over training')", timeout=60_000)
     assert page.locator("text=Traceback").count() == 0
     assert not page.console_errors, page.console_errors
+
+
+def test_implicit_processes_trains_and_draws_the_predictive_density(page, app_url):
+    open_topic(page, app_url, "implicit_processes")
+    page.locator("strong", has_text="SIP with a neural sampler prior").first.wait_for(timeout=60_000)
+    titles = "() => [...Bokeh.documents[0].all_models].filter(m => m.type === 'Title').map(m => m.text).join('|')"
+    assert "predictive density p(y | x)" in page.evaluate(titles)
+    # a setting the shipped run does not have: Train streams the density and the inducing inputs, then says done
+    page.get_by_label("Data set", exact=True).select_option("heteroscedastic")
+    page.locator("strong", has_text="heteroscedastic").first.wait_for(timeout=60_000)
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("epoch 150/150").first.wait_for(timeout=300_000)
+    page.get_by_text("done.").first.wait_for(timeout=300_000)
+    page.wait_for_function(f"({titles})().includes('your run, epoch 150')", timeout=60_000)
+    # the training curve is drawn when its tab is opened
+    page.get_by_text("Training", exact=True).click()
+    page.wait_for_function(f"({titles})().includes('the data term over epochs')", timeout=60_000)
+    assert page.locator("text=Traceback").count() == 0
+    assert not page.console_errors, page.console_errors
