@@ -56,3 +56,15 @@ def test_train_streams_the_density_and_a_new_setting_stops_it():
         e.alpha = 0.9  # a new setting: the training of the old one is stopped
         assert job.cancelled.is_set() and not e._buttons.running and e._buttons.stop.disabled
         session.wait_and_drain(job)
+
+
+def test_without_the_papers_files_the_page_offers_the_other_sets(monkeypatch, tmp_path):
+    """No ../shared/data and no download: the page opens on a set it has and says where the paper's files go."""
+    from workbench import data
+
+    monkeypatch.setenv("WORKBENCH_DATA", str(tmp_path))
+    monkeypatch.setattr(data, "REPO_DATA", tmp_path / "repo-data")
+    e = Explorer()
+    assert e.dataset == "oscillator" and "bimodal" not in e.param.dataset.objects
+    assert "WORKBENCH_DATA" in e._status.object
+    assert [type(el).__name__ for el in e._density()] == ["Image", "Scatter", "Scatter"]

@@ -32,6 +32,18 @@ PRIOR_NAMES = {"bnn": "BNN", "ns": "neural sampler", "gp": "GP (RBF)", "oscillat
 GRID = 80
 
 
+def available() -> list[str]:
+    """The 1-D data sets this machine has: the paper's two need their files (``workbench.data``, no download here:
+    a page must not wait on the network; the server's warm-up downloads them when it can)."""
+    from workbench import data
+
+    try:
+        data.find("sip", download=False)
+        return list(ONE_D)
+    except data.DataNotFoundError:
+        return [d for d in ONE_D if d not in ("bimodal", "heteroscedastic")]
+
+
 @functools.lru_cache(maxsize=1)
 def shipped() -> dict:
     """The shipped full run's data (``{}`` when absent)."""
@@ -71,7 +83,11 @@ class Explorer(ExplorerBase):
 
     def __init__(self, **params):
         load_extensions()
+        here = available()
+        wanted = params.pop("dataset", self.param.dataset.default)
+        self._missing = [d for d in ONE_D if d not in here]
         super().__init__(**params)
+        self.param.dataset.objects = here  # this page's list (an instance parameter: the class keeps all four)
         self._buttons = TrainButtons()
         self._buttons.on_click(self._on_train)
         self._live: dict | None = None  # {"key", "density", "inducing", "prior", "energy": [...]}
@@ -82,6 +98,8 @@ class Explorer(ExplorerBase):
         self._density_pane = pn.pane.HoloViews(hv.DynamicMap(self._density, streams=streams))
         self._prior_pane = pn.pane.HoloViews(hv.DynamicMap(self._prior_samples, streams=streams))
         self._energy_pane = pn.pane.HoloViews(hv.DynamicMap(self._energy, streams=streams))
+        with param.parameterized.discard_events(self):
+            self.dataset = wanted if wanted in here else here[0]
         self._describe()
 
     # ---------- what is shown ----------
@@ -109,6 +127,9 @@ class Explorer(ExplorerBase):
             _, source = self._picture()
             self._status.object = (f"**SIP with a {PRIOR_NAMES[self.prior]} prior** on **{self.dataset}**, "
                                    f"α = {self.alpha:g}: {source}.")
+        if self._missing:
+            self._status.object += (f" (The paper's {' and '.join(self._missing)} sets are not on this machine: "
+                                    "point WORKBENCH_DATA at a folder holding sip/, see `workbench data`.)")
         rows = [r for r in shipped().get("results", []) if r["dataset"] == self.dataset]
         if not rows:
             self._scores.object = "*No shipped full run in this checkout: Train fits SIP live.*"
