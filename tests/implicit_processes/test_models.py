@@ -132,3 +132,15 @@ def test_check_xy_errors():
         D.check_xy(np.zeros((3, 1)), np.zeros(2))
     with pytest.raises(ValueError, match="name"):
         D.load("boston")
+
+
+def test_a_prediction_between_epochs_leaves_the_training_as_it_was(small_bimodal):
+    """The page predicts between epochs of iter_fit: the prior is back in training mode (dropout on) afterwards,
+    and in evaluation mode once the fit has ended."""
+    x_tr, y_tr, x_te, _ = small_bimodal
+    model = SIP(epochs=2, batch_size=50, n_inducing=10, n_samples=20)
+    for _ in model.iter_fit(x_tr, y_tr):
+        model.predict(x_te, n_samples=10)
+        model.prior_samples(x_te, 3)
+        assert model.prior_.training
+    assert not model.prior_.training

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from workbench.checks import check_int, check_real
-from workbench.implicit_processes.datasets import check_xy
+from workbench.implicit_processes.datasets import check_x, check_xy
 from workbench.implicit_processes.predictive import GaussianMixture
 from workbench.implicit_processes.priors import OscillatorPrior
 
@@ -95,8 +95,7 @@ class AssumedOscillator:
         (the rest hold negligible weight; they are renormalised away)."""
         if not hasattr(self, "means_"):
             raise RuntimeError("AssumedOscillator: call fit(X, y) before predicting")
-        x = np.asarray(X, dtype=float)
-        t = check_xy(x, np.zeros(len(x)))[0][:, 0]
+        t = check_x(X)[:, 0]
         keep = np.argsort(self.log_weights_)[::-1][:check_int("max_components", max_components, 1)]
         means, stds = [], []
         for k in keep:

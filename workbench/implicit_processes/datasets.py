@@ -21,7 +21,7 @@ import numpy as np
 from workbench.checks import check_int, check_real
 
 __all__ = ["RegressionData", "DATASETS", "SYNTHETIC", "load", "split", "bimodal", "heteroscedastic", "oscillator",
-           "check_xy"]
+           "check_x", "check_xy"]
 
 DATASETS = ("bimodal", "heteroscedastic", "oscillator", "diabetes", "engel")
 SYNTHETIC = ("bimodal", "heteroscedastic", "oscillator")
@@ -42,18 +42,24 @@ class RegressionData:
         return self.x.shape[1]
 
 
-def check_xy(x, y, name_x: str = "X", name_y: str = "y") -> tuple[np.ndarray, np.ndarray]:
-    """``x`` as float ``(N, D)`` and ``y`` as float ``(N,)``, same ``N``, all finite."""
+def check_x(x, name: str = "X") -> np.ndarray:
+    """``x`` as finite float ``(N, D)`` with ``N >= 2`` (a 1-D array is one input per row)."""
     x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
     if x.ndim == 1:
         x = x[:, None]
     if x.ndim != 2 or x.shape[0] < 2:
-        raise ValueError(f"{name_x}: expected shape (N, D) with N >= 2, got {x.shape}")
+        raise ValueError(f"{name}: expected shape (N, D) with N >= 2, got {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name}: expected finite values, got {int((~np.isfinite(x)).sum())} NaN or infinite")
+    return x
+
+
+def check_xy(x, y, name_x: str = "X", name_y: str = "y") -> tuple[np.ndarray, np.ndarray]:
+    """``x`` as float ``(N, D)`` (:func:`check_x`) and ``y`` as float ``(N,)``, same ``N``, all finite."""
+    x = check_x(x, name_x)
+    y = np.asarray(y, dtype=float)
     if y.ndim != 1 or y.shape[0] != x.shape[0]:
         raise ValueError(f"{name_y}: expected shape ({x.shape[0]},) to match {name_x} {x.shape}, got {y.shape}")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{name_x}: expected finite values, got {int((~np.isfinite(x)).sum())} NaN or infinite")
     if not np.isfinite(y).all():
         raise ValueError(f"{name_y}: expected finite values, got {int((~np.isfinite(y)).sum())} NaN or infinite")
     return x, y

@@ -21,13 +21,14 @@ from workbench.checks import check_int, check_names, check_real
 from workbench.implicit_processes import datasets as D
 from workbench.implicit_processes.assumed import AssumedOscillator
 from workbench.implicit_processes.gp import ExactGP, SparseVariationalGP
-from workbench.implicit_processes.sip import SIP
+from workbench.implicit_processes.sip import N_INDUCING, SIP
 from workbench.implicit_processes.vi_bnn import VIBNN
 from workbench.report import Report
 from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
 
-__all__ = ["METHODS", "BIAS_METHODS", "METHOD_NAMES", "Settings", "QUICK", "FULL", "TASK_VERSION", "make_method",
+__all__ = ["METHODS", "BIAS_METHODS", "METHOD_NAMES", "Settings", "QUICK", "FULL", "TASK_VERSION", "density_grid",
+           "make_method",
            "run_task", "tasks", "summarise", "reproduce", "markdown_tables"]
 
 METHODS = ("sip_bnn", "sip_ns", "gp_exact", "svgp", "vi_bnn")
@@ -98,9 +99,9 @@ def make_method(method: str, alpha: float, sip_epochs: int, sip_batch: int, sip_
     sip = {"alpha": alpha, "epochs": sip_epochs, "batch_size": sip_batch, "lr": sip_lr, "noise_lr": sip_noise_lr,
            "seed": seed}
     if method == "sip_bnn":
-        return SIP(prior="bnn", n_inducing=50, **sip)
+        return SIP(prior="bnn", n_inducing=N_INDUCING["bnn"], **sip)
     if method == "sip_ns":
-        return SIP(prior="ns", n_inducing=100, **sip)
+        return SIP(prior="ns", n_inducing=N_INDUCING["ns"], **sip)
     if method == "gp_exact":
         return ExactGP(iterations=gp_iterations, seed=seed)
     if method == "svgp":
@@ -115,15 +116,18 @@ def make_method(method: str, alpha: float, sip_epochs: int, sip_batch: int, sip_
     raise ValueError(f"method: expected one of {list(METHODS + BIAS_METHODS)}, got {method!r}")
 
 
+def density_grid(x_train: np.ndarray, y_train: np.ndarray, points: int = 80) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(x, y)`` grid a predictive density is drawn on (1-D inputs): ``points`` values across the training
+    inputs and across the training targets ± 10 % of their range."""
+    pad = 0.1 * (y_train.max() - y_train.min())
+    return (np.linspace(x_train.min(), x_train.max(), points),
+            np.linspace(y_train.min() - pad, y_train.max() + pad, points))
+
+
 def _density(model, x_train: np.ndarray, y_train: np.ndarray, points: int = 80) -> dict:
-    """The predictive density on a ``points`` × ``points`` grid spanning the training data (1-D inputs)."""
-    lo, hi = float(x_train.min()), float(x_train.max())
-    ylo, yhi = float(y_train.min()), float(y_train.max())
-    pad = 0.1 * (yhi - ylo)
-    xs = np.linspace(lo, hi, points)
-    ys = np.linspace(ylo - pad, yhi + pad, points)
-    pred = model.predict(xs[:, None])
-    dens = pred.log_density(torch.tensor(ys, dtype=pred.means.dtype)[:, None].expand(-1, points)).exp()
+    """The predictive density on the :func:`density_grid` of the training data."""
+    xs, ys = density_grid(x_train, y_train, points)
+    dens = model.predict(xs[:, None]).density_grid(ys)
     return {"x": [round(float(v), 4) for v in xs], "y": [round(float(v), 4) for v in ys],
             "density": [[round(float(v), 5) for v in row] for row in dens]}
 

@@ -16,9 +16,9 @@ import torch
 
 from workbench.implicit_processes import datasets as D
 from workbench.implicit_processes.assumed import AssumedOscillator
-from workbench.implicit_processes.experiments import METHOD_NAMES, METHODS, BIAS_METHODS
+from workbench.implicit_processes.experiments import BIAS_METHODS, METHOD_NAMES, METHODS, density_grid
 from workbench.implicit_processes.priors import make_prior
-from workbench.implicit_processes.sip import SIP
+from workbench.implicit_processes.sip import N_INDUCING, SIP
 from workbench.results_pages import DOCS
 from workbench.ui import ExplorerBase, error_message, load_extensions
 from workbench.ui.train_buttons import TrainButtons
@@ -64,8 +64,7 @@ def _shipped_density(dataset: str, method: str) -> dict | None:
 
 def _grid(dataset: str) -> tuple[np.ndarray, np.ndarray]:
     x_tr, y_tr, _, _ = _split0(dataset)
-    pad = 0.1 * (y_tr.max() - y_tr.min())
-    return (np.linspace(x_tr.min(), x_tr.max(), GRID), np.linspace(y_tr.min() - pad, y_tr.max() + pad, GRID))
+    return density_grid(x_tr, y_tr, GRID)
 
 
 class Explorer(ExplorerBase):
@@ -229,18 +228,15 @@ class Explorer(ExplorerBase):
                 model = SIP(prior=AssumedOscillator().fit(x_tr, y_tr).as_prior(x_tr, y_tr), alpha=alpha,
                             epochs=epochs, seed=seed)
             else:
-                model = SIP(prior=prior, alpha=alpha, epochs=epochs, n_inducing=100 if prior == "ns" else 50,
+                model = SIP(prior=prior, alpha=alpha, epochs=epochs, n_inducing=N_INDUCING.get(prior, 50),
                             seed=seed)
             xs, ys = _grid(dataset)
             for record in model.iter_fit(x_tr, y_tr):
                 frame = {"record": {k: record[k] for k in ("epoch", "energy", "kl", "noise_std")},
                          "inducing": record["inducing"][:, 0].tolist()}
                 if record["epoch"] % every == 0 or record["epoch"] == epochs or cancelled.is_set():
-                    pred = model.predict(xs[:, None], n_samples=200, seed=seed)
-                    frame["density"] = pred.log_density(
-                        torch.tensor(ys, dtype=pred.means.dtype)[:, None].expand(-1, len(xs))).exp().numpy()
+                    frame["density"] = model.predict(xs[:, None], n_samples=200, seed=seed).density_grid(ys).numpy()
                     frame["prior"] = model.prior_samples(xs[:, None], 12, seed=seed)
-                    model.prior_.train()
                 report(frame)
                 if cancelled.is_set():
                     break

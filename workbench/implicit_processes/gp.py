@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 
 from workbench.checks import check_int, check_real
-from workbench.implicit_processes.datasets import check_xy
+from workbench.implicit_processes.datasets import check_x, check_xy
 from workbench.implicit_processes.predictive import GaussianMixture
 from workbench.implicit_processes.sip import Standardiser
+from workbench.implicit_processes.sparse import initial_inducing_index
 
 __all__ = ["ExactGP", "SparseVariationalGP"]
 
@@ -32,6 +32,23 @@ def _gpytorch():
 
 def _kernel(gpytorch, d: int):
     return gpytorch.kernels.ScaleKernel(gpytorch.kernels.RBFKernel(ard_num_dims=d))
+
+
+@torch.no_grad()
+def _gaussian_predictive(fitted, X, dtype: torch.dtype) -> GaussianMixture:
+    """The Gaussian predictive ``N(μ(x), σ_f²(x) + σ²)`` of a fitted GP baseline (``model_``, ``likelihood_``,
+    ``scaler_``) at ``X``, in the units of ``y``; exact (Cholesky, full predictive variances)."""
+    gpytorch = _gpytorch()
+    if not hasattr(fitted, "model_"):
+        raise RuntimeError(f"{type(fitted).__name__}: call fit(X, y) before predicting")
+    xs = fitted.scaler_.x(check_x(X)).to(dtype)
+    fitted.model_.eval()
+    fitted.likelihood_.eval()
+    with gpytorch.settings.max_cholesky_size(100_000), gpytorch.settings.fast_pred_var(False):
+        pred = fitted.likelihood_(fitted.model_(xs))
+    s = fitted.scaler_.y_std
+    return GaussianMixture((pred.mean * s + fitted.scaler_.y_mean).float()[None],
+                           (pred.variance.sqrt() * s).float()[None])
 
 
 @dataclass
@@ -79,21 +96,9 @@ class ExactGP:
                 self.history_.append(float(loss.detach()))
         return self
 
-    @torch.no_grad()
     def predict(self, X) -> GaussianMixture:
         """The Gaussian predictive ``N(μ(x), σ_f²(x) + σ²)`` in the units of ``y``."""
-        gpytorch = _gpytorch()
-        if not hasattr(self, "model_"):
-            raise RuntimeError("ExactGP: call fit(X, y) before predicting")
-        x = np.asarray(X, dtype=float)
-        xs = self.scaler_.x(check_xy(x, np.zeros(len(x)))[0]).double()
-        self.model_.eval()
-        self.likelihood_.eval()
-        with gpytorch.settings.max_cholesky_size(100_000), gpytorch.settings.fast_pred_var(False):
-            pred = self.likelihood_(self.model_(xs))
-        s = self.scaler_.y_std
-        return GaussianMixture((pred.mean * s + self.scaler_.y_mean).float()[None],
-                               (pred.variance.sqrt() * s).float()[None])
+        return _gaussian_predictive(self, X, torch.float64)
 
 
 @dataclass
@@ -119,8 +124,7 @@ class SparseVariationalGP:
         xs, ys = self.scaler_.x(x), self.scaler_.y(y)
         gen = torch.Generator().manual_seed(check_int("seed", self.seed, 0))
         torch.manual_seed(self.seed)
-        index = torch.randperm(len(xs), generator=gen)[:m] if m <= len(xs) else torch.randint(len(xs), (m,),
-                                                                                             generator=gen)
+        index = initial_inducing_index(len(xs), m, gen)
 
         class _Model(gpytorch.models.ApproximateGP):
             def __init__(self, z):
@@ -153,15 +157,6 @@ class SparseVariationalGP:
             self.history_.append(total / len(xs))
         return self
 
-    @torch.no_grad()
     def predict(self, X) -> GaussianMixture:
         """The Gaussian predictive in the units of ``y``."""
-        if not hasattr(self, "model_"):
-            raise RuntimeError("SparseVariationalGP: call fit(X, y) before predicting")
-        x = np.asarray(X, dtype=float)
-        xs = self.scaler_.x(check_xy(x, np.zeros(len(x)))[0])
-        self.model_.eval()
-        self.likelihood_.eval()
-        pred = self.likelihood_(self.model_(xs))
-        s = self.scaler_.y_std
-        return GaussianMixture((pred.mean * s + self.scaler_.y_mean)[None], (pred.variance.sqrt() * s)[None])
+        return _gaussian_predictive(self, X, torch.float32)

@@ -95,6 +95,12 @@ class GaussianMixture:
         log_pdf = -0.5 * z * z - self.stds.log() - 0.5 * math.log(2 * math.pi)
         return torch.logsumexp(log_pdf + self.log_weights[:, None], dim=-2)
 
+    def density_grid(self, ys) -> Tensor:
+        """``p(y_n)`` at every value of the grid ``ys`` ``(G,)`` for every input: ``(G, N)`` (a picture of the
+        predictive over ``(x, y)``)."""
+        grid = torch.as_tensor(ys, dtype=self.means.dtype)
+        return self.log_density(grid[:, None].expand(-1, self.means.shape[1])).exp()
+
     def scores(self, y: Tensor) -> dict[str, float]:
         """``{"nll", "rmse", "crps"}`` averaged over the points (``nll`` the negative test log-likelihood)."""
         if y.ndim != 1 or y.shape[0] != self.means.shape[1]:

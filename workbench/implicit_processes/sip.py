@@ -29,6 +29,7 @@ The predictive distribution at ``x*`` is the mixture ``(1/S) Σ_s N(y | mean_*(u
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -38,15 +39,18 @@ import torch
 from torch import Tensor
 
 from workbench.checks import check_int, check_real
-from workbench.implicit_processes.datasets import check_xy
+from workbench.implicit_processes.datasets import check_x, check_xy
 from workbench.implicit_processes.discriminator import KL_ESTIMATORS, Discriminator, discriminator_loss, kl_estimate
 from workbench.implicit_processes.energy import alpha_energy, check_alpha
 from workbench.implicit_processes.posterior import InducingSampler
 from workbench.implicit_processes.predictive import GaussianMixture
 from workbench.implicit_processes.priors import PRIORS, ImplicitPrior, make_prior
-from workbench.implicit_processes.sparse import JITTER, conditional, empirical_moments
+from workbench.implicit_processes.sparse import JITTER, conditional, empirical_moments, initial_inducing_index
 
-__all__ = ["SIP", "Standardiser", "RELEASED"]
+__all__ = ["SIP", "Standardiser", "RELEASED", "N_INDUCING"]
+
+#: the released code's number of inducing points per prior (SIP_bnn.py, SIP_ns.py)
+N_INDUCING = {"bnn": 50, "ns": 100}
 
 #: the released code's schedule and initialisation (SIP_bnn.py), for ``SIP(**RELEASED)``
 RELEASED = {"epochs": 5000, "batch_size": 10, "lr": 1e-4, "noise_lr": 1e-4, "disc_lr": 1e-3, "prior_init": "released",
@@ -162,8 +166,7 @@ class SIP:
         if prior.in_dim != d:
             raise ValueError(f"prior: expected a prior for {d} input dimensions, got in_dim={prior.in_dim}")
         m = self.n_inducing
-        index = torch.randperm(n, generator=gen)[:m] if m <= n else torch.randint(n, (m,), generator=gen)
-        self.inducing_ = torch.nn.Parameter(xs[index].clone())
+        self.inducing_ = torch.nn.Parameter(xs[initial_inducing_index(n, m, gen)].clone())
         self.prior_ = prior
         self.q_ = InducingSampler(m, noise_log_var=self.q_noise_log_var, init=self.q_init, generator=gen)
         self.discriminator_ = Discriminator(m, generator=gen)
@@ -227,23 +230,32 @@ class SIP:
         if not hasattr(self, "q_"):
             raise RuntimeError("SIP: call fit(X, y) before predicting")
 
+    @contextlib.contextmanager
+    def _prior_without_dropout(self):
+        """The prior in evaluation mode (no dropout) inside, and back in the mode it was in after: a prediction
+        between two epochs of :meth:`iter_fit` leaves the training as it was."""
+        was_training = self.prior_.training
+        self.prior_.eval()
+        try:
+            yield
+        finally:
+            self.prior_.train(was_training)
+
     @torch.no_grad()
     def predict(self, X, n_samples: int = 500, seed: int = 0, chunk: int = 250) -> GaussianMixture:
         """The predictive mixture at ``X (N*, D)`` with ``n_samples`` components, in the units of ``y``."""
         self._fitted()
         n_samples = check_int("n_samples", n_samples, 2)
-        x = np.asarray(X, dtype=float)
-        x = x[:, None] if x.ndim == 1 else x
-        xs = self.scaler_.x(check_xy(x, np.zeros(len(x)))[0])
+        xs = self.scaler_.x(check_x(X))
         gen = torch.Generator().manual_seed(check_int("seed", seed, 0))
-        self.prior_.eval()
         u = self.q_.sample(n_samples, gen)
         means, variances = [], []
-        for lo in range(0, len(xs), chunk):
-            f_x, f_z = self._joint_prior(xs[lo:lo + chunk], n_samples, gen)
-            mean, var = conditional(empirical_moments(f_x, f_z), u, JITTER)
-            means.append(mean)
-            variances.append(var)
+        with self._prior_without_dropout():
+            for lo in range(0, len(xs), chunk):
+                f_x, f_z = self._joint_prior(xs[lo:lo + chunk], n_samples, gen)
+                mean, var = conditional(empirical_moments(f_x, f_z), u, JITTER)
+                means.append(mean)
+                variances.append(var)
         mean, var = torch.cat(means, 1), torch.cat(variances)
         s = self.scaler_.y_std
         std = (var + self.log_noise_var_.exp()).sqrt()
@@ -253,9 +265,8 @@ class SIP:
     def prior_samples(self, X, n_samples: int = 20, seed: int = 0) -> np.ndarray:
         """``(S, N*)`` function samples of the (tuned, if fitted) prior at ``X``, in the units of ``y``."""
         self._fitted()
-        x = np.asarray(X, dtype=float)
-        x = x[:, None] if x.ndim == 1 else x
+        x = check_x(X)
         gen = torch.Generator().manual_seed(check_int("seed", seed, 0))
-        self.prior_.eval()
-        f = self.prior_.sample(self.scaler_.x(x), check_int("n_samples", n_samples, 2), gen)
+        with self._prior_without_dropout():
+            f = self.prior_.sample(self.scaler_.x(x), check_int("n_samples", n_samples, 2), gen)
         return f.numpy() * self.scaler_.y_std + self.scaler_.y_mean

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from workbench.checks import check_real
 
-__all__ = ["Moments", "empirical_moments", "conditional", "JITTER", "MIN_VARIANCE"]
+__all__ = ["Moments", "empirical_moments", "conditional", "initial_inducing_index", "JITTER", "MIN_VARIANCE"]
 
 JITTER = 1e-5
 MIN_VARIANCE = 1e-10
@@ -65,3 +65,11 @@ def conditional(moments: Moments, u: Tensor, jitter: float = JITTER) -> tuple[Te
     mean = moments.mean_x + (d.T @ w).T
     var = (moments.var_x - d.pow(2).sum(0)).clamp_min(MIN_VARIANCE)
     return mean, var
+
+
+def initial_inducing_index(n: int, m: int, generator: torch.Generator) -> Tensor:
+    """Which of ``n`` training inputs the ``m`` inducing inputs start at: ``m`` distinct ones at random, or with
+    repeats when ``m > n`` (as the released code)."""
+    if m <= n:
+        return torch.randperm(n, generator=generator)[:m]
+    return torch.randint(n, (m,), generator=generator)

@@ -13,12 +13,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
 from workbench.checks import check_int, check_real
-from workbench.implicit_processes.datasets import check_xy
+from workbench.implicit_processes.datasets import check_x, check_xy
 from workbench.implicit_processes.energy import gaussian_log_density
 from workbench.implicit_processes.predictive import GaussianMixture
 from workbench.implicit_processes.priors import LEAK
@@ -103,8 +102,7 @@ class VIBNN:
     def predict(self, X, n_samples: int = 500, seed: int = 0) -> GaussianMixture:
         if not hasattr(self, "net_"):
             raise RuntimeError("VIBNN: call fit(X, y) before predicting")
-        x = np.asarray(X, dtype=float)
-        xs = self.scaler_.x(check_xy(x, np.zeros(len(x)))[0])
+        xs = self.scaler_.x(check_x(X))
         gen = torch.Generator().manual_seed(check_int("seed", seed, 0))
         f = self.net_(xs, check_int("n_samples", n_samples, 1), gen)
         s = self.scaler_.y_std
