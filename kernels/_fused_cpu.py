@@ -14,7 +14,8 @@ As on the generic path, each block's magnitudes are first divided by their maxim
 outside :func:`kernels._blocks.safe_range` (so ``S`` cannot overflow or underflow).
 
 The uniforms come from the same counter-based hash as the generic path (:mod:`kernels._random`),
-computed inside the fused loop; the NaN/Inf check is fused in too. Used for large CPU tensors (compiling costs seconds once per process and shape class);
+computed inside the fused loop; the NaN/Inf check is fused in too.
+Used for large CPU tensors (compiling costs seconds once per process and shape class);
 small tensors take the generic path. Results equal the generic path's (tested).
 """
 

@@ -12,7 +12,9 @@ Kernels:
 * ``_mvue12_kernel``, ``_mvue24_kernel``: exact MVUE by closed-form water-filling + systematic sampling;
 * ``_approx24_kernel``: the sequential 2:4 sampler;
 * ``_factorized_kernel``: the sparse quantized product of :mod:`kernels.factorized`, tiled over
-  (``BLOCK_N`` outputs, ``BLOCK_B`` batch rows).
+  (``BLOCK_N`` outputs, ``BLOCK_B`` batch rows);
+* ``_lif_forward_kernel``, ``_lif_backward_kernel``: the LIF time loop of :mod:`kernels.lif` and its
+  reverse-time adjoint, one program per ``LIF_BLOCK`` (sequence, neuron) columns, the loop over time inside.
 
 The jit functions are built on first use, so ``TRITON_INTERPRET`` may be set any time before that.
 """
@@ -20,15 +22,17 @@ The jit functions are built on first use, so ``TRITON_INTERPRET`` may be set any
 from __future__ import annotations
 
 import functools
+import math
 
 import torch
 
 from kernels._blocks import APPROX_EPS, safe_range
 
-__all__ = ["available", "nm_prune_blocks", "mvue_blocks", "factorized_rows"]
+__all__ = ["available", "nm_prune_blocks", "mvue_blocks", "factorized_rows", "lif_forward", "lif_backward"]
 
 BLOCK = 256
 FACTORIZED_BLOCK_N, FACTORIZED_BLOCK_B = 32, 64  # outputs x batch rows per program of _factorized_kernel
+LIF_BLOCK = 128  # (sequence, neuron) columns per program of the LIF kernels
 
 
 def available() -> bool:
@@ -44,7 +48,8 @@ def _kernels():
     from kernels import _triton_kernels as k
 
     return dict(nm=k._nm_prune_kernel, mvue12=k._mvue12_kernel, mvue24=k._mvue24_kernel, approx24=k._approx24_kernel,
-                factorized=k._factorized_kernel)
+                factorized=k._factorized_kernel, lif_forward=k._lif_forward_kernel,
+                lif_backward=k._lif_backward_kernel)
 
 
 def _pow2(m: int) -> int:
@@ -107,3 +112,38 @@ def factorized_rows(yt: torch.Tensor, index: torch.Tensor, code: torch.Tensor, z
                                    HAS_BIAS=bias is not None, BLOCK_N=FACTORIZED_BLOCK_N,
                                    BLOCK_B=FACTORIZED_BLOCK_B)
     return out
+
+
+def _lif_grid(columns: int):
+    return (-(-columns // LIF_BLOCK),)
+
+
+def lif_forward(current: torch.Tensor, beta: torch.Tensor, threshold: torch.Tensor):
+    """``current``: contiguous ``(B, T, H)``; ``beta``, ``threshold``: contiguous ``(H,)``, same dtype.
+    Returns ``(spikes, membrane)``, contiguous ``(B, T, H)``."""
+    b, t, h = current.shape
+    spikes, membrane = torch.empty_like(current), torch.empty_like(current)
+    if b * t * h:
+        _kernels()["lif_forward"][_lif_grid(b * h)](current, beta, threshold, spikes, membrane, t, t * h, h, b * h,
+                                                    BLOCK=LIF_BLOCK)
+    return spikes, membrane
+
+
+def lif_backward(current: torch.Tensor, beta: torch.Tensor, threshold: torch.Tensor, membrane: torch.Tensor,
+                 grad_spikes: torch.Tensor | None, grad_membrane: torch.Tensor | None, surrogate: int, slope: float):
+    """The adjoint loop: ``(grad_current (B, T, H), beta partials (B, H), threshold partials (B, H))``; sum the
+    partials over the batch. Tensors contiguous, as :func:`lif_forward`'s; ``surrogate``: the index in
+    ``kernels.lif.SURROGATES``; at least one upstream gradient given."""
+    b, t, h = current.shape
+    grad_current = torch.empty_like(current)
+    partials = torch.zeros(2, b, h, dtype=current.dtype, device=current.device)
+    if b * t * h:
+        # slope and pi/2 slope as tensors of the data's dtype (a Python float argument would be float32)
+        par = torch.tensor([slope, math.pi / 2 * slope], dtype=current.dtype, device=current.device)
+        gs = grad_membrane if grad_spikes is None else grad_spikes  # a placeholder pointer when absent
+        gv = grad_spikes if grad_membrane is None else grad_membrane
+        _kernels()["lif_backward"][_lif_grid(b * h)](
+            current, membrane, gs, gv, beta, threshold, par, grad_current, partials[0], partials[1],
+            t, t * h, h, b * h, SURROGATE=surrogate, HAS_GS=grad_spikes is not None,
+            HAS_GV=grad_membrane is not None, BLOCK=LIF_BLOCK)
+    return grad_current, partials[0], partials[1]

@@ -193,3 +193,88 @@ def _factorized_kernel(yt_ptr, idx_ptr, code_ptr, zs_ptr, bias_ptr, out_ptr, B, 
     if HAS_BIAS:
         acc += tl.load(bias_ptr + rn, mask=ok_n, other=0.0)[:, None]
     tl.store(out_ptr + rb[None, :] * N + rn[:, None], acc, mask=ok)
+
+@triton.jit
+def _lif_columns(BT, H, N, BLOCK: tl.constexpr):
+    """This program's ``BLOCK`` columns ``c = b H + h`` of a contiguous ``(B, T, H)`` tensor: the bound, the
+    neuron ``h`` and the offset of ``(b, 0, h)`` (``BT = T H``); step ``t`` is at ``+ t H``."""
+    cols = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    ok = cols < N
+    h = cols % H
+    return cols, ok, h, (cols // H) * BT + h
+
+@triton.jit
+def _lif_forward_kernel(cur_ptr, beta_ptr, th_ptr, spk_ptr, mem_ptr, T, BT, H, N, BLOCK: tl.constexpr):
+    """The LIF time loop of :mod:`kernels.lif` for ``BLOCK`` (sequence, neuron) columns, the membrane in
+    registers: one read of the current and one write of each output per step. The float operations are
+    those of the PyTorch path (``beta (v - th s) + (1 - beta) I``)."""
+    cols, ok, h, off = _lif_columns(BT, H, N, BLOCK)
+    beta = tl.load(beta_ptr + h, mask=ok, other=0.0)
+    th = tl.load(th_ptr + h, mask=ok, other=0.0)
+    keep = 1.0 - beta
+    v = tl.zeros_like(beta)
+    s = tl.zeros_like(beta)
+    for _ in range(0, T):
+        i = tl.load(cur_ptr + off, mask=ok, other=0.0)
+        v = beta * (v - th * s) + keep * i
+        s = (v > th).to(v.dtype)
+        tl.store(mem_ptr + off, v, mask=ok)
+        tl.store(spk_ptr + off, s, mask=ok)
+        off += H
+
+@triton.jit
+def _surrogate(x, slope, k, SURROGATE: tl.constexpr):
+    """``g(x)`` of :mod:`kernels.lif`: 0 sigmoid (as ``a e / (1 + e)^2``, ``e = exp(-a|x|)``), 1 fast sigmoid,
+    2 arctan; ``slope`` = ``a`` and ``k = pi/2 a`` in ``x``'s dtype."""
+    if SURROGATE == 0:
+        e = tl.exp(-slope * tl.abs(x))
+        r = 1.0 + e
+        g = slope * e / (r * r)
+    elif SURROGATE == 1:
+        r = 1.0 + slope * tl.abs(x)
+        g = 1.0 / (r * r)
+    else:
+        z = k * x
+        g = (0.5 * slope) / (1.0 + z * z)
+    return g
+
+@triton.jit
+def _lif_backward_kernel(cur_ptr, mem_ptr, gs_ptr, gv_ptr, beta_ptr, th_ptr, par_ptr, gcur_ptr, gbeta_ptr, gth_ptr,
+                         T, BT, H, N, SURROGATE: tl.constexpr, HAS_GS: tl.constexpr, HAS_GV: tl.constexpr,
+                         BLOCK: tl.constexpr):
+    """The reverse-time adjoint loop of :mod:`kernels.lif` for ``BLOCK`` columns (``T >= 1``): the adjoint
+    ``a`` of the membrane in registers, ``a <- grad_v + g grad_s + beta (1 - th g) a``; writes the gradient
+    of the current and each column's sums for ``beta`` and ``th`` (``gbeta``, ``gth``: ``(N,)``). Spikes are
+    recomputed from the membrane (``v > th``, as the forward)."""
+    cols, ok, h, off = _lif_columns(BT, H, N, BLOCK)
+    beta = tl.load(beta_ptr + h, mask=ok, other=0.0)
+    th = tl.load(th_ptr + h, mask=ok, other=0.0)
+    slope = tl.load(par_ptr)
+    k = tl.load(par_ptr + 1)
+    keep = 1.0 - beta
+    a = tl.zeros_like(beta)  # A_{t+1}
+    gb = tl.zeros_like(beta)
+    gt = tl.zeros_like(beta)
+    off += BT - H  # step T - 1
+    v = tl.load(mem_ptr + off, mask=ok, other=0.0)
+    for i in range(0, T):
+        prev = tl.full([BLOCK], T - 1 - i, tl.int32) > 0  # step t has a t - 1 (a vector: a scalar mask fails)
+        vp = tl.load(mem_ptr + off - H, mask=ok & prev, other=0.0)
+        s = (v > th).to(v.dtype)
+        g = _surrogate(v - th, slope, k, SURROGATE)
+        c = tl.zeros_like(v)
+        if HAS_GS:
+            gs = tl.load(gs_ptr + off, mask=ok, other=0.0)
+            c = g * gs
+            gt -= c
+        if HAS_GV:
+            c += tl.load(gv_ptr + off, mask=ok, other=0.0)
+        gt += beta * a * (th * g - s)
+        a = c + beta * (1.0 - th * g) * a  # A_t
+        tl.store(gcur_ptr + off, keep * a, mask=ok)
+        up = tl.where(prev, vp - th * (vp > th).to(vp.dtype), tl.zeros_like(vp))  # u_{t-1}; u_{-1} = 0
+        gb += a * (up - tl.load(cur_ptr + off, mask=ok, other=0.0))
+        v = vp
+        off -= H
+    tl.store(gbeta_ptr + cols, gb, mask=ok)
+    tl.store(gth_ptr + cols, gt, mask=ok)

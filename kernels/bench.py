@@ -6,7 +6,11 @@ ran (table ``nm``); and (table ``factorized``) ``factorized_linear`` against the
 materialised once, per layer: ms per batch and the bytes each stores. The factorized bytes are given twice:
 ``stored``, the ``nbytes`` of the tensors as held (int64 indices, int8 codes, float32 scales), and ``packed``,
 what they would take packed (codes at ``bits``, indices at ``ceil(log2 k)`` bits, float32 scales). Biases
-are left out of both sides. JSON: ``results`` (table ``nm``) and ``factorized``.
+are left out of both sides. Table ``lif``: the LIF time loop ``lif`` against the naive loop ``lif_reference``
+(float32, sigmoid surrogate), median times of the forward and of forward + backward (upstream gradients on both
+outputs, gradients to the current, ``beta`` and ``threshold``; the four calls interleaved, so that both sides
+see the same load on a shared machine) and the ratios reference/ours, per ``BxTxH`` shape (``--lif-shapes``).
+JSON: ``results`` (table ``nm``), ``factorized`` and ``lif``.
 """
 
 from __future__ import annotations
@@ -20,29 +24,40 @@ import time
 
 import torch
 
-from kernels import _fused_cpu, factorized_linear, factorized_weight, mvue_prune, nm_prune
+from kernels import _fused_cpu, factorized_linear, factorized_weight, lif, mvue_prune, nm_prune
 from kernels._backend import choose_backend
-from kernels.reference import mvue_prune_sorted, nm_prune_topk
+from kernels.reference import lif_reference, mvue_prune_sorted, nm_prune_topk
 
 SIZES = {"64K": 1 << 16, "1M": 1 << 20, "16M": 1 << 24, "64M": 1 << 26}
-TABLES = ("nm", "factorized")
+TABLES = ("nm", "factorized", "lif")
 # (n, d) of the factorized layers: a digits-MLP hidden layer and an MNIST CNN's first linear layer (64*7*7 -> 128)
 FACTORIZED_LAYERS = {"256x256": (256, 256), "128x3136": (128, 3136)}
 FACTORIZED = dict(k=64, s=8, bits=4, batch=256)
+# (B, T, H) of the lif table: 256 flows x 100 steps x 100 neurons; on a GPU also a larger layer
+LIF_SHAPES = {"cpu": "256x100x100", "cuda": "256x100x100,1024x200x512"}
 
 
 def _median_time(fn, repeat: int) -> float:
-    fn()  # warm-up
-    times = []
+    """Median time of ``fn`` over ``repeat`` calls after one warm-up call."""
+    return _median_times_interleaved({"fn": fn}, repeat)["fn"]
+
+
+def _median_times_interleaved(fns: dict, repeat: int) -> dict:
+    """Median time of each of ``fns`` (name -> callable), calls interleaved (one of each per round), so that on a
+    shared machine both sides of a ratio see the same load."""
+    for fn in fns.values():
+        fn()  # warm-up
+    times = {name: [] for name in fns}
     for _ in range(repeat):
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            t = time.perf_counter()
+            fn()
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def _backend_name(x: torch.Tensor) -> str:
@@ -112,12 +127,60 @@ def run_factorized(repeat: int, device: str) -> list[dict]:
     return results
 
 
+def _lif_shapes(text: str) -> list[tuple[int, int, int]]:
+    """``"256x100x100,8x5x3"`` -> ``[(256, 100, 100), (8, 5, 3)]``; ``ValueError`` on anything else."""
+    shapes = []
+    for item in text.split(","):
+        dims = item.strip().lower().split("x")
+        if len(dims) != 3 or not all(d.isdigit() and int(d) > 0 for d in dims):
+            raise ValueError(f"--lif-shapes: expected BxTxH with positive integers, got {item!r}")
+        shapes.append(tuple(int(d) for d in dims))
+    return shapes
+
+
+def run_lif(shapes: list[tuple[int, int, int]], repeat: int, device: str) -> list[dict]:
+    """``lif`` vs ``lif_reference``, float32, sigmoid surrogate (slope 10): the forward alone (no autograd
+    graph: nothing requires grad), and forward + backward with every input requiring grad."""
+    results = []
+    for b, t, h in shapes:
+        g = torch.Generator().manual_seed(0)
+        current = (1.6 * torch.randn(b, t, h, generator=g) + 0.8).to(device)  # about a third of the steps spike
+        beta = (0.3 + 0.6 * torch.rand(h, generator=g)).to(device)
+        threshold = (0.5 + torch.rand(h, generator=g)).to(device)
+        grads = [torch.randn(b, t, h, generator=g).to(device) for _ in range(2)]
+        leaves = [x.clone().requires_grad_() for x in (current, beta, threshold)]
+
+        def forward_backward(fn):
+            def call():
+                torch.autograd.backward(list(fn(*leaves)), grads)
+                for x in leaves:
+                    x.grad = None
+            return call
+
+        times = _median_times_interleaved({
+            "forward_s": lambda: lif(current, beta, threshold),
+            "reference_forward_s": lambda: lif_reference(current, beta, threshold),
+            "forward_backward_s": forward_backward(lif),
+            "reference_forward_backward_s": forward_backward(lif_reference),
+        }, repeat)
+        results.append({
+            "op": "lif", "B": b, "T": t, "H": h, "dtype": "float32", "surrogate": "sigmoid", "device": device,
+            "backend": choose_backend(current, supported=True, what="lif"), **times,
+            "forward_ratio": times["reference_forward_s"] / times["forward_s"],
+            "forward_backward_ratio": times["reference_forward_backward_s"] / times["forward_backward_s"],
+        })
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m kernels.bench", description=__doc__.splitlines()[0])
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--sizes", default="1M,16M,64M", help=f"comma-separated among {list(SIZES)}")
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--tables", default=",".join(TABLES), help=f"comma-separated among {list(TABLES)}")
+    p.add_argument("--lif-shapes", default=None,
+                   help=f"comma-separated BxTxH of the lif table (default {LIF_SHAPES['cpu']}; on CUDA "
+                        f"{LIF_SHAPES['cuda']})")
     args = p.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
     bad = [s for s in sizes if s not in SIZES]
@@ -128,28 +191,35 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         p.error(f"--tables: expected names among {list(TABLES)}, got {bad}")
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        lif_shapes = _lif_shapes(args.lif_shapes or LIF_SHAPES[device])
+    except ValueError as e:
+        p.error(str(e))
     results = run(sizes, args.repeat, device) if "nm" in tables else []
     factorized = run_factorized(args.repeat, device) if "factorized" in tables else []
+    lif_rows = run_lif(lif_shapes, args.repeat, device) if "lif" in tables else []
     if args.json:
         print(json.dumps({"device": device, "torch": torch.__version__, "threads": torch.get_num_threads(),
-                          "results": results, "factorized": factorized}))
+                          "results": results, "factorized": factorized, "lif": lif_rows}))
         return 0
     print(f"device={device} torch={torch.__version__} threads={torch.get_num_threads()}")
     if results:
         _print_nm(results)
     if factorized:
         _print_factorized(factorized)
+    if lif_rows:
+        _print_lif(lif_rows)
     return 0
 
 
 def _print_nm(results: list[dict]) -> None:
-    print(f"{'op':12s} {'n:m':5s} {'backend':14s} {'dtype':9s} {'numel':>9s} {'ours ms':>9s} {'ref ms':>9s} {'clone ms':>9s} "
-          f"{'ours/ref':>9s} {'ours/clone':>10s}")
+    print(f"{'op':12s} {'n:m':5s} {'backend':14s} {'dtype':9s} {'numel':>9s} {'ours ms':>9s} {'ref ms':>9s} "
+          f"{'clone ms':>9s} {'ours/ref':>9s} {'ours/clone':>10s}")
     for r in results:
         ref = f"{1e3 * r['reference_s']:9.2f}" if r["reference_s"] else f"{'-':>9s}"
         ratio = f"{r['ours_s'] / r['reference_s']:9.2f}" if r["reference_s"] else f"{'-':>9s}"
-        print(f"{r['op']:12s} {r['n']}:{r['m']:<3d} {r['backend']:14s} {r['dtype']:9s} {r['numel']:9d} {1e3 * r['ours_s']:9.2f} {ref} "
-              f"{1e3 * r['clone_s']:9.2f} {ratio} {r['ours_s'] / r['clone_s']:10.2f}")
+        print(f"{r['op']:12s} {r['n']}:{r['m']:<3d} {r['backend']:14s} {r['dtype']:9s} {r['numel']:9d} "
+              f"{1e3 * r['ours_s']:9.2f} {ref} {1e3 * r['clone_s']:9.2f} {ratio} {r['ours_s'] / r['clone_s']:10.2f}")
 
 
 def _print_factorized(results: list[dict]) -> None:
@@ -163,6 +233,18 @@ def _print_factorized(results: list[dict]) -> None:
         print(f"{r['layer']:10s} {r['backend']:8s} {1e3 * r['ours_s']:9.3f} {1e3 * r['dense_s']:9.3f} "
               f"{r['ours_s'] / r['dense_s']:10.2f} {r['dense_bytes']:9d} {r['stored_bytes']:9d} "
               f"{r['packed_bytes']:9d} {r['dense_bytes'] / r['packed_bytes']:12.1f}")
+
+
+def _print_lif(results: list[dict]) -> None:
+    print("\nlif (leaky integrate-and-fire over T steps, float32, sigmoid surrogate) vs lif_reference (Python loop "
+          "+ autograd); fwd+bwd: gradients to current, beta, threshold; ratio = reference / ours")
+    print(f"{'B x T x H':16s} {'backend':8s} {'fwd ms':>9s} {'ref fwd':>9s} {'ratio':>7s} {'fwd+bwd':>9s} "
+          f"{'ref f+b':>9s} {'ratio':>7s}")
+    for r in results:
+        shape = f"{r['B']}x{r['T']}x{r['H']}"
+        print(f"{shape:16s} {r['backend']:8s} {1e3 * r['forward_s']:9.2f} "
+              f"{1e3 * r['reference_forward_s']:9.2f} {r['forward_ratio']:7.2f} {1e3 * r['forward_backward_s']:9.2f} "
+              f"{1e3 * r['reference_forward_backward_s']:9.2f} {r['forward_backward_ratio']:7.2f}")
 
 
 if __name__ == "__main__":

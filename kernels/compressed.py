@@ -106,7 +106,8 @@ def nm_decompress(values: torch.Tensor, indices: torch.Tensor, n: int, m: int, s
     expected = list(shape)
     expected[dim] = shape[dim] // m * n
     if list(values.shape) != expected:
-        raise ValueError(f"values: expected shape {tuple(expected)} for shape {tuple(shape)}, got {tuple(values.shape)}")
+        raise ValueError(f"values: expected shape {tuple(expected)} for shape {tuple(shape)}, "
+                         f"got {tuple(values.shape)}")
     vals = values.movedim(dim, -1).reshape(-1, n)
     k = shape[dim] // m * n
     packed = (math.prod(shape[:dim] + shape[dim + 1:]), -(-k // (8 // index_bits(m))))  # (rows, bytes per row)

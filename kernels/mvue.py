@@ -143,10 +143,12 @@ def mvue_probabilities(x: torch.Tensor, n: int, m: int, dim: int = -1, *, method
 
 
 def mvue_variance(x: torch.Tensor, n: int, m: int, dim: int = -1, *, method: str = "exact") -> torch.Tensor:
-    """Exact per-entry variance :math:`x_i^2 (1/p_i - 1)` of :func:`mvue_prune` (0 where ``x_i = 0``)."""
+    """Exact per-entry variance :math:`x_i^2 (1/p_i - 1)` of :func:`mvue_prune` (0 where ``x_i = 0`` or ``p_i = 1``:
+    an entry that is always kept has no variance, even when :math:`x_i^2` overflows)."""
     p = mvue_probabilities(x, n, m, dim, method=method)
     xc = x.to(p.dtype)
-    return torch.where(xc != 0, xc.square() * (1.0 / p.clamp_min(torch.finfo(p.dtype).tiny) - 1.0), torch.zeros_like(p))
+    random = (xc != 0) & (p < 1)
+    return torch.where(random, xc.square() * (1.0 / p.clamp_min(torch.finfo(p.dtype).tiny) - 1.0), torch.zeros_like(p))
 
 
 @torch.library.custom_op("workbench::mvue_prune", mutates_args=())

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-__all__ = ["nm_prune_topk", "mvue_prune_sorted"]
+__all__ = ["nm_prune_topk", "mvue_prune_sorted", "lif_reference"]
 
 
 def nm_prune_topk(x: torch.Tensor, n: int, m: int) -> torch.Tensor:
@@ -23,3 +25,53 @@ def mvue_prune_sorted(x: torch.Tensor, n: int, m: int, generator: torch.Generato
 
     blocks = x.reshape(-1, m)
     return mvue_blocks_generic(blocks, n, "exact", draw_key(generator, x.device)).reshape(x.shape)
+
+
+def _surrogate_reference(x: torch.Tensor, surrogate: str, slope: float) -> torch.Tensor:
+    """The surrogate derivative ``g(x)`` of the Heaviside, written as the formulas of :mod:`kernels.lif`."""
+    if surrogate == "sigmoid":
+        return slope * torch.sigmoid(slope * x) * torch.sigmoid(-slope * x)
+    if surrogate == "fast_sigmoid":
+        return 1.0 / (1.0 + slope * x.abs()) ** 2
+    if surrogate == "arctan":
+        return (slope / 2) / (1.0 + (math.pi / 2 * slope * x) ** 2)
+    raise ValueError(f"surrogate: expected one of ('sigmoid', 'fast_sigmoid', 'arctan'), got {surrogate!r}")
+
+
+class _SurrogateHeaviside(torch.autograd.Function):
+    """``H(x) = 1 if x > 0 else 0`` forward; ``grad * g(x)`` backward."""
+
+    @staticmethod
+    def forward(ctx, x, surrogate, slope):
+        ctx.save_for_backward(x)
+        ctx.surrogate, ctx.slope = surrogate, slope
+        return (x > 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * _surrogate_reference(x, ctx.surrogate, ctx.slope), None, None
+
+
+def lif_reference(current: torch.Tensor, beta: torch.Tensor, threshold: torch.Tensor, *,
+                  surrogate: str = "sigmoid", slope: float = 10.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Leaky integrate-and-fire the way most code does it: a Python loop over time steps, each step a few
+    broadcast ops recorded by autograd, the surrogate Heaviside an ``autograd.Function`` (no checks).
+
+    ``v_t = beta (v_{t-1} - threshold s_{t-1}) + (1 - beta) current_t``, ``s_t = H(v_t - threshold)``;
+    ``current`` ``(B, T, H)``, ``beta`` / ``threshold`` ``()``, ``(1,)`` or ``(H,)``. Returns
+    ``(spikes, membrane)``, both ``(B, T, H)``. The oracle of :func:`kernels.lif` and the benchmark's baseline.
+    """
+    b, t_steps, h = current.shape
+    v = current.new_zeros(b, h)
+    s = current.new_zeros(b, h)
+    spikes, membrane = [], []
+    for t in range(t_steps):
+        v = beta * (v - threshold * s) + (1 - beta) * current[:, t]
+        s = _SurrogateHeaviside.apply(v - threshold, surrogate, slope)
+        spikes.append(s)
+        membrane.append(v)
+    if not t_steps:
+        empty = current.new_zeros(b, 0, h)
+        return empty, empty.clone()
+    return torch.stack(spikes, 1), torch.stack(membrane, 1)

@@ -118,6 +118,15 @@ TOPICS: dict[str, Topic] = {
             "Santana, Zaldívar, Hernández-Lobato. Function-space Inference with Sparse Implicit Processes. ICML 2022",
             "https://arxiv.org/abs/2110.07618",
         ),
+        Topic(
+            "spiking_traffic",
+            "A spiking network classifies encrypted traffic",
+            "One layer of leaky integrate-and-fire neurons, trained with surrogate gradients, tells VoIP, video, "
+            "file transfer, chat and browsing apart from packet sizes and arrival times alone, with few spikes.",
+            "Rasteh, Delpech, Aguilar-Melchor, Zimmer, Bagheri Shouraki, Masquelier. Encrypted internet traffic "
+            "classification using a supervised spiking neural network. Neurocomputing 2022",
+            "https://arxiv.org/abs/2101.09818",
+        ),
     ]
 }
 

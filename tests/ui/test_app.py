@@ -193,3 +193,34 @@ def test_implicit_processes_trains_and_draws_the_predictive_density(page, app_ur
     page.wait_for_function(f"({titles})().includes('the data term over epochs')", timeout=60_000)
     assert page.locator("text=Traceback").count() == 0
     assert not page.console_errors, page.console_errors
+
+
+def test_spiking_traffic_trains_and_draws_spikes(page, app_url):
+    import re
+
+    from workbench.bench import _MARK_HANDLE
+
+    open_topic(page, app_url, "spiking_traffic")
+    page.locator("strong", has_text="(VoIP)").first.wait_for(timeout=60_000)
+    titles = "() => [...Bokeh.documents[0].all_models].filter(m => m.type === 'Title').map(m => m.text).join('|')"
+    page.wait_for_function(f"({titles})().includes('spike raster of the hidden layer')", timeout=60_000)
+    page.wait_for_function(f"({titles})().includes('confusion matrix')", timeout=60_000)
+    assert "your run" not in page.evaluate(titles)
+    # another flow: a class, then the next flow of it (the slider, from the keyboard)
+    page.get_by_label("Class", exact=True).select_option("video")
+    page.locator("strong", has_text="(video)").first.wait_for(timeout=60_000)
+    page.get_by_text("Flow number").first.evaluate(_MARK_HANDLE)
+    page.locator("[data-wb-probe]").first.press("ArrowRight")
+    page.locator("strong", has_text="Flow 2 of").first.wait_for(timeout=60_000)
+    page.wait_for_function(f"({titles})().includes('readout over time: predicts')", timeout=60_000)
+    # one epoch: Train streams it off the loop, then the confusion matrix is the run's
+    page.locator("[data-wb-probe]").first.evaluate("h => h.removeAttribute('data-wb-probe')")
+    page.get_by_text(re.compile(r"^Epochs")).first.evaluate(_MARK_HANDLE)  # the slider's title, not "8 epochs"
+    page.locator("[data-wb-probe]").first.press("Home")
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("epoch 1/1").first.wait_for(timeout=300_000)
+    page.get_by_text("done.").first.wait_for(timeout=300_000)
+    page.wait_for_function(f"({titles})().includes('confusion matrix — your run (hidden 100, sigmoid, 1 epoch)')",
+                           timeout=60_000)
+    assert page.locator("text=Traceback").count() == 0
+    assert not page.console_errors, page.console_errors
