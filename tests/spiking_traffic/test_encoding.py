@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -59,3 +60,25 @@ def test_every_packet_is_counted_once(packets, scale, n_bins):
     x = encode(f, Encoding(scale, n_bins))
     assert x.shape == (len(packets), n_bins, 150) and (x >= 0).all()
     assert x.sum((1, 2)).tolist() == [float(len(p)) for p in packets]
+
+
+def test_gap_inputs_follow_the_size_bins():
+    """Each packet counts twice at its time step: in its size bin and in the bin of its gap to the previous packet
+    (the first packet's gap is 0: bin 0 of the gaps)."""
+    f = from_lists([[100, 1500, 60]], [[0.0, 0.002, 3.0]])
+    enc = Encoding("log", 100, gap_bins=50)
+    x = encode(f, enc)
+    assert x.shape == (1, 100, 200) and enc.n_inputs == 200
+    assert x[..., :150].sum() == 3 and x[..., 150:].sum() == 3
+    edges = enc.gap_edges()
+    gap_inputs = enc.gap_bins_of(f)[0] - 150
+    assert gap_inputs[0] == 0
+    for k, gap in zip(gap_inputs[1:], [0.002, 2.998]):
+        assert edges[k] <= gap < edges[k + 1]
+    tb = enc.time_bins(f)[0]
+    for j in range(3):  # the gap event sits at the packet's own time step
+        assert x[0, tb[j], 150 + gap_inputs[j]] >= 1
+    # without gaps the image is the size image alone
+    assert torch.equal(encode(f, Encoding("log", 100)), x[..., :150])
+    with pytest.raises(ValueError, match="gap_max"):
+        Encoding(gap_bins=5, gap_min=1.0, gap_max=0.1)

@@ -16,7 +16,12 @@ Time axis, ``time_scale``:
 * ``"linear"``: ``n_bins`` bins of ``t_max / n_bins`` seconds from the first packet (the paper's 200 ms bins with
   ``n_bins=300, t_max=60``); later packets are dropped.
 
-``encode(flows) -> (N, T, S)`` float32 counts, fed to the network as input currents (no Poisson coding).
+Gaps (``gap_bins > 0``, not in the paper): a second group of ``gap_bins`` inputs after the size bins. A packet also
+counts, at its time step, in the bin of its gap to the previous packet (geometric from ``gap_min`` to ``gap_max``
+seconds; the first packet's gap is 0, in bin 0). Where the paper feeds the second direction, our one-direction flows
+can feed the gaps, which the count image otherwise keeps only as "same or neighbouring step".
+
+``encode(flows) -> (N, T, S + gap_bins)`` float32 counts, fed to the network as input currents (no Poisson coding).
 """
 
 from __future__ import annotations
@@ -57,6 +62,9 @@ class Encoding:
     n_bins: int = 100
     t_min: float = 1e-3
     t_max: float = 1e4
+    gap_bins: int = 0
+    gap_min: float = 1e-5
+    gap_max: float = 1e3
 
     def __post_init__(self):
         if self.time_scale not in TIME_SCALES:
@@ -64,10 +72,28 @@ class Encoding:
         check_int("n_bins", self.n_bins, 2)
         check_real("t_min", self.t_min)
         check_real("t_max", self.t_max, self.t_min)
+        check_int("gap_bins", self.gap_bins, 0)
+        check_real("gap_min", self.gap_min)
+        check_real("gap_max", self.gap_max, self.gap_min)
 
     @property
     def n_sizes(self) -> int:
         return len(SIZE_EDGES) - 1
+
+    @property
+    def n_inputs(self) -> int:
+        """Input neurons: the size bins, then the gap bins."""
+        return self.n_sizes + self.gap_bins
+
+    def gap_edges(self) -> np.ndarray:
+        """The ``gap_bins + 1`` gap edges in seconds: 0, then geometric from ``gap_min`` to ``gap_max``."""
+        return np.concatenate([[0.0], np.geomspace(self.gap_min, self.gap_max, self.gap_bins)])
+
+    def gap_bins_of(self, flows: Flows) -> np.ndarray:
+        """Each packet's gap input, ``(N, P)`` int64 in ``n_sizes .. n_inputs - 1``."""
+        gaps = np.clip(np.searchsorted(self.gap_edges(), flows.inter_arrival(), side="right") - 1, 0,
+                       self.gap_bins - 1)
+        return self.n_sizes + gaps
 
     def time_edges(self) -> np.ndarray | None:
         """The ``n_bins + 1`` time edges in seconds (``None`` for ``"flow"``, whose edges differ per flow)."""
@@ -97,17 +123,19 @@ class Encoding:
 
 
 def encode(flows: Flows, encoding: Encoding | None = None) -> torch.Tensor:
-    """Packet counts per (time step, size bin): ``(N, n_bins, 150)`` float32."""
+    """Packet counts per (time step, input): ``(N, n_bins, 150 + gap_bins)`` float32."""
     if not isinstance(flows, Flows):
         raise TypeError(f"flows: expected a Flows, got {type(flows).__name__}")
     enc = encoding or Encoding()
     if not isinstance(enc, Encoding):
         raise TypeError(f"encoding: expected an Encoding, got {type(enc).__name__}")
-    tb, sb = enc.time_bins(flows), enc.size_bins(flows)
+    tb = enc.time_bins(flows)
     keep = tb >= 0
-    n = len(flows)
-    flat = (np.arange(n)[:, None] * enc.n_bins + tb) * enc.n_sizes + sb
-    counts = torch.zeros(n * enc.n_bins * enc.n_sizes)  # float32 from the start: no int64 copy of the image
-    index = torch.from_numpy(flat[keep])
-    counts.index_add_(0, index, torch.ones(len(index)))
-    return counts.reshape(n, enc.n_bins, enc.n_sizes)
+    n, width = len(flows), enc.n_inputs
+    inputs = [enc.size_bins(flows)] + ([enc.gap_bins_of(flows)] if enc.gap_bins else [])
+    counts = torch.zeros(n * enc.n_bins * width)  # float32 from the start: no int64 copy of the image
+    for column in inputs:
+        flat = (np.arange(n)[:, None] * enc.n_bins + tb) * width + column
+        index = torch.from_numpy(flat[keep])
+        counts.index_add_(0, index, torch.ones(len(index)))
+    return counts.reshape(n, enc.n_bins, width)

@@ -46,7 +46,8 @@ class Settings:
     """``models`` × ``seeds`` at ``hidden`` neurons, ``surrogate``, ``time_scale`` with ``n_bins`` steps, trained for
     ``epochs`` (Adam at ``lr``, batches of ``batch_size``); the SNN also with each of ``hidden_sweep`` neurons, each
     other surrogate of ``surrogates`` and each other time axis of ``time_scales``, over ``ablation_seeds`` seeds.
-    ``max_train`` caps the training flows (None: all); ``trees_max_iter`` boosting rounds."""
+    ``max_train`` caps the training flows (None: all); ``trees_max_iter`` boosting rounds. ``gap_bins > 0`` adds
+    the SNN with that many gap inputs (:class:`Encoding`) over ``seeds`` seeds (not in the paper)."""
 
     models: tuple[str, ...] = MODELS
     seeds: int = 3
@@ -63,6 +64,7 @@ class Settings:
     ablation_seeds: int = 2
     max_train: int | None = None
     trees_max_iter: int = 300
+    gap_bins: int = 50
 
     def __post_init__(self):
         check_names("models", self.models, MODELS)
@@ -86,22 +88,24 @@ class Settings:
         if self.max_train is not None:
             check_int("max_train", self.max_train, 10)
         check_int("trees_max_iter", self.trees_max_iter, 1)
+        check_int("gap_bins", self.gap_bins, 0)
 
 
-QUICK = Settings(seeds=1, epochs=5, hidden_sweep=(), surrogates=(), time_scales=(), trees_max_iter=100)
+QUICK = Settings(seeds=1, epochs=5, hidden_sweep=(), surrogates=(), time_scales=(), trees_max_iter=100, gap_bins=0)
 FULL = Settings()
 
 
-def encoding_for(time_scale: str, n_bins: int) -> Encoding:
-    """The encoding of a run: ``linear`` is the paper's 300 steps of 200 ms; ``log`` and ``flow`` use ``n_bins``."""
+def encoding_for(time_scale: str, n_bins: int, gap_bins: int = 0) -> Encoding:
+    """The encoding of a run: ``linear`` is the paper's 300 steps of 200 ms; ``log`` and ``flow`` use ``n_bins``;
+    ``gap_bins`` gap inputs after the size bins."""
     if time_scale == "linear":
-        return Encoding("linear", LINEAR_BINS, t_max=LINEAR_WINDOW)
-    return Encoding(time_scale, n_bins)
+        return Encoding("linear", LINEAR_BINS, t_max=LINEAR_WINDOW, gap_bins=gap_bins)
+    return Encoding(time_scale, n_bins, gap_bins=gap_bins)
 
 
 @functools.lru_cache(maxsize=4)
-def _encoded(split: str, time_scale: str, n_bins: int) -> torch.Tensor:
-    return encode(load_iscx(split), encoding_for(time_scale, n_bins))
+def _encoded(split: str, time_scale: str, n_bins: int, gap_bins: int = 0) -> torch.Tensor:
+    return encode(load_iscx(split), encoding_for(time_scale, n_bins, gap_bins))
 
 
 def evaluate(predicted: np.ndarray, labels: np.ndarray) -> dict:
@@ -116,15 +120,16 @@ def evaluate(predicted: np.ndarray, labels: np.ndarray) -> dict:
 
 def run_task(model: str, seed: int, hidden: int, surrogate: str, time_scale: str, n_bins: int, epochs: int,
              lr: float, batch_size: int, max_train: int | None = None, trees_max_iter: int = 300,
-             progress: Callable | None = None) -> dict:
-    """Train ``model`` with ``seed`` on the ISCX training flows; score it on the validation split."""
+             progress: Callable | None = None, gap_bins: int = 0) -> dict:
+    """Train ``model`` with ``seed`` on the ISCX training flows; score it on the validation split (``gap_bins``:
+    the gap inputs of the SNN's and MLP's encoding)."""
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     train_flows, test_flows = load_iscx("train"), load_iscx("val")
     keep = slice(None) if max_train is None else np.random.default_rng(seed).permutation(len(train_flows))[:max_train]
     y = train_flows.labels[keep]
     out = {"model": model, "seed": seed, "hidden": hidden, "surrogate": surrogate, "time_scale": time_scale,
-           "n_train": int(len(y)), "n_test": len(test_flows)}
+           "gap_bins": gap_bins, "n_train": int(len(y)), "n_test": len(test_flows)}
     ts = TrainSettings(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
     if model == "trees":
         trees = fit_trees(train_flows.subset(keep), max_iter=trees_max_iter, seed=seed)
@@ -135,7 +140,8 @@ def run_task(model: str, seed: int, hidden: int, surrogate: str, time_scale: str
             x, x_test = raw_sequence(train_flows)[keep], raw_sequence(test_flows)
             net = SequenceCNN(len(CLASSES), seed=seed)
         else:
-            x, x_test = _encoded("train", time_scale, n_bins)[keep], _encoded("val", time_scale, n_bins)
+            x, x_test = _encoded("train", time_scale, n_bins, gap_bins)[keep], _encoded("val", time_scale, n_bins,
+                                                                                       gap_bins)
             net = (SpikingNetwork(x.shape[2], hidden, len(CLASSES), surrogate=surrogate, seed=seed) if model == "snn"
                    else RateMLP(x.shape[2], hidden, len(CLASSES), seed=seed))
         history = train(net, x, y, ts, progress=progress)
@@ -157,7 +163,7 @@ def run_task(model: str, seed: int, hidden: int, surrogate: str, time_scale: str
 
 def _variants(s: Settings) -> list[dict]:
     """(model, hidden, surrogate, time_scale, seeds) of every cell of the grid; the first per model is the main."""
-    main = dict(hidden=s.hidden, surrogate=s.surrogate, time_scale=s.time_scale)
+    main = dict(hidden=s.hidden, surrogate=s.surrogate, time_scale=s.time_scale, gap_bins=0)
     cells = [dict(model=m, **main, seeds=s.seeds, variant="main") for m in s.models]
     if "snn" in s.models:
         cells += [dict(model="snn", **dict(main, hidden=h), seeds=s.ablation_seeds, variant="hidden")
@@ -166,6 +172,8 @@ def _variants(s: Settings) -> list[dict]:
                   for g in s.surrogates if g != s.surrogate]
         cells += [dict(model="snn", **dict(main, time_scale=t), seeds=s.ablation_seeds, variant="time_scale")
                   for t in s.time_scales if t != s.time_scale]
+        if s.gap_bins:
+            cells.append(dict(model="snn", **dict(main, gap_bins=s.gap_bins), seeds=s.seeds, variant="gaps"))
     return cells
 
 
@@ -173,10 +181,12 @@ def tasks(s: Settings, first_seed: int = 0) -> list[Task]:
     out = []
     for cell in _variants(s):
         for seed in range(first_seed, first_seed + cell["seeds"]):
-            out.append(Task(f"{TASKS}:run_task", {
-                "model": cell["model"], "seed": seed, "hidden": cell["hidden"], "surrogate": cell["surrogate"],
-                "time_scale": cell["time_scale"], "n_bins": s.n_bins, "epochs": s.epochs, "lr": s.lr,
-                "batch_size": s.batch_size, "max_train": s.max_train, "trees_max_iter": s.trees_max_iter}))
+            params = {"model": cell["model"], "seed": seed, "hidden": cell["hidden"], "surrogate": cell["surrogate"],
+                      "time_scale": cell["time_scale"], "n_bins": s.n_bins, "epochs": s.epochs, "lr": s.lr,
+                      "batch_size": s.batch_size, "max_train": s.max_train, "trees_max_iter": s.trees_max_iter}
+            if cell["gap_bins"]:  # only then: the tasks without gaps keep their cache keys
+                params["gap_bins"] = cell["gap_bins"]
+            out.append(Task(f"{TASKS}:run_task", params))
     return out
 
 
@@ -185,6 +195,7 @@ def summarise(runs: list[dict], variant: str) -> dict:
     acc = np.array([r["test_accuracy"] for r in runs])
     row = {"model": runs[0]["model"], "variant": variant, "hidden": runs[0]["hidden"],
            "surrogate": runs[0]["surrogate"], "time_scale": runs[0]["time_scale"],
+           "gap_bins": runs[0].get("gap_bins", 0),
            "test_accuracy": float(acc.mean()), "test_accuracy_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
            "seeds": sorted(r["seed"] for r in runs), "parameters": int(np.mean([r["parameters"] for r in runs])),
            "ops_per_sample": float(np.mean([r["ops_per_sample"] for r in runs])),
@@ -202,7 +213,8 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     Args:
         quick: :data:`QUICK`: the four models, one seed, 5 epochs, 100 boosting rounds, in this process.
             Otherwise :data:`FULL` (3 seeds, 20 epochs, the SNN's hidden-size sweep, surrogates and time axes over 2
-            seeds) as a task grid on ``runner`` (default: a Dask LocalCluster, cached).
+            seeds, the SNN with 50 gap inputs over 3) as a task grid on ``runner`` (default: a Dask LocalCluster,
+            cached).
         seed: the first seed.
 
     Returns:
@@ -249,7 +261,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
              f"{len(grid)} tasks ({runner.describe()}). Took {data['seconds']:.1f} s."]
     if quick:
         notes.insert(0, "Quick run: one seed, 5 epochs, 100 boosting rounds; the full run has 3 seeds, 20 epochs and "
-                        "the SNN's hidden sizes, surrogates and time axes.")
+                        "the SNN's hidden sizes, surrogates, time axes and gap inputs.")
     if runner.missing:
         notes.insert(0, f"PARTIAL: {runner.missing} of {len(grid)} tasks are not computed yet (a report from the "
                         "cache).")
@@ -258,8 +270,9 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
 
 
 def markdown_tables(data: dict) -> dict[str, str]:
-    """The results page's tables: ``status``; ``models`` (accuracy, parameters, costs); ``per_class`` (the SNN's and
-    the trees' accuracy per class); ``confusion`` (the SNN's, summed over seeds); ``sweep`` (the SNN's variants)."""
+    """The results page's tables: ``status``; ``models`` (accuracy, parameters, costs); ``per_class`` (every model's
+    accuracy per class, and the SNN's with gap inputs); ``confusion`` (the SNN's, summed over seeds); ``sweep``
+    (the SNN's variants)."""
     out = {"status": grid_status(data)}
     classes = data.get("classes", list(CLASSES))
     rows = {r["model"]: r for r in data["results"]}
@@ -271,20 +284,21 @@ def markdown_tables(data: dict) -> dict[str, str]:
             lines.append(f"| {MODEL_NAMES[m]} | {100 * r['test_accuracy']:.1f} ± {100 * r['test_accuracy_std']:.1f} | "
                          f"{r['parameters']:,} | {r['ops_per_sample']:,.0f} | {spikes} | {len(r['seeds'])} |")
     out["models"] = "\n".join(lines) if len(lines) > 2 else "*Not computed yet.*"
-    lines = ["| class | " + " | ".join(MODEL_NAMES[m] for m in MODELS if m in rows) + " |",
-             "|---" * (1 + sum(m in rows for m in MODELS)) + "|"]
+    columns = [(MODEL_NAMES[m], rows[m]) for m in MODELS if m in rows]
+    columns += [(f"SNN, sizes + {r['gap_bins']} gap bins", r) for r in data.get("sweep", []) if r.get("gap_bins")]
+    lines = ["| class | " + " | ".join(name for name, _ in columns) + " |", "|---" * (1 + len(columns)) + "|"]
     for k, name in enumerate(classes):
-        lines.append(f"| {name} | " + " | ".join(f"{100 * rows[m]['per_class'][k]:.1f}" for m in MODELS if m in rows)
-                     + " |")
+        lines.append(f"| {name} | " + " | ".join(f"{100 * r['per_class'][k]:.1f}" for _, r in columns) + " |")
     out["per_class"] = "\n".join(lines) if rows else "*Not computed yet.*"
     conf = data.get("confusion") or []
     lines = ["| true \\ predicted | " + " | ".join(classes) + " |", "|---" * (1 + len(classes)) + "|"]
     lines += [f"| {classes[i]} | " + " | ".join(str(v) for v in row) + " |" for i, row in enumerate(conf)]
     out["confusion"] = "\n".join(lines) if conf else "*Not computed yet.*"
-    lines = ["| hidden | surrogate | time axis | test accuracy % | spikes / flow | ops / flow | parameters | seeds |",
-             "|---" * 8 + "|"]
+    lines = ["| hidden | surrogate | time axis | inputs | test accuracy % | spikes / flow | ops / flow | parameters "
+             "| seeds |", "|---" * 9 + "|"]
     for r in data.get("sweep", []):
-        lines.append(f"| {r['hidden']} | {r['surrogate']} | {r['time_scale']} | "
+        inputs = f"sizes + {r['gap_bins']} gap bins" if r.get("gap_bins") else "sizes"
+        lines.append(f"| {r['hidden']} | {r['surrogate']} | {r['time_scale']} | {inputs} | "
                      f"{100 * r['test_accuracy']:.1f} ± {100 * r['test_accuracy_std']:.1f} | "
                      f"{r.get('spikes_per_sample', 0):.0f} | {r['ops_per_sample']:,.0f} | {r['parameters']:,} | "
                      f"{len(r['seeds'])} |")
