@@ -56,12 +56,12 @@ def test_evaluate_known_answer():
 
 def test_the_full_grid():
     """3 seeds of the four models; the SNN's four other hidden sizes, two other surrogates and two other time axes
-    over 2 seeds each; the SNN with gap inputs over 3 seeds. Only those tasks carry ``gap_bins`` (the others keep the
-    cache keys they had before gaps existed)."""
+    over 2 seeds each; the SNN with gap inputs at 100 and 25 neurons over 3 seeds. Only those tasks carry
+    ``gap_bins`` (the others keep the cache keys they had before gaps existed)."""
     grid = tasks(FULL)
-    assert len(grid) == 4 * 3 + (4 + 2 + 2) * 2 + 3
-    assert [t.params.get("gap_bins") for t in grid].count(FULL.gap_bins) == 3
-    assert sum("gap_bins" in t.params for t in grid) == 3
+    assert len(grid) == 4 * 3 + (4 + 2 + 2) * 2 + 3 * 2
+    assert [t.params.get("gap_bins") for t in grid].count(FULL.gap_bins) == 6
+    assert sum("gap_bins" in t.params for t in grid) == 6
     assert len(tasks(QUICK)) == 4
 
 

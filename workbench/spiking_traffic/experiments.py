@@ -47,7 +47,8 @@ class Settings:
     ``epochs`` (Adam at ``lr``, batches of ``batch_size``); the SNN also with each of ``hidden_sweep`` neurons, each
     other surrogate of ``surrogates`` and each other time axis of ``time_scales``, over ``ablation_seeds`` seeds.
     ``max_train`` caps the training flows (None: all); ``trees_max_iter`` boosting rounds. ``gap_bins > 0`` adds
-    the SNN with that many gap inputs (:class:`Encoding`) over ``seeds`` seeds (not in the paper)."""
+    the SNN with that many gap inputs (:class:`Encoding`) over ``seeds`` seeds (not in the paper), at ``hidden`` and
+    at each of ``gap_hidden`` neurons."""
 
     models: tuple[str, ...] = MODELS
     seeds: int = 3
@@ -65,6 +66,7 @@ class Settings:
     max_train: int | None = None
     trees_max_iter: int = 300
     gap_bins: int = 50
+    gap_hidden: tuple[int, ...] = (25,)
 
     def __post_init__(self):
         check_names("models", self.models, MODELS)
@@ -89,6 +91,8 @@ class Settings:
             check_int("max_train", self.max_train, 10)
         check_int("trees_max_iter", self.trees_max_iter, 1)
         check_int("gap_bins", self.gap_bins, 0)
+        for h in self.gap_hidden:
+            check_int("gap_hidden", h, 1)
 
 
 QUICK = Settings(seeds=1, epochs=5, hidden_sweep=(), surrogates=(), time_scales=(), trees_max_iter=100, gap_bins=0)
@@ -173,7 +177,8 @@ def _variants(s: Settings) -> list[dict]:
         cells += [dict(model="snn", **dict(main, time_scale=t), seeds=s.ablation_seeds, variant="time_scale")
                   for t in s.time_scales if t != s.time_scale]
         if s.gap_bins:
-            cells.append(dict(model="snn", **dict(main, gap_bins=s.gap_bins), seeds=s.seeds, variant="gaps"))
+            cells += [dict(model="snn", **dict(main, hidden=h, gap_bins=s.gap_bins), seeds=s.seeds, variant="gaps")
+                      for h in (s.hidden,) + tuple(h for h in s.gap_hidden if h != s.hidden)]
     return cells
 
 
@@ -213,8 +218,8 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     Args:
         quick: :data:`QUICK`: the four models, one seed, 5 epochs, 100 boosting rounds, in this process.
             Otherwise :data:`FULL` (3 seeds, 20 epochs, the SNN's hidden-size sweep, surrogates and time axes over 2
-            seeds, the SNN with 50 gap inputs over 3) as a task grid on ``runner`` (default: a Dask LocalCluster,
-            cached).
+            seeds, the SNN with 50 gap inputs at 100 and 25 neurons over 3) as a task grid on ``runner`` (default: a
+            Dask LocalCluster, cached).
         seed: the first seed.
 
     Returns:
@@ -285,7 +290,8 @@ def markdown_tables(data: dict) -> dict[str, str]:
                          f"{r['parameters']:,} | {r['ops_per_sample']:,.0f} | {spikes} | {len(r['seeds'])} |")
     out["models"] = "\n".join(lines) if len(lines) > 2 else "*Not computed yet.*"
     columns = [(MODEL_NAMES[m], rows[m]) for m in MODELS if m in rows]
-    columns += [(f"SNN, sizes + {r['gap_bins']} gap bins", r) for r in data.get("sweep", []) if r.get("gap_bins")]
+    columns += [(f"SNN {r['hidden']}, sizes + {r['gap_bins']} gap bins", r) for r in data.get("sweep", [])
+                if r.get("gap_bins")]
     lines = ["| class | " + " | ".join(name for name, _ in columns) + " |", "|---" * (1 + len(columns)) + "|"]
     for k, name in enumerate(classes):
         lines.append(f"| {name} | " + " | ".join(f"{100 * r['per_class'][k]:.1f}" for _, r in columns) + " |")
