@@ -1,4 +1,5 @@
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +99,20 @@ def test_package_shipped_regression_sets():
     assert x.shape == (442, 10) and y.shape == (442,)
     x, y = data.load("engel")
     assert x.shape == (235, 1) and y.shape == (235,) and (y > 0).all()
+
+
+def test_on_this_machine_never_downloads(monkeypatch, tmp_path):
+    """Without the files it says False at once instead of fetching them; with them (the shared folder), True."""
+    from workbench import data
+
+    def fetch(url, path):
+        raise AssertionError("on_this_machine must not download")
+
+    monkeypatch.setattr(data, "_fetch", fetch)
+    monkeypatch.setenv("WORKBENCH_DATA", str(tmp_path))
+    monkeypatch.setattr(data, "REPO_DATA", tmp_path / "repo-data")
+    assert data.on_this_machine("sip") is False
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data"
+    if (shared / "traffic").is_dir():
+        monkeypatch.setenv("WORKBENCH_DATA", str(shared))
+        assert data.on_this_machine("traffic") is True

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["Dataset", "DATASETS", "DataNotFoundError", "search_path", "find", "load", "load_digits", "load_diabetes",
-           "load_engel"]
+__all__ = ["Dataset", "DATASETS", "DataNotFoundError", "search_path", "find", "on_this_machine", "load", "load_digits",
+           "load_diabetes", "load_engel"]
 
 REPO_DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -270,6 +270,16 @@ def find(name: str, *, download: bool = True) -> Path:
         f"and {error}. Get the files {sorted(ds.files)} from {ds.provenance}, put them in one of those "
         f"folders, or point WORKBENCH_DATA at a folder that holds {name}/."
     )
+
+
+def on_this_machine(name: str) -> bool:
+    """Whether every file of data set ``name`` is already here (verified), without downloading: what a page asks
+    before it picks what to show, since a page must not wait on the network."""
+    try:
+        find(name, download=False)
+        return True
+    except DataNotFoundError:
+        return False
 
 
 def load(name: str):

@@ -37,11 +37,9 @@ def available() -> list[str]:
     a page must not wait on the network; the server's warm-up downloads them when it can)."""
     from workbench import data
 
-    try:
-        data.find("sip", download=False)
+    if data.on_this_machine("sip"):
         return list(ONE_D)
-    except data.DataNotFoundError:
-        return [d for d in ONE_D if d not in ("bimodal", "heteroscedastic")]
+    return [d for d in ONE_D if d not in ("bimodal", "heteroscedastic")]
 
 
 @functools.lru_cache(maxsize=1)

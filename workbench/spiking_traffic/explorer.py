@@ -62,11 +62,7 @@ def available() -> bool:
     network)."""
     from workbench import data
 
-    try:
-        data.find("traffic", download=False)
-        return True
-    except data.DataNotFoundError:
-        return False
+    return data.on_this_machine("traffic")
 
 
 @functools.lru_cache(maxsize=2)
