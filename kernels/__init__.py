@@ -5,11 +5,13 @@ the test oracle), a fused ``torch.compile`` path for large CPU tensors, and a Tr
 devices (``WORKBENCH_KERNELS=torch|triton`` overrides the choice; see :mod:`kernels._backend`). The factorized
 linear layer (:mod:`kernels.factorized`, on the quantization grid of :mod:`kernels.quantized`) and the
 leaky integrate-and-fire time loop of a spiking layer (:mod:`kernels.lif`, with a surrogate-gradient backward)
-have a PyTorch and a Triton path. ``kernels`` never imports ``workbench``.
+have a PyTorch and a Triton path, as do the finite-difference image derivatives (:mod:`kernels.image_gradients`).
+``kernels`` never imports ``workbench``.
 """
 
 from kernels.compressed import nm_compress, nm_decompress
 from kernels.factorized import factorized_linear, factorized_weight
+from kernels.image_gradients import image_gradients
 from kernels.lif import SURROGATES, lif
 from kernels.mvue import mvue_probabilities, mvue_prune, mvue_variance
 from kernels.nm_mask import nm_mask, nm_prune
@@ -20,5 +22,5 @@ __all__ = [
     "nm_mask", "nm_prune", "mvue_prune", "mvue_probabilities", "mvue_variance",
     "nm_compress", "nm_decompress", "to_semi_structured", "from_semi_structured", "nm_linear",
     "semi_structured_supported", "factorized_linear", "factorized_weight", "dequantize", "quantize_codes",
-    "lif", "SURROGATES",
+    "lif", "SURROGATES", "image_gradients",
 ]

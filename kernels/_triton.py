@@ -14,7 +14,10 @@ Kernels:
 * ``_factorized_kernel``: the sparse quantized product of :mod:`kernels.factorized`, tiled over
   (``BLOCK_N`` outputs, ``BLOCK_B`` batch rows);
 * ``_lif_forward_kernel``, ``_lif_backward_kernel``: the LIF time loop of :mod:`kernels.lif` and its
-  reverse-time adjoint, one program per ``LIF_BLOCK`` (sequence, neuron) columns, the loop over time inside.
+  reverse-time adjoint, one program per ``LIF_BLOCK`` (sequence, neuron) columns, the loop over time inside;
+* ``_image_gradients_kernel``: the finite-difference derivatives of :mod:`kernels.image_gradients` (normalised
+  Sobel or central difference, replicate padding), one program per ``(IMAGE_BLOCK_H, IMAGE_BLOCK_W)`` tile of a
+  plane: eight (Sobel) or four (central) clamped loads per pixel, mostly from cache, and two stores.
 
 The jit functions are built on first use, so ``TRITON_INTERPRET`` may be set any time before that.
 """
@@ -28,11 +31,13 @@ import torch
 
 from kernels._blocks import APPROX_EPS, safe_range
 
-__all__ = ["available", "nm_prune_blocks", "mvue_blocks", "factorized_rows", "lif_forward", "lif_backward"]
+__all__ = ["available", "nm_prune_blocks", "mvue_blocks", "factorized_rows", "lif_forward", "lif_backward",
+           "image_gradients_planes"]
 
 BLOCK = 256
 FACTORIZED_BLOCK_N, FACTORIZED_BLOCK_B = 32, 64  # outputs x batch rows per program of _factorized_kernel
 LIF_BLOCK = 128  # (sequence, neuron) columns per program of the LIF kernels
+IMAGE_BLOCK_H, IMAGE_BLOCK_W = 16, 64  # pixels per program of _image_gradients_kernel (rows x columns of a plane)
 
 
 def available() -> bool:
@@ -49,7 +54,7 @@ def _kernels():
 
     return dict(nm=k._nm_prune_kernel, mvue12=k._mvue12_kernel, mvue24=k._mvue24_kernel, approx24=k._approx24_kernel,
                 factorized=k._factorized_kernel, lif_forward=k._lif_forward_kernel,
-                lif_backward=k._lif_backward_kernel)
+                lif_backward=k._lif_backward_kernel, image_gradients=k._image_gradients_kernel)
 
 
 def _pow2(m: int) -> int:
@@ -147,3 +152,19 @@ def lif_backward(current: torch.Tensor, beta: torch.Tensor, threshold: torch.Ten
             t, t * h, h, b * h, SURROGATE=surrogate, HAS_GS=grad_spikes is not None,
             HAS_GV=grad_membrane is not None, BLOCK=LIF_BLOCK)
     return grad_current, partials[0], partials[1]
+
+
+def image_gradients_planes(planes: torch.Tensor, kind: int) -> torch.Tensor:
+    """``planes``: ``(P, H, W)`` float32/float16/bfloat16 (made contiguous here), ``H, W >= 1``, fewer than
+    ``2**31`` pixels a plane; ``kind``: the index in ``kernels.image_gradients.GRADIENT_KINDS`` (0 Sobel, 1
+    central). Returns ``(P, 2, H, W)`` contiguous, in ``planes``' dtype: index 0 ``∂/∂x`` (along ``W``), 1
+    ``∂/∂y``; computed in float32."""
+    planes = planes.contiguous()
+    p, h, w = planes.shape
+    out = torch.empty(p, 2, h, w, dtype=planes.dtype, device=planes.device)
+    if p * h * w:
+        tiles_w = -(-w // IMAGE_BLOCK_W)
+        tiles = -(-h // IMAGE_BLOCK_H) * tiles_w
+        _kernels()["image_gradients"][(p * tiles,)](planes, out, h, w, tiles_w, tiles, KIND=kind,
+                                                    BLOCK_H=IMAGE_BLOCK_H, BLOCK_W=IMAGE_BLOCK_W)
+    return out

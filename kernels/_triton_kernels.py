@@ -278,3 +278,43 @@ def _lif_backward_kernel(cur_ptr, mem_ptr, gs_ptr, gv_ptr, beta_ptr, th_ptr, par
         off -= H
     tl.store(gbeta_ptr + cols, gb, mask=ok)
     tl.store(gth_ptr + cols, gt, mask=ok)
+
+@triton.jit
+def _image_gradients_kernel(x_ptr, out_ptr, H, W, TILES_W, TILES, KIND: tl.constexpr, BLOCK_H: tl.constexpr,
+                            BLOCK_W: tl.constexpr):
+    """``(∂x, ∂y)`` of :mod:`kernels.image_gradients` on one ``(BLOCK_H, BLOCK_W)`` tile of one plane of a contiguous
+    ``(P, H, W)`` tensor (program ``plane * TILES + tile``, ``TILES = TILES_H * TILES_W``), into the contiguous
+    ``(P, 2, H, W)`` output. The 3×3 neighbourhood is loaded at clamped indices (replicate padding: a neighbour
+    outside the plane is its nearest border pixel); ``KIND`` 0 the normalised Sobel filter, 1 the central difference.
+    In float32, each tap scaled before the differences (exact, powers of two), so nothing overflows where the
+    derivative does not; ``∂y`` is ``∂x``'s expression mirrored, so transposing the image swaps the two exactly."""
+    pid = tl.program_id(0)
+    plane = (pid // TILES).to(tl.int64)
+    tile = pid % TILES
+    r = (tile // TILES_W) * BLOCK_H + tl.arange(0, BLOCK_H)
+    c = (tile % TILES_W) * BLOCK_W + tl.arange(0, BLOCK_W)
+    ok = (r[:, None] < H) & (c[None, :] < W)
+    up = tl.maximum(r - 1, 0).to(tl.int64)[:, None] * W
+    mid = r.to(tl.int64)[:, None] * W
+    down = tl.minimum(r + 1, H - 1).to(tl.int64)[:, None] * W
+    left = tl.maximum(c - 1, 0)[None, :]
+    centre = c[None, :]
+    right = tl.minimum(c + 1, W - 1)[None, :]
+    src = x_ptr + plane * H * W
+    ml = tl.load(src + mid + left, mask=ok, other=0.0).to(tl.float32)
+    mr = tl.load(src + mid + right, mask=ok, other=0.0).to(tl.float32)
+    uc = tl.load(src + up + centre, mask=ok, other=0.0).to(tl.float32)
+    dc = tl.load(src + down + centre, mask=ok, other=0.0).to(tl.float32)
+    if KIND == 0:
+        ul = tl.load(src + up + left, mask=ok, other=0.0).to(tl.float32)
+        ur = tl.load(src + up + right, mask=ok, other=0.0).to(tl.float32)
+        dl = tl.load(src + down + left, mask=ok, other=0.0).to(tl.float32)
+        dr = tl.load(src + down + right, mask=ok, other=0.0).to(tl.float32)
+        gx = (ur * 0.125 - ul * 0.125) + (mr * 0.25 - ml * 0.25) + (dr * 0.125 - dl * 0.125)
+        gy = (dl * 0.125 - ul * 0.125) + (dc * 0.25 - uc * 0.25) + (dr * 0.125 - ur * 0.125)
+    else:
+        gx = mr * 0.5 - ml * 0.5
+        gy = dc * 0.5 - uc * 0.5
+    dst = out_ptr + plane * 2 * H * W + mid + centre
+    tl.store(dst, gx.to(out_ptr.dtype.element_ty), mask=ok)
+    tl.store(dst + H * W, gy.to(out_ptr.dtype.element_ty), mask=ok)

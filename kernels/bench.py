@@ -10,7 +10,11 @@ are left out of both sides. Table ``lif``: the LIF time loop ``lif`` against the
 (float32, sigmoid surrogate), median times of the forward and of forward + backward (upstream gradients on both
 outputs, gradients to the current, ``beta`` and ``threshold``; the four calls interleaved, so that both sides
 see the same load on a shared machine) and the ratios reference/ours, per ``BxTxH`` shape (``--lif-shapes``).
-JSON: ``results`` (table ``nm``), ``factorized`` and ``lif``.
+Table ``image_gradients``: :func:`kernels.image_gradients` (both kinds, float32; on CUDA also float16) against
+``image_gradients_reference`` (replicate ``F.pad`` + shifted slices) and against ``x.clone()`` of the same image,
+per ``...xHxW`` shape (``--image-shapes``), the three calls interleaved; ratios ours/reference and ours/clone. The
+op reads the image once and writes two planes per plane, so a bandwidth-bound op takes about 1.5 clones.
+JSON: ``results`` (table ``nm``), ``factorized``, ``lif`` and ``image_gradients``.
 """
 
 from __future__ import annotations
@@ -24,17 +28,20 @@ import time
 
 import torch
 
-from kernels import _fused_cpu, factorized_linear, factorized_weight, lif, mvue_prune, nm_prune
+from kernels import _fused_cpu, factorized_linear, factorized_weight, image_gradients, lif, mvue_prune, nm_prune
 from kernels._backend import choose_backend
-from kernels.reference import lif_reference, mvue_prune_sorted, nm_prune_topk
+from kernels.image_gradients import GRADIENT_KINDS
+from kernels.reference import image_gradients_reference, lif_reference, mvue_prune_sorted, nm_prune_topk
 
 SIZES = {"64K": 1 << 16, "1M": 1 << 20, "16M": 1 << 24, "64M": 1 << 26}
-TABLES = ("nm", "factorized", "lif")
+TABLES = ("nm", "factorized", "lif", "image_gradients")
 # (n, d) of the factorized layers: a digits-MLP hidden layer and an MNIST CNN's first linear layer (64*7*7 -> 128)
 FACTORIZED_LAYERS = {"256x256": (256, 256), "128x3136": (128, 3136)}
 FACTORIZED = dict(k=64, s=8, bits=4, batch=256)
 # (B, T, H) of the lif table: 256 flows x 100 steps x 100 neurons; on a GPU also a larger layer
 LIF_SHAPES = {"cpu": "256x100x100", "cuda": "256x100x100,1024x200x512"}
+# (..., H, W) of the image_gradients table: one RGB image and a batch of 16; on a GPU also a batch of 64 at 512
+IMAGE_SHAPES = {"cpu": "3x512x512,16x3x256x256", "cuda": "3x512x512,16x3x256x256,64x3x512x512"}
 
 
 def _median_time(fn, repeat: int) -> float:
@@ -172,6 +179,41 @@ def run_lif(shapes: list[tuple[int, int, int]], repeat: int, device: str) -> lis
     return results
 
 
+def _image_shapes(text: str) -> list[tuple[int, ...]]:
+    """``"3x512x512,64x64"`` -> ``[(3, 512, 512), (64, 64)]``; ``ValueError`` on anything else."""
+    shapes = []
+    for item in text.split(","):
+        dims = item.strip().lower().split("x")
+        if len(dims) < 2 or not all(d.isdigit() and int(d) > 0 for d in dims):
+            raise ValueError(f"--image-shapes: expected ...xHxW (at least two positive integers), got {item!r}")
+        shapes.append(tuple(int(d) for d in dims))
+    return shapes
+
+
+def run_image_gradients(shapes: list[tuple[int, ...]], repeat: int, device: str) -> list[dict]:
+    """``image_gradients`` vs ``image_gradients_reference`` vs ``x.clone()``, per shape, kind and dtype (float32;
+    on CUDA also float16), the three calls interleaved; nothing requires grad."""
+    results = []
+    dtypes = [torch.float32] + ([torch.float16] if device == "cuda" else [])
+    for shape in shapes:
+        for dtype in dtypes:
+            x = torch.rand(shape, generator=torch.Generator().manual_seed(0)).to(device=device, dtype=dtype)
+            backend = choose_backend(x, supported=dtype != torch.float64, what="image_gradients")
+            for kind in GRADIENT_KINDS:
+                times = _median_times_interleaved({
+                    "ours_s": lambda: image_gradients(x, kind),
+                    "reference_s": lambda: image_gradients_reference(x, kind),
+                    "clone_s": lambda: x.clone(),
+                }, repeat)
+                results.append({
+                    "op": "image_gradients", "kind": kind, "shape": list(shape), "numel": x.numel(),
+                    "dtype": str(dtype).replace("torch.", ""), "device": device, "backend": backend, **times,
+                    "ours_over_reference": times["ours_s"] / times["reference_s"],
+                    "ours_over_clone": times["ours_s"] / times["clone_s"],
+                })
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m kernels.bench", description=__doc__.splitlines()[0])
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -181,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lif-shapes", default=None,
                    help=f"comma-separated BxTxH of the lif table (default {LIF_SHAPES['cpu']}; on CUDA "
                         f"{LIF_SHAPES['cuda']})")
+    p.add_argument("--image-shapes", default=None,
+                   help=f"comma-separated ...xHxW of the image_gradients table (default {IMAGE_SHAPES['cpu']}; on "
+                        f"CUDA {IMAGE_SHAPES['cuda']})")
     args = p.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
     bad = [s for s in sizes if s not in SIZES]
@@ -193,14 +238,17 @@ def main(argv: list[str] | None = None) -> int:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         lif_shapes = _lif_shapes(args.lif_shapes or LIF_SHAPES[device])
+        image_shapes = _image_shapes(args.image_shapes or IMAGE_SHAPES[device])
     except ValueError as e:
         p.error(str(e))
     results = run(sizes, args.repeat, device) if "nm" in tables else []
     factorized = run_factorized(args.repeat, device) if "factorized" in tables else []
     lif_rows = run_lif(lif_shapes, args.repeat, device) if "lif" in tables else []
+    image_rows = run_image_gradients(image_shapes, args.repeat, device) if "image_gradients" in tables else []
     if args.json:
         print(json.dumps({"device": device, "torch": torch.__version__, "threads": torch.get_num_threads(),
-                          "results": results, "factorized": factorized, "lif": lif_rows}))
+                          "results": results, "factorized": factorized, "lif": lif_rows,
+                          "image_gradients": image_rows}))
         return 0
     print(f"device={device} torch={torch.__version__} threads={torch.get_num_threads()}")
     if results:
@@ -209,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         _print_factorized(factorized)
     if lif_rows:
         _print_lif(lif_rows)
+    if image_rows:
+        _print_image_gradients(image_rows)
     return 0
 
 
@@ -245,6 +295,19 @@ def _print_lif(results: list[dict]) -> None:
         print(f"{shape:16s} {r['backend']:8s} {1e3 * r['forward_s']:9.2f} "
               f"{1e3 * r['reference_forward_s']:9.2f} {r['forward_ratio']:7.2f} {1e3 * r['forward_backward_s']:9.2f} "
               f"{1e3 * r['reference_forward_backward_s']:9.2f} {r['forward_backward_ratio']:7.2f}")
+
+
+
+def _print_image_gradients(results: list[dict]) -> None:
+    print("\nimage_gradients ((..., H, W) -> (..., 2, H, W), replicate border) vs image_gradients_reference (F.pad + "
+          "slices) and x.clone(); a bandwidth-bound op takes about 1.5 clones")
+    print(f"{'shape':16s} {'kind':8s} {'backend':8s} {'dtype':8s} {'ours ms':>9s} {'ref ms':>9s} {'clone ms':>9s} "
+          f"{'ours/ref':>9s} {'ours/clone':>10s}")
+    for r in results:
+        shape = "x".join(str(d) for d in r["shape"])
+        print(f"{shape:16s} {r['kind']:8s} {r['backend']:8s} {r['dtype']:8s} {1e3 * r['ours_s']:9.2f} "
+              f"{1e3 * r['reference_s']:9.2f} {1e3 * r['clone_s']:9.2f} {r['ours_over_reference']:9.2f} "
+              f"{r['ours_over_clone']:10.2f}")
 
 
 if __name__ == "__main__":

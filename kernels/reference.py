@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 
-__all__ = ["nm_prune_topk", "mvue_prune_sorted", "lif_reference"]
+__all__ = ["nm_prune_topk", "mvue_prune_sorted", "lif_reference", "image_gradients_reference"]
 
 
 def nm_prune_topk(x: torch.Tensor, n: int, m: int) -> torch.Tensor:
@@ -75,3 +76,23 @@ def lif_reference(current: torch.Tensor, beta: torch.Tensor, threshold: torch.Te
         empty = current.new_zeros(b, 0, h)
         return empty, empty.clone()
     return torch.stack(spikes, 1), torch.stack(membrane, 1)
+
+
+def image_gradients_reference(image: torch.Tensor, kind: str = "sobel") -> torch.Tensor:
+    """Finite-difference image derivatives the plain way (no checks, no ``conv2d``): replicate-pad every
+    ``H × W`` plane by one pixel (``F.pad``), take the central difference of shifted slices, and for ``"sobel"``
+    smooth it across by ``[1, 2, 1] / 4`` (the separable form of the normalised Sobel filter).
+
+    ``image`` ``(..., H, W)``, at least one plane. Returns ``(..., 2, H, W)``: index 0 ``∂/∂x`` (along the width),
+    1 ``∂/∂y``. The benchmark's baseline for :func:`kernels.image_gradients` and a second oracle in its tests.
+    """
+    h, w = image.shape[-2:]
+    p = F.pad(image.reshape(-1, 1, h, w), (1, 1, 1, 1), mode="replicate")[:, 0]  # (P, H + 2, W + 2)
+    dx = (p[:, :, 2:] - p[:, :, :-2]) / 2  # (P, H + 2, W): along x, rows -1 .. H
+    dy = (p[:, 2:, :] - p[:, :-2, :]) / 2  # (P, H, W + 2): along y, columns -1 .. W
+    if kind == "sobel":
+        dx = (dx[:, :-2] + 2 * dx[:, 1:-1] + dx[:, 2:]) / 4
+        dy = (dy[:, :, :-2] + 2 * dy[:, :, 1:-1] + dy[:, :, 2:]) / 4
+    else:
+        dx, dy = dx[:, 1:-1], dy[:, :, 1:-1]
+    return torch.stack([dx, dy], 1).reshape(*image.shape[:-2], 2, h, w)

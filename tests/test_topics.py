@@ -82,7 +82,8 @@ def test_full_run_is_a_task_grid_for_the_runner(slug):
                  "execution": (ex.FULL, ("continuous",), [0, 1]), "mesh_adaptation": (ex.FULL, {"weights": 0}),
                  "pruning": (ex.FULL, 0), "compression": (ex.FULL, 0),
                  "gnn_sampling": (ex.FULL, 0), "aux_weighting": (ex.FULL, 0),
-                 "implicit_processes": (ex.FULL, 0), "spiking_traffic": (ex.FULL, 0)}
+                 "implicit_processes": (ex.FULL, 0), "spiking_traffic": (ex.FULL, 0),
+                 "sobolev_inr": (ex.FULL, 0)}
     grid = ex.tasks(*grid_args[slug])
     assert grid and all(isinstance(t, Task) for t in grid)
     for t in {t.fn for t in grid}:

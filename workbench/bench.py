@@ -41,7 +41,8 @@ REPO = Path(__file__).resolve().parent.parent
 QUIET_MS = 400  # no websocket message for this long: the page is done
 #: the slider each page's redraw is timed with (its label in the sidebar)
 SLIDERS = {"nm_sparsity": "Samples", "structure_learning": "Threshold", "execution": "Start",
-           "mesh_adaptation": "Iteration", "gnn_sampling": "Drawn batch", "spiking_traffic": "Flow number"}
+           "mesh_adaptation": "Iteration", "gnn_sampling": "Drawn batch", "spiking_traffic": "Flow number",
+           "sobolev_inr": "Derivative weight λ"}
 #: per page, its background work: what starts it (a button's name, or ("select", value) for the page's first
 #: select, or ("slider end", label) for a slider moved to its end), and the text the page shows when it has ended
 WORK = {
@@ -54,6 +55,7 @@ WORK = {
     "aux_weighting": [("Train", "done.")],
     "implicit_processes": [("Train", "done.")],
     "spiking_traffic": [("Train", "done.")],
+    "sobolev_inr": [("Train", "done.")],
 }
 
 # timestamps inside the page: every websocket message that changes the document, the paint after it, the first

@@ -3,7 +3,8 @@
 Masks must agree exactly (the same ranking, ties to the lower index); MVUE draws with the same key must
 agree except where a uniform lands within float rounding of a sampling boundary; the draws must be
 unbiased on the device; and the ops must work under autograd, ``torch.compile`` and the 2:4
-semi-structured matmul; the LIF kernels must give the PyTorch path's spikes, membrane and gradients.
+semi-structured matmul; the LIF kernels must give the PyTorch path's spikes, membrane and gradients; the image
+derivatives must agree with the PyTorch path within the rounding bound of ``tests/kernels/test_image_gradients.py``.
 """
 
 import os
@@ -14,8 +15,8 @@ import torch.nn.functional as F
 
 import kernels  # noqa: F401 - registers torch.ops.workbench.*
 from kernels import (
-    SURROGATES, _triton, factorized_linear, lif, mvue_prune, mvue_variance, nm_linear, nm_mask, nm_prune,
-    to_semi_structured,
+    SURROGATES, _triton, factorized_linear, image_gradients, lif, mvue_prune, mvue_variance, nm_linear, nm_mask,
+    nm_prune, to_semi_structured,
 )
 from kernels._backend import choose_backend
 from kernels.semi_structured import semi_structured_supported
@@ -230,3 +231,32 @@ def test_lif_large_and_empty_on_cuda(triton):
     assert s.shape == v.shape == (3, 0, h)
     (s.sum() + v.sum()).backward()
     assert empty.grad.shape == (3, 0, h)
+
+
+@pytest.mark.parametrize("kind", ["sobel", "central"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
+@pytest.mark.parametrize("shape", [(3, 37, 130), (4, 3, 64, 64), (2, 1, 65), (33, 1), (1, 1)])
+def test_image_gradients_match_the_torch_path(kind, dtype, shape, triton):
+    from tests.kernels.test_image_gradients import term_scale
+
+    # tiles of 16 x 64 pixels: ragged in both directions, exact, one-pixel-wide images
+    x = 10 * cuda_randn(*shape, seed=40, dtype=dtype)
+    got = image_gradients(x, kind)
+    assert got.device.type == "cuda" and got.dtype == dtype and got.shape == (*shape[:-2], 2, *shape[-2:])
+    # the PyTorch path in float64 on the same values (no TF32 in float64 convolutions): the kernel is within
+    # 8 u S of it in float32 (u = 2^-24, S = sum |w| |I|; test_image_gradients.py), then rounds to the dtype
+    want = on_torch(triton, lambda: image_gradients(x.double(), kind))
+    tol = 16 * 2.0**-24 * term_scale(x.cpu(), kind).cuda() + torch.finfo(dtype).eps / 2 * want.abs()
+    assert bool(((got.double() - want).abs() <= tol).all())
+    if dtype == torch.float32:  # and the PyTorch path in float32 with TF32 off: both within 8 u S of exact
+        torch.backends.cudnn.allow_tf32, tf32 = False, torch.backends.cudnn.allow_tf32
+        try:
+            want32 = on_torch(triton, lambda: image_gradients(x, kind))
+        finally:
+            torch.backends.cudnn.allow_tf32 = tf32
+        assert bool(((got.double() - want32.double()).abs() <= tol).all())
+    # needing a gradient: auto falls back to the PyTorch path, which is differentiable
+    triton.setenv("WORKBENCH_KERNELS", "auto")
+    leaf = x.float().requires_grad_()
+    image_gradients(leaf, kind).sum().backward()
+    assert leaf.grad.shape == shape

@@ -224,3 +224,30 @@ def test_spiking_traffic_trains_and_draws_spikes(page, app_url):
                            timeout=60_000)
     assert page.locator("text=Traceback").count() == 0
     assert not page.console_errors, page.console_errors
+
+
+def test_sobolev_inr_trains_and_draws_maps(page, app_url):
+    import re
+
+    from workbench.bench import _MARK_HANDLE
+
+    open_topic(page, app_url, "sobolev_inr")
+    page.get_by_text("centred 96×96 crop").first.wait_for(timeout=60_000)
+    titles = "() => [...Bokeh.documents[0].all_models].filter(m => m.type === 'Title').map(m => m.text).join('|')"
+    # before any Train: the image, what a fit sees and the filter's derivatives
+    page.wait_for_function(f"({titles})().includes('what a fit sees')", timeout=60_000)
+    page.wait_for_function(f"({titles})().includes('sobel filter: ∂/∂y')", timeout=60_000)
+    assert "Sobolev, step" not in page.evaluate(titles)
+    # a small crop and 10 steps: Train fits both networks off the loop and streams their maps and curves
+    page.get_by_label("Crop (pixels a side)", exact=True).select_option("64")
+    page.get_by_text("centred 64×64 crop").first.wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"^Steps")).first.evaluate(_MARK_HANDLE)  # the slider's title, not "same steps"
+    page.locator("[data-wb-probe]").first.press("Home")
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("done.").first.wait_for(timeout=300_000)
+    for title in ("reconstruction — Sobolev, step 10", "network ∂/∂x — Sobolev, step 10",
+                  "|error| (0…0.2) — Sobolev, step 10", "value-only: test", "Sobolev (λ = 1): test"):
+        page.wait_for_function(f"({titles})().includes({title!r})", timeout=60_000)
+    assert page.get_by_text("Sobolev − value-only").count() >= 1
+    assert page.locator("text=Traceback").count() == 0
+    assert not page.console_errors, page.console_errors

@@ -62,11 +62,18 @@ def _mesh_3d(page):
     page.wait_for_timeout(2_000)
 
 
+def _sobolev_train(page):
+    page.get_by_role("button", name="Train").click()
+    page.get_by_text("done.").first.wait_for(timeout=900_000)
+    page.wait_for_timeout(2_000)
+
+
 EXTRA = [
     Shot("nm_sparsity_variance.png", "nm_sparsity", _nm_variance),
     Shot("nm_sparsity_training.png", "nm_sparsity", _nm_train),
     Shot("execution_replay.png", "execution", _execution_playing, viewport={"width": 1500, "height": 1150}),
     Shot("mesh_adaptation_3d.png", "mesh_adaptation", _mesh_3d),
+    Shot("sobolev_inr_training.png", "sobolev_inr", _sobolev_train),
 ]
 
 
