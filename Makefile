@@ -42,12 +42,13 @@ test-fast: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-# speed is a figure, never a test: kernels against a copy, the LOBSTER replay, every page's load and slider-to-redraw
+# speed is a figure, never a test: kernels against a copy (and where their time goes), the LOBSTER replay, every page's load and slider-to-redraw
 # in Chromium, every quick run, and the GNN samplers on SBM graphs of 10k-1M nodes (tables printed; JSON under
 # build/bench/)
 bench: $(STAMP)
 	@mkdir -p build/bench
-	$(BIN)/python -m kernels.bench
+	$(BIN)/python -m kernels.bench --json build/bench/kernels.json
+	$(BIN)/python -m kernels.profile --json build/bench/kernels_profile.json
 	$(BIN)/python -m workbench.execution.bench
 	$(BIN)/python -m workbench.bench --json build/bench/app.json
 	$(BIN)/python -m workbench.gnn_sampling.scale --json build/bench/gnn_sampling_scale.json

@@ -1,8 +1,8 @@
 """Seed Workbench compute kernels.
 
 Plain functions on :class:`torch.Tensor`. Each op has a vectorized PyTorch implementation (CPU, and
-the test oracle), a fused ``torch.compile`` path for large CPU tensors, and a Triton path used on CUDA
-devices (``WORKBENCH_KERNELS=torch|triton`` overrides the choice; see :mod:`kernels._backend`). The factorized
+the test oracle), one-pass Numba kernels for large CPU tensors at 1:2 / 2:4 (:mod:`kernels._fused_cpu`), and a
+Triton path used on CUDA devices (``WORKBENCH_KERNELS=torch|triton`` overrides the choice; see :mod:`kernels._backend`). The factorized
 linear layer (:mod:`kernels.factorized`, on the quantization grid of :mod:`kernels.quantized`) and the
 leaky integrate-and-fire time loop of a spiking layer (:mod:`kernels.lif`, with a surrogate-gradient backward)
 have a PyTorch and a Triton path, as do the finite-difference image derivatives (:mod:`kernels.image_gradients`).
@@ -16,11 +16,13 @@ from kernels.lif import SURROGATES, lif
 from kernels.mvue import mvue_probabilities, mvue_prune, mvue_variance
 from kernels.nm_mask import nm_mask, nm_prune
 from kernels.quantized import dequantize, quantize_codes
-from kernels.semi_structured import from_semi_structured, nm_linear, semi_structured_supported, to_semi_structured
+from kernels.semi_structured import (
+    from_semi_structured, nm_linear, semi_structured_backend, semi_structured_supported, to_semi_structured,
+)
 
 __all__ = [
     "nm_mask", "nm_prune", "mvue_prune", "mvue_probabilities", "mvue_variance",
     "nm_compress", "nm_decompress", "to_semi_structured", "from_semi_structured", "nm_linear",
-    "semi_structured_supported", "factorized_linear", "factorized_weight", "dequantize", "quantize_codes",
+    "semi_structured_supported", "semi_structured_backend", "factorized_linear", "factorized_weight", "dequantize", "quantize_codes",
     "lif", "SURROGATES", "image_gradients",
 ]

@@ -10,8 +10,15 @@ import torch
 
 APPROX_EPS = 1.19209e-07  # float32 machine epsilon, added to magnitudes by the approx 2:4 sampler (Hu et al.)
 
-__all__ = ["APPROX_EPS", "check_types", "check_pattern", "check_dim", "check_nm", "check_finite_flag", "safe_range",
-           "rescale_blocks", "to_blocks", "from_blocks"]
+__all__ = ["APPROX_EPS", "NONFINITE_INPUT", "NONFINITE_OUTPUT", "check_types", "check_pattern", "check_dim", "check_nm",
+           "check_all_finite", "check_finite_flag", "raise_on_flags", "safe_range", "rescale_blocks", "to_blocks",
+           "from_blocks"]
+
+# Bits of the flags word a fused kernel (CPU or Triton) returns with its result, so that neither the input nor the
+# output needs a second pass to be checked: bit 0, some input entry is NaN or Inf; bit 1, some output entry is not
+# finite (an unbiased kept value x_i / p_i overflowed the dtype).
+NONFINITE_INPUT = 1
+NONFINITE_OUTPUT = 2
 
 
 def check_types(x, n, m, dim) -> None:
@@ -56,15 +63,41 @@ def check_nm(x: torch.Tensor, n: int, m: int, dim: int, *, check_finite: bool = 
         raise ValueError(
             f"x: size {x.shape[dim]} along dim={dim} is not a multiple of m={m} (shape {tuple(x.shape)})"
         )
-    if check_finite and x.numel():
-        check_finite_flag(x, torch.isfinite(x).all())  # one pass when all is well
+    if check_finite:
+        check_all_finite(x)
     return dim
+
+
+def check_all_finite(x: torch.Tensor) -> None:
+    """``ValueError`` naming ``x`` if it holds a NaN or an Inf (one pass over ``x`` when all is well)."""
+    if x.numel():
+        check_finite_flag(x, torch.isfinite(x).all())
 
 
 def check_finite_flag(x: torch.Tensor, all_finite: torch.Tensor) -> None:
     """Raise the NaN/Inf ``ValueError`` of :func:`check_nm` from a fused kernel's finiteness flag."""
     if not bool(all_finite):
         raise ValueError("x: contains NaN" if bool(torch.isnan(x).any()) else "x: contains Inf")
+
+
+def raise_on_flags(x: torch.Tensor, flags) -> None:
+    """Raise what a fused kernel's ``flags`` (int, or an integer tensor of any shape whose entries are OR-ed) report.
+
+    Reading a device tensor here is the one host sync of a Triton call (4 bytes, no pass over ``x``). Only on an
+    error is ``x`` read again, to say whether it holds a NaN or an Inf.
+    """
+    if isinstance(flags, torch.Tensor):
+        word = 0
+        for f in flags.flatten().tolist():
+            word |= int(f)
+        flags = word
+    if flags & NONFINITE_INPUT:
+        check_finite_flag(x, torch.zeros((), dtype=torch.bool))
+    if flags & NONFINITE_OUTPUT:
+        raise ValueError(
+            f"x: an unbiased kept value x_i / p_i overflows {x.dtype} (largest |x| = {float(x.abs().max()):.4g}); "
+            "scale x down or use a wider dtype"
+        )
 
 
 def safe_range(dtype: torch.dtype) -> tuple[float, float]:

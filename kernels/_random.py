@@ -14,6 +14,7 @@ import torch
 __all__ = ["draw_key", "block_uniforms", "counter_uniforms", "hash32"]
 
 _MASK = 0xFFFFFFFF
+RNG_LABEL = "workbench::counter_uniforms"
 _ROUNDS = (0x7FEB352D, 0x31848BAB, 0x2C1B3C6D)
 
 
@@ -34,8 +35,9 @@ def draw_key(generator: torch.Generator | None, device) -> int:
 
 def counter_uniforms(counter: torch.Tensor, key, dtype=torch.float32) -> torch.Tensor:
     """Uniforms in ``[0, 1)`` (24 random bits) for int64 ``counter`` values and ``key`` (int or 0-d tensor)."""
-    bits = hash32((counter & _MASK) ^ key) >> 8
-    return bits.to(dtype) * (1.0 / (1 << 24))
+    with torch.profiler.record_function(RNG_LABEL):  # what kernels.profile counts as random-number passes
+        bits = hash32((counter & _MASK) ^ key) >> 8
+        return bits.to(dtype) * (1.0 / (1 << 24))
 
 
 def block_uniforms(key: int, num_blocks: int, per_block: int, device, dtype=torch.float32) -> torch.Tensor:

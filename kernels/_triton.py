@@ -1,14 +1,26 @@
 """Triton kernels for the N:M ops (CUDA; on CPU under ``TRITON_INTERPRET=1`` for tests).
 
 Each program handles ``BLOCK`` blocks of ``m`` consecutive entries of a ``(num_blocks, m)`` contiguous
-view, loaded and stored as one ``(BLOCK, m)`` tile (one contiguous span, so the accesses coalesce): one
-read and one write per entry. Random numbers come from the counter-based hash of
+view, loaded and stored as one ``(BLOCK, m)`` tile (one contiguous span, so the accesses coalesce; for ``m`` a
+power of two as one flat range of ``BLOCK * m`` entries, reshaped, so vectors may span blocks): one read and
+one write per entry. Random numbers come from the counter-based hash of
 :mod:`kernels._random` (same key, same block -> same uniform as the PyTorch paths), so a seed gives
 the same masks on every backend, up to float rounding at sampling boundaries.
 
+The N:M kernels also report, in an int32 ``flags`` word they return with their result (zeroed here, OR-ed
+into by a masked ``tl.atomic_or`` only from a tile with a bad entry), bit 0 (``kernels._blocks.NONFINITE_INPUT``)
+if an input entry is NaN or Inf and bit 1 (``NONFINITE_OUTPUT``) if a stored output entry is not finite (checked
+after the cast to the output dtype): no second pass over ``x`` or the output, and no host sync here.
+
+Block size: on CUDA the N:M kernels are autotuned (``triton.autotune``) over ``BLOCK`` (blocks of ``m`` per
+program) in ``TUNE_BLOCKS`` x ``num_warps`` in ``TUNE_WARPS`` (12 configs), keyed on the size bucket ``SIZE`` =
+``num_blocks.bit_length()`` and (Triton's autotuner adds them) the tensor arguments' dtypes; reruns while
+benchmarking are harmless (the output is overwritten, the flags OR-ed again). Under ``TRITON_INTERPRET=1`` one
+fixed config, ``BLOCK`` = 256 and 4 warps (benchmarking in the interpreter would be slow and meaningless).
+
 Kernels:
 * ``_nm_prune_kernel``: any ``n < m <= 8``; the rank of each entry among its block by ``m^2``
-  comparisons (ties to the lower index), optionally writing the mask;
+  comparisons in ``x``'s dtype (exact; ties to the lower index), optionally writing the mask;
 * ``_mvue12_kernel``, ``_mvue24_kernel``: exact MVUE by closed-form water-filling + systematic sampling;
 * ``_approx24_kernel``: the sequential 2:4 sampler;
 * ``_factorized_kernel``: the sparse quantized product of :mod:`kernels.factorized`, tiled over
@@ -34,7 +46,8 @@ from kernels._blocks import APPROX_EPS, safe_range
 __all__ = ["available", "nm_prune_blocks", "mvue_blocks", "factorized_rows", "lif_forward", "lif_backward",
            "image_gradients_planes"]
 
-BLOCK = 256
+BLOCK, WARPS = 256, 4  # the N:M kernels' one config under TRITON_INTERPRET=1
+TUNE_BLOCKS, TUNE_WARPS = (128, 256, 512, 1024), (2, 4, 8)  # their autotune space on the GPU
 FACTORIZED_BLOCK_N, FACTORIZED_BLOCK_B = 32, 64  # outputs x batch rows per program of _factorized_kernel
 LIF_BLOCK = 128  # (sequence, neuron) columns per program of the LIF kernels
 IMAGE_BLOCK_H, IMAGE_BLOCK_W = 16, 64  # pixels per program of _image_gradients_kernel (rows x columns of a plane)
@@ -52,9 +65,23 @@ def available() -> bool:
 def _kernels():
     from kernels import _triton_kernels as k
 
-    return dict(nm=k._nm_prune_kernel, mvue12=k._mvue12_kernel, mvue24=k._mvue24_kernel, approx24=k._approx24_kernel,
-                factorized=k._factorized_kernel, lif_forward=k._lif_forward_kernel,
-                lif_backward=k._lif_backward_kernel, image_gradients=k._image_gradients_kernel)
+    return dict(nm=_tuned(k._nm_prune_kernel), mvue12=_tuned(k._mvue12_kernel), mvue24=_tuned(k._mvue24_kernel),
+                approx24=_tuned(k._approx24_kernel), factorized=k._factorized_kernel,
+                lif_forward=k._lif_forward_kernel, lif_backward=k._lif_backward_kernel,
+                image_gradients=k._image_gradients_kernel)
+
+
+def _tuned(fn):
+    """``fn`` autotuned over ``TUNE_BLOCKS`` x ``TUNE_WARPS`` keyed on ``SIZE`` (and the dtypes); one fixed
+    config when ``fn`` was built for the interpreter."""
+    import triton
+    from triton.runtime.interpreter import InterpretedFunction
+
+    if isinstance(fn, InterpretedFunction):
+        configs = [triton.Config({"BLOCK": BLOCK}, num_warps=WARPS)]
+    else:
+        configs = [triton.Config({"BLOCK": b}, num_warps=w) for b in TUNE_BLOCKS for w in TUNE_WARPS]
+    return triton.autotune(configs, key=["SIZE"])(fn)
 
 
 def _pow2(m: int) -> int:
@@ -63,37 +90,49 @@ def _pow2(m: int) -> int:
 
 
 def _grid(num_blocks: int):
-    return (max(1, -(-num_blocks // BLOCK)),)
+    """The launch grid for the chosen config's ``BLOCK``."""
+    return lambda meta: (-(-num_blocks // meta["BLOCK"]),)
+
+
+def _flags(blocks: torch.Tensor) -> torch.Tensor:
+    """The zeroed int32 ``(1,)`` flags word a kernel ORs its ``NONFINITE_*`` bits into."""
+    return torch.zeros(1, dtype=torch.int32, device=blocks.device)
 
 
 def nm_prune_blocks(blocks: torch.Tensor, n: int, m: int, *, with_mask: bool = False):
-    """``blocks``: contiguous ``(B, m)``, ``m <= 8`` -> pruned blocks (and the bool mask if asked)."""
+    """``blocks``: contiguous ``(B, m)``, ``m <= 8`` -> ``(pruned (B, m), flags)``, or ``(pruned, mask (B, m)
+    bool, flags)`` with the mask; ``flags``: int32 ``(1,)`` on the device (bit 0: a NaN/Inf in ``blocks``)."""
     blocks = blocks.contiguous()
-    out = torch.empty_like(blocks)
+    out, flags = torch.empty_like(blocks), _flags(blocks)
     mask = torch.empty(blocks.shape, dtype=torch.int8, device=blocks.device) if with_mask else out
-    if blocks.shape[0]:
-        _kernels()["nm"][_grid(blocks.shape[0])](blocks, out, mask, blocks.shape[0], N=n, M=m, MP=_pow2(m),
-                                                 WRITE_MASK=with_mask, BLOCK=BLOCK)
-    return (out, mask.bool()) if with_mask else out
+    b = blocks.shape[0]
+    if b:
+        _kernels()["nm"][_grid(b)](blocks, out, mask, flags, b, b.bit_length(), N=n, M=m, MP=_pow2(m),
+                                   FMAX=torch.finfo(blocks.dtype).max, WRITE_MASK=with_mask)
+    return (out, mask.bool(), flags) if with_mask else (out, flags)
 
 
-def mvue_blocks(blocks: torch.Tensor, n: int, m: int, method: str, key: int) -> torch.Tensor:
-    """Exact MVUE 1:2 / 2:4 or approx 2:4 of contiguous ``(B, m)`` blocks with uniforms from ``key``."""
+def mvue_blocks(blocks: torch.Tensor, n: int, m: int, method: str, key: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact MVUE 1:2 / 2:4 or approx 2:4 of contiguous ``(B, m)`` blocks with uniforms from ``key`` ->
+    ``(out (B, m), flags)``; ``flags``: int32 ``(1,)`` on the device, bit 0 a NaN/Inf in ``blocks``, bit 1 a
+    non-finite stored output (an unbiased kept value overflowed the dtype)."""
     blocks = blocks.contiguous()
-    out = torch.empty_like(blocks)
-    if not blocks.shape[0]:
-        return out
+    out, flags = torch.empty_like(blocks), _flags(blocks)
+    b = blocks.shape[0]
+    if not b:
+        return out, flags
     f64 = blocks.dtype == torch.float64
     lo, hi = safe_range(torch.float64 if f64 else torch.float32)  # blocks outside are rescaled
-    k = _kernels()
-    grid, b = _grid(blocks.shape[0]), blocks.shape[0]
+    k, grid = _kernels(), _grid(b)
+    args = (blocks, out, flags, key, b, b.bit_length())
+    common = dict(F64=f64, LO=lo, HI=hi, FMAX=torch.finfo(blocks.dtype).max)
     if method == "approx":
-        k["approx24"][grid](blocks, out, key, b, EPS=APPROX_EPS, F64=f64, LO=lo, HI=hi, BLOCK=BLOCK)
+        k["approx24"][grid](*args, EPS=APPROX_EPS, **common)
     elif (n, m) == (1, 2):
-        k["mvue12"][grid](blocks, out, key, b, F64=f64, LO=lo, HI=hi, BLOCK=BLOCK)
+        k["mvue12"][grid](*args, **common)
     else:
-        k["mvue24"][grid](blocks, out, key, b, F64=f64, LO=lo, HI=hi, BLOCK=BLOCK)
-    return out
+        k["mvue24"][grid](*args, **common)
+    return out, flags
 
 
 def factorized_rows(yt: torch.Tensor, index: torch.Tensor, code: torch.Tensor, z_scale: torch.Tensor,

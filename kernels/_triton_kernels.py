@@ -34,13 +34,50 @@ def _tile(pid, B, M: tl.constexpr, MP: tl.constexpr, BLOCK: tl.constexpr):
     return rows, cols, offs, ok
 
 @triton.jit
+def _flat(pid, B, M: tl.constexpr, BLOCK: tl.constexpr):
+    """Offsets ``(BLOCK * M,)`` of the tile as one flat range (``M`` a power of two) and their bound."""
+    flat = pid.to(tl.int64) * (BLOCK * M) + tl.arange(0, BLOCK * M)
+    return flat, flat // M < B
+
+@triton.jit
+def _load(ptr, pid, offs, ok, B, M: tl.constexpr, MP: tl.constexpr, BLOCK: tl.constexpr):
+    """The ``(BLOCK, MP)`` tile in its own dtype, padding 0. With ``M == MP`` one flat load of the contiguous
+    span, reshaped (vectorises across blocks, not only within one); else the 2-D masked load."""
+    if M == MP:
+        flat, fok = _flat(pid, B, M, BLOCK)
+        v = tl.reshape(tl.load(ptr + flat, mask=fok, other=0.0), (BLOCK, M))
+    else:
+        v = tl.load(ptr + offs, mask=ok, other=0.0)
+    return v
+
+@triton.jit
+def _store(ptr, pid, offs, ok, v, B, M: tl.constexpr, MP: tl.constexpr, BLOCK: tl.constexpr):
+    """Store the ``(BLOCK, MP)`` tile ``v`` (already in ``ptr``'s dtype), as :func:`_load` reads it."""
+    if M == MP:
+        flat, fok = _flat(pid, B, M, BLOCK)
+        tl.store(ptr + flat, tl.reshape(v, (BLOCK * M,)), mask=fok)
+    else:
+        tl.store(ptr + offs, v, mask=ok)
+
+@triton.jit
+def _nonfinite(v, FMAX: tl.constexpr):
+    """1 if the tile ``v`` holds a NaN or an Inf, else 0 (int32 scalar). ``FMAX``, the largest finite value of
+    ``v``'s dtype, is exact in it, so the comparison is exact whatever the promotion; NaN compares false."""
+    return tl.max(tl.max(tl.where(tl.abs(v) <= FMAX, 0, 1), axis=1), axis=0)
+
+@triton.jit
+def _report(flags_ptr, word):
+    """OR the int32 scalar ``word`` into ``flags[0]``; no atomic unless some bit is set."""
+    tl.atomic_or(flags_ptr, word, mask=word != 0, sem="relaxed")
+
+@triton.jit
 def _col(tile, cols, j: tl.constexpr):
     """Column ``j`` of a tile, ``(BLOCK,)``: a sum with one non-zero term, so exact."""
     return tl.sum(tl.where(cols[None, :] == j, tile, tl.zeros_like(tile)), axis=1)
 
 @triton.jit
-def _load_tile(x_ptr, offs, ok, F64: tl.constexpr):
-    v = tl.load(x_ptr + offs, mask=ok, other=0.0)
+def _wide(v, F64: tl.constexpr):
+    """The MVUE compute dtype: float64 for float64 input, else float32."""
     if F64:
         w = v.to(tl.float64)
     else:
@@ -53,20 +90,24 @@ def _put(tile, cols, j: tl.constexpr, v):
     return tl.where(cols[None, :] == j, v[:, None], tile)
 
 @triton.jit
-def _nm_prune_kernel(x_ptr, y_ptr, mask_ptr, B, N: tl.constexpr, M: tl.constexpr, MP: tl.constexpr,
-                     WRITE_MASK: tl.constexpr, BLOCK: tl.constexpr):
-    rows, cols, offs, ok = _tile(tl.program_id(0), B, M, MP, BLOCK)
-    x = tl.load(x_ptr + offs, mask=ok, other=0.0)
-    a = tl.abs(x.to(tl.float32))
+def _nm_prune_kernel(x_ptr, y_ptr, mask_ptr, flags_ptr, B, SIZE, N: tl.constexpr, M: tl.constexpr,
+                     MP: tl.constexpr, FMAX: tl.constexpr, WRITE_MASK: tl.constexpr, BLOCK: tl.constexpr):
+    """Keep the ``N`` largest magnitudes of each block, in ``x``'s dtype (comparisons are exact in any float
+    dtype); flags bit 0 if the tile holds a NaN/Inf. ``SIZE``: the autotune key's size bucket (unused)."""
+    pid = tl.program_id(0)
+    rows, cols, offs, ok = _tile(pid, B, M, MP, BLOCK)
+    x = _load(x_ptr, pid, offs, ok, B, M, MP, BLOCK)
+    _report(flags_ptr, _nonfinite(x, FMAX))
+    a = tl.abs(x)
     # rank of entry i in its block: the entries j above it (ties: the lower index ranks higher)
     rank = tl.zeros([BLOCK, MP], dtype=tl.int32)
     for j in tl.static_range(M):
         aj = _col(a, cols, j)[:, None]
         rank += tl.where(cols[None, :] > j, aj >= a, aj > a).to(tl.int32)
     keep = rank < N
-    tl.store(y_ptr + offs, tl.where(keep, x, tl.zeros_like(x)), mask=ok)
+    _store(y_ptr, pid, offs, ok, tl.where(keep, x, tl.zeros_like(x)), B, M, MP, BLOCK)
     if WRITE_MASK:
-        tl.store(mask_ptr + offs, keep.to(tl.int8), mask=ok)
+        _store(mask_ptr, pid, offs, ok, keep.to(tl.int8), B, M, MP, BLOCK)
 
 @triton.jit
 def _keep_value(x, p, c, prev, u, N: tl.constexpr):
@@ -83,10 +124,26 @@ def _scale(top, LO: tl.constexpr, HI: tl.constexpr):
     return tl.where(((top > HI) | (top < LO)) & (top > 0), top, tl.full(top.shape, 1.0, top.dtype))
 
 @triton.jit
-def _mvue12_kernel(x_ptr, y_ptr, key, B, F64: tl.constexpr, LO: tl.constexpr, HI: tl.constexpr,
-                   BLOCK: tl.constexpr):
-    rows, cols, offs, ok = _tile(tl.program_id(0), B, 2, 2, BLOCK)
-    x = _load_tile(x_ptr, offs, ok, F64)
+def _mvue_load(x_ptr, B, M: tl.constexpr, F64: tl.constexpr, FMAX: tl.constexpr, BLOCK: tl.constexpr):
+    """This program's ``(BLOCK, M)`` tile widened to the compute dtype, and the input's flag (bit 0)."""
+    pid = tl.program_id(0)
+    rows, cols, offs, ok = _tile(pid, B, M, M, BLOCK)
+    xn = _load(x_ptr, pid, offs, ok, B, M, M, BLOCK)
+    return rows, cols, offs, ok, _wide(xn, F64), _nonfinite(xn, FMAX)
+
+@triton.jit
+def _mvue_store(y_ptr, flags_ptr, offs, ok, y, bad_in, B, M: tl.constexpr, FMAX: tl.constexpr,
+                BLOCK: tl.constexpr):
+    """Store ``y`` in the output dtype and report the flags: bit 0 ``bad_in``, bit 1 if a stored value is not
+    finite (checked after the cast, so a float32 value overflowing float16/bfloat16 counts)."""
+    yo = y.to(y_ptr.dtype.element_ty)
+    _store(y_ptr, tl.program_id(0), offs, ok, yo, B, M, M, BLOCK)
+    _report(flags_ptr, bad_in | (_nonfinite(yo, FMAX) * 2))
+
+@triton.jit
+def _mvue12_kernel(x_ptr, y_ptr, flags_ptr, key, B, SIZE, F64: tl.constexpr, LO: tl.constexpr, HI: tl.constexpr,
+                   FMAX: tl.constexpr, BLOCK: tl.constexpr):
+    rows, cols, offs, ok, x, bad_in = _mvue_load(x_ptr, B, 2, F64, FMAX, BLOCK)
     x0, x1 = _col(x, cols, 0), _col(x, cols, 1)
     a0, a1 = tl.abs(x0), tl.abs(x1)
     d = _scale(tl.maximum(a0, a1), LO, HI)
@@ -101,7 +158,7 @@ def _mvue12_kernel(x_ptr, y_ptr, key, B, F64: tl.constexpr, LO: tl.constexpr, HI
     v0, c, prev = _keep_value(x0, p0, c, prev, u, 1)
     v1, c, prev = _keep_value(x1, p1, c, prev, u, 1)
     y = _put(_put(x, cols, 0, v0), cols, 1, v1)
-    tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=ok)
+    _mvue_store(y_ptr, flags_ptr, offs, ok, y, bad_in, B, 2, FMAX, BLOCK)
 
 @triton.jit
 def _p24(a, s, top):
@@ -109,10 +166,9 @@ def _p24(a, s, top):
     return tl.where(a > 0, p, 0.0)
 
 @triton.jit
-def _mvue24_kernel(x_ptr, y_ptr, key, B, F64: tl.constexpr, LO: tl.constexpr, HI: tl.constexpr,
-                   BLOCK: tl.constexpr):
-    rows, cols, offs, ok = _tile(tl.program_id(0), B, 4, 4, BLOCK)
-    x = _load_tile(x_ptr, offs, ok, F64)
+def _mvue24_kernel(x_ptr, y_ptr, flags_ptr, key, B, SIZE, F64: tl.constexpr, LO: tl.constexpr, HI: tl.constexpr,
+                   FMAX: tl.constexpr, BLOCK: tl.constexpr):
+    rows, cols, offs, ok, x, bad_in = _mvue_load(x_ptr, B, 4, F64, FMAX, BLOCK)
     x0, x1, x2, x3 = _col(x, cols, 0), _col(x, cols, 1), _col(x, cols, 2), _col(x, cols, 3)
     a0, a1, a2, a3 = tl.abs(x0), tl.abs(x1), tl.abs(x2), tl.abs(x3)
     d = _scale(tl.maximum(tl.maximum(a0, a1), tl.maximum(a2, a3)), LO, HI)
@@ -127,7 +183,7 @@ def _mvue24_kernel(x_ptr, y_ptr, key, B, F64: tl.constexpr, LO: tl.constexpr, HI
     v2, c, prev = _keep_value(x2, _p24(a2, s, top), c, prev, u, 2)
     v3, c, prev = _keep_value(x3, _p24(a3, s, top), c, prev, u, 2)
     y = _put(_put(_put(_put(x, cols, 0, v0), cols, 1, v1), cols, 2, v2), cols, 3, v3)
-    tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=ok)
+    _mvue_store(y_ptr, flags_ptr, offs, ok, y, bad_in, B, 4, FMAX, BLOCK)
 
 @triton.jit
 def _approx_p(x, s, r, ratio):
@@ -135,10 +191,9 @@ def _approx_p(x, s, r, ratio):
     return tl.minimum(t + x * (r - ratio), 1.0)
 
 @triton.jit
-def _approx24_kernel(x_ptr, y_ptr, key, B, EPS: tl.constexpr, F64: tl.constexpr, LO: tl.constexpr,
-                     HI: tl.constexpr, BLOCK: tl.constexpr):
-    rows, cols, offs, ok = _tile(tl.program_id(0), B, 4, 4, BLOCK)
-    x = _load_tile(x_ptr, offs, ok, F64)
+def _approx24_kernel(x_ptr, y_ptr, flags_ptr, key, B, SIZE, EPS: tl.constexpr, F64: tl.constexpr, LO: tl.constexpr,
+                     HI: tl.constexpr, FMAX: tl.constexpr, BLOCK: tl.constexpr):
+    rows, cols, offs, ok, x, bad_in = _mvue_load(x_ptr, B, 4, F64, FMAX, BLOCK)
     x0, x1, x2, x3 = _col(x, cols, 0), _col(x, cols, 1), _col(x, cols, 2), _col(x, cols, 3)
     m0, m1, m2, m3 = tl.abs(x0) + EPS, tl.abs(x1) + EPS, tl.abs(x2) + EPS, tl.abs(x3) + EPS
     d = _scale(tl.maximum(tl.maximum(m0, m1), tl.maximum(m2, m3)), LO, HI)
@@ -168,7 +223,7 @@ def _approx24_kernel(x_ptr, y_ptr, key, B, EPS: tl.constexpr, F64: tl.constexpr,
     v2 = tl.where((first == 2) | (second == 2), x2 / _approx_p(m2, s, rr, q2), 0.0)
     v3 = tl.where((first == 3) | (second == 3), x3 / _approx_p(m3, s, rr, q3), 0.0)
     y = _put(_put(_put(_put(x, cols, 0, v0), cols, 1, v1), cols, 2, v2), cols, 3, v3)
-    tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=ok)
+    _mvue_store(y_ptr, flags_ptr, offs, ok, y, bad_in, B, 4, FMAX, BLOCK)
 
 @triton.jit
 def _factorized_kernel(yt_ptr, idx_ptr, code_ptr, zs_ptr, bias_ptr, out_ptr, B, N, S,

@@ -1,9 +1,11 @@
 """Benchmark the kernels: ours vs the straightforward reference vs ``torch.clone`` (bandwidth bound).
 
-``python -m kernels.bench [--json] [--sizes 1M,16M] [--repeat 5] [--tables nm,factorized]`` prints, per op,
-dtype and size, the median times and the ratios ours/reference and ours/clone, and which backend and device
-ran (table ``nm``); and (table ``factorized``) ``factorized_linear`` against the dense ``x @ W.T`` with ``W``
-materialised once, per layer: ms per batch and the bytes each stores. The factorized bytes are given twice:
+``python -m kernels.bench [--json [PATH]] [--sizes 1M,16M] [--repeat 5] [--tables nm,factorized]`` prints, per op,
+dtype and size, the median times of ours, the reference and ``x.clone()`` (the three calls interleaved, so that
+each ratio is measured under one load), the ratios ours/reference and ours/clone, and which backend (``triton``,
+``numba``: the fused CPU kernels, or ``torch``) and device ran (table ``nm``); and (table ``factorized``)
+``factorized_linear`` against the dense ``x @ W.T`` with ``W`` materialised once, per layer: ms per batch and the
+bytes each stores. The factorized bytes are given twice:
 ``stored``, the ``nbytes`` of the tensors as held (int64 indices, int8 codes, float32 scales), and ``packed``,
 what they would take packed (codes at ``bits``, indices at ``ceil(log2 k)`` bits, float32 scales). Biases
 are left out of both sides. Table ``lif``: the LIF time loop ``lif`` against the naive loop ``lif_reference``
@@ -14,7 +16,18 @@ Table ``image_gradients``: :func:`kernels.image_gradients` (both kinds, float32;
 ``image_gradients_reference`` (replicate ``F.pad`` + shifted slices) and against ``x.clone()`` of the same image,
 per ``...xHxW`` shape (``--image-shapes``), the three calls interleaved; ratios ours/reference and ours/clone. The
 op reads the image once and writes two planes per plane, so a bandwidth-bound op takes about 1.5 clones.
-JSON: ``results`` (table ``nm``), ``factorized``, ``lif`` and ``image_gradients``.
+Table ``nm_linear``: :func:`kernels.nm_linear` with ``w = to_semi_structured(w_dense)`` (2:4 along ``in``; on an
+NVIDIA GPU of capability >= 8.0 PyTorch's semi-structured tensor, cuSPARSELt or CUTLASS, in float16 and bfloat16;
+on CPU the dense fallback in float32, where the speed-up should be ~1) against the dense ``F.linear(x, w_pruned)``,
+per ``OUTxIN:BATCH`` (``--nm-linear-shapes``; by default the topics' MLP/CNN layers at batch 256 and a 4096x4096
+layer at batch 4096/8192/16384; on CPU shapes over 1e9 multiply-adds are skipped, with a ``skipped`` row), the
+forward and forward + backward (gradient to ``x`` only: the compressed weight is a constant, and its backward is
+dense, see :mod:`kernels.semi_structured`), four calls interleaved; speed-ups dense/sparse; ``path``; and the
+sparse output checked against the dense one (``max_abs_err``, ``matches``; a mismatch or a failing sparse kernel
+makes the command exit 1, after printing everything).
+JSON (``--json``: printed instead of the tables; ``--json PATH``: written to PATH, tables printed): ``results``
+(table ``nm``, with ``ours_over_reference`` and ``ours_over_clone``), ``factorized``, ``lif``, ``image_gradients``
+and ``nm_linear``.
 """
 
 from __future__ import annotations
@@ -28,13 +41,19 @@ import time
 
 import torch
 
-from kernels import _fused_cpu, factorized_linear, factorized_weight, image_gradients, lif, mvue_prune, nm_prune
+import torch.nn.functional as F
+
+from kernels import (
+    _fused_cpu, factorized_linear, factorized_weight, image_gradients, lif, mvue_prune, nm_linear, nm_prune,
+    to_semi_structured,
+)
 from kernels._backend import choose_backend
 from kernels.image_gradients import GRADIENT_KINDS
 from kernels.reference import image_gradients_reference, lif_reference, mvue_prune_sorted, nm_prune_topk
+from kernels.semi_structured import semi_structured_backend
 
 SIZES = {"64K": 1 << 16, "1M": 1 << 20, "16M": 1 << 24, "64M": 1 << 26}
-TABLES = ("nm", "factorized", "lif", "image_gradients")
+TABLES = ("nm", "factorized", "lif", "image_gradients", "nm_linear")
 # (n, d) of the factorized layers: a digits-MLP hidden layer and an MNIST CNN's first linear layer (64*7*7 -> 128)
 FACTORIZED_LAYERS = {"256x256": (256, 256), "128x3136": (128, 3136)}
 FACTORIZED = dict(k=64, s=8, bits=4, batch=256)
@@ -42,6 +61,16 @@ FACTORIZED = dict(k=64, s=8, bits=4, batch=256)
 LIF_SHAPES = {"cpu": "256x100x100", "cuda": "256x100x100,1024x200x512"}
 # (..., H, W) of the image_gradients table: one RGB image and a batch of 16; on a GPU also a batch of 64 at 512
 IMAGE_SHAPES = {"cpu": "3x512x512,16x3x256x256", "cuda": "3x512x512,16x3x256x256,64x3x512x512"}
+# OUTxIN:BATCH of the nm_linear table: the digits MLP's 64->256 and 256->256 layers and the MNIST CNN's 3136->128
+# (the layers the N:M sparsity and pruning topics train, batch 256), then a 4096x4096 layer at three batches
+NM_LINEAR_SHAPES = "256x64:256,256x256:256,128x3136:256,4096x4096:4096,4096x4096:8192,4096x4096:16384"
+NM_LINEAR_CPU_MAX_MACS = 10 ** 9  # on CPU, shapes of more multiply-adds per call are skipped (minutes each)
+NM_LINEAR_PATHS = {"cusparselt": "semi-structured (cuSPARSELt)", "cutlass": "semi-structured (CUTLASS)",
+                   None: "dense fallback"}
+NM_LINEAR_BACKWARD = ("gradient to x only, on both sides: the 2:4 weight is a constant (torch's "
+                      "SparseSemiStructuredTensor has no weight gradient or update); the sparse side's backward is "
+                      "the dense grad @ W_pruned (nm_linear's autograd function; torch's own raises "
+                      "NotImplementedError, W being 2:4 along in, not along out)")
 
 
 def _median_time(fn, repeat: int) -> float:
@@ -51,12 +80,14 @@ def _median_time(fn, repeat: int) -> float:
 
 def _median_times_interleaved(fns: dict, repeat: int) -> dict:
     """Median time of each of ``fns`` (name -> callable), calls interleaved (one of each per round), so that on a
-    shared machine both sides of a ratio see the same load."""
+    shared machine both sides of a ratio see the same load; each round starts one further along the list, so that
+    no call always runs first, or always after the same other one (cache state)."""
     for fn in fns.values():
         fn()  # warm-up
     times = {name: [] for name in fns}
-    for _ in range(repeat):
-        for name, fn in fns.items():
+    items = list(fns.items())
+    for r in range(repeat):
+        for name, fn in items[r % len(items):] + items[:r % len(items)]:
             if torch.cuda.is_available():
                 torch.cuda.synchronize()
             t = time.perf_counter()
@@ -67,11 +98,12 @@ def _median_times_interleaved(fns: dict, repeat: int) -> dict:
     return {name: statistics.median(ts) for name, ts in times.items()}
 
 
-def _backend_name(x: torch.Tensor) -> str:
-    """The path our ops take for ``x``: ``triton``, ``torch+compile`` (fused CPU) or ``torch``."""
+def _backend_name(x: torch.Tensor, n: int, m: int, method: str) -> str:
+    """The path our op ``method`` (``"mse"``: ``nm_prune``; ``"exact"`` / ``"approx"``: ``mvue_prune``) takes at
+    ``n:m`` on ``x``: ``triton``, ``numba`` (the fused CPU kernels of :mod:`kernels._fused_cpu`) or ``torch``."""
     if choose_backend(x, supported=True, what="benchmark") == "triton":
         return "triton"
-    return "torch+compile" if _fused_cpu.fused_available(x) else "torch"
+    return "numba" if _fused_cpu.fused_available(x, n, m, method) else "torch"
 
 
 def run(sizes: list[str], repeat: int, device: str) -> list[dict]:
@@ -82,21 +114,24 @@ def run(sizes: list[str], repeat: int, device: str) -> list[dict]:
         for dtype in dtypes:
             x = torch.randn(numel, device=device, dtype=dtype)
             gen = torch.Generator(device=device).manual_seed(0)
-            clone_s = _median_time(lambda: x.clone(), repeat)
             ops = [
-                ("nm_prune", 2, 4, lambda: nm_prune(x, 2, 4), lambda: nm_prune_topk(x, 2, 4)),
-                ("mvue_prune", 2, 4, lambda: mvue_prune(x, 2, 4, generator=gen),
+                ("nm_prune", 2, 4, "mse", lambda: nm_prune(x, 2, 4), lambda: nm_prune_topk(x, 2, 4)),
+                ("mvue_prune", 2, 4, "exact", lambda: mvue_prune(x, 2, 4, generator=gen),
                  lambda: mvue_prune_sorted(x, 2, 4, generator=gen)),
-                ("mvue_prune", 1, 2, lambda: mvue_prune(x, 1, 2, generator=gen),
+                ("mvue_prune", 1, 2, "exact", lambda: mvue_prune(x, 1, 2, generator=gen),
                  lambda: mvue_prune_sorted(x, 1, 2, generator=gen)),
             ]
-            for op, n, m, ours, ref in ops:
-                ours_s = _median_time(ours, repeat)
-                ref_s = _median_time(ref, repeat) if ref else None
+            for op, n, m, method, ours, ref in ops:
+                # interleaved: ours, the reference and the clone see the same load, so their ratios mean something
+                times = _median_times_interleaved(
+                    {"ours_s": ours, **({"reference_s": ref} if ref else {}), "clone_s": lambda: x.clone()}, repeat)
+                ref_s = times.get("reference_s")
                 results.append({
-                    "op": op, "n": n, "m": m, "dtype": str(dtype).replace("torch.", ""), "numel": numel,
-                    "device": device, "backend": _backend_name(x), "ours_s": ours_s, "reference_s": ref_s,
-                    "clone_s": clone_s,
+                    "op": op, "n": n, "m": m, "method": method, "dtype": str(dtype).replace("torch.", ""),
+                    "numel": numel, "device": device, "backend": _backend_name(x, n, m, method),
+                    "ours_s": times["ours_s"], "reference_s": ref_s, "clone_s": times["clone_s"],
+                    "ours_over_reference": times["ours_s"] / ref_s if ref_s else None,
+                    "ours_over_clone": times["ours_s"] / times["clone_s"],
                 })
     return results
 
@@ -214,9 +249,90 @@ def run_image_gradients(shapes: list[tuple[int, ...]], repeat: int, device: str)
     return results
 
 
+def _nm_linear_shapes(text: str) -> list[tuple[int, int, int]]:
+    """``"256x64:256,8x16:4"`` (``OUTxIN:BATCH``) -> ``[(256, 64, 256), (8, 16, 4)]``; ``ValueError`` otherwise
+    (``IN`` must be a multiple of 4)."""
+    shapes = []
+    for item in text.split(","):
+        layer, _, batch = item.strip().lower().partition(":")
+        dims = layer.split("x") + [batch]
+        if len(dims) != 3 or not all(d.isdigit() and int(d) > 0 for d in dims) or int(dims[1]) % 4:
+            raise ValueError(f"--nm-linear-shapes: expected OUTxIN:BATCH with positive integers, IN a multiple of 4 "
+                             f"(2:4 blocks), got {item!r}")
+        shapes.append(tuple(int(d) for d in dims))
+    return shapes
+
+
+def _nm_linear_error(got: torch.Tensor, want: torch.Tensor, x: torch.Tensor, w: torch.Tensor) -> tuple[float, float]:
+    """``(max |got - want|, max of |got - want| / tol)`` with the elementwise tolerance
+    ``tol = eps (2 |want| + 4 sqrt(k) s)``: ``eps`` the dtype's epsilon, ``k`` the most kept weights of a row,
+    ``s = sqrt(x^2 @ (w^2).T)`` the size of a dot product's terms. Two roundings of the result, plus a
+    random-walk allowance for sums accumulated at reduced precision; a wrong or missing operand is off by ~``s``."""
+    eps = torch.finfo(w.dtype).eps
+    k = int(w.ne(0).sum(1).max())
+    s = (x.float().square() @ w.float().square().T).sqrt()
+    err = (got.float() - want.float()).abs()
+    tol = eps * (2 * want.float().abs() + 4 * math.sqrt(max(k, 1)) * s) + torch.finfo(torch.float32).tiny
+    return float(err.max()) if err.numel() else 0.0, float((err / tol).max()) if err.numel() else 0.0
+
+
+def run_nm_linear(shapes: list[tuple[int, int, int]], repeat: int, device: str, *,
+                  dtypes: list[torch.dtype] | None = None, max_macs: int | None = None) -> list[dict]:
+    """``nm_linear(x, to_semi_structured(w, keep_dense=True))`` vs the dense ``F.linear(x, w_pruned)``, per
+    ``(out, in, batch)`` and dtype (float16 and bfloat16 on CUDA, float32 on CPU), no bias: the forward and
+    forward + backward (gradient to ``x`` only, see ``NM_LINEAR_BACKWARD``), the four calls interleaved. Each row
+    also checks the sparse output against the dense one (``max_abs_err``, ``max_err_over_tolerance`` <= 1, see
+    :func:`_nm_linear_error`). On CPU (where the sparse path is the dense fallback) shapes of more than
+    ``max_macs`` (default ``NM_LINEAR_CPU_MAX_MACS``) multiply-adds per call give a row with ``skipped`` only."""
+    if dtypes is None:
+        dtypes = [torch.float16, torch.bfloat16] if device == "cuda" else [torch.float32]
+    if max_macs is None and device == "cpu":
+        max_macs = NM_LINEAR_CPU_MAX_MACS
+    results = []
+    for out, inp, batch in shapes:
+        base = {"op": "nm_linear", "out": out, "in": inp, "batch": batch, "macs": out * inp * batch, "device": device}
+        if max_macs is not None and out * inp * batch > max_macs:
+            results.append({**base, "skipped": f"{out * inp * batch:.2g} multiply-adds per call, over "
+                                               f"{max_macs:.2g} on {device}"})
+            continue
+        for dtype in dtypes:
+            g = torch.Generator().manual_seed(out * 7919 + inp * 31 + batch)
+            x = torch.randn(batch, inp, generator=g).to(device=device, dtype=dtype)
+            w = torch.randn(out, inp, generator=g).to(device=device, dtype=dtype) / math.sqrt(inp / 2)
+            up = torch.randn(batch, out, generator=g).to(device=device, dtype=dtype)
+            row = {**base, "dtype": str(dtype).replace("torch.", ""), "backward": NM_LINEAR_BACKWARD}
+            try:
+                ws = to_semi_structured(w, keep_dense=True)
+                pruned = nm_prune(w, 2, 4)
+                backend = semi_structured_backend(ws)
+                row["path"] = NM_LINEAR_PATHS.get(backend, f"semi-structured ({backend})")
+                with torch.no_grad():
+                    got, want = nm_linear(x, ws), F.linear(x, pruned)
+                row["max_abs_err"], row["max_err_over_tolerance"] = _nm_linear_error(got, want, x, pruned)
+                row["matches"] = row["max_err_over_tolerance"] <= 1
+                del got, want
+                xg = x.clone().requires_grad_()
+                times = _median_times_interleaved({
+                    "sparse_forward_s": lambda: nm_linear(x, ws),
+                    "dense_forward_s": lambda: F.linear(x, pruned),
+                    "sparse_forward_backward_s": lambda: torch.autograd.grad(nm_linear(xg, ws), xg, up),
+                    "dense_forward_backward_s": lambda: torch.autograd.grad(F.linear(xg, pruned), xg, up),
+                }, repeat)
+            except (RuntimeError, NotImplementedError) as e:  # a failing sparse kernel: say so, go on
+                results.append({**row, "error": f"{type(e).__name__}: {e}"})
+                continue
+            results.append({
+                **row, **times, "forward_speedup": times["dense_forward_s"] / times["sparse_forward_s"],
+                "forward_backward_speedup": times["dense_forward_backward_s"] / times["sparse_forward_backward_s"],
+            })
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m kernels.bench", description=__doc__.splitlines()[0])
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--json", nargs="?", const="-", default=None, metavar="PATH",
+                   help="print one JSON object instead of the tables; with PATH, print the tables and write the "
+                        "JSON object to PATH")
     p.add_argument("--sizes", default="1M,16M,64M", help=f"comma-separated among {list(SIZES)}")
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--tables", default=",".join(TABLES), help=f"comma-separated among {list(TABLES)}")
@@ -226,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--image-shapes", default=None,
                    help=f"comma-separated ...xHxW of the image_gradients table (default {IMAGE_SHAPES['cpu']}; on "
                         f"CUDA {IMAGE_SHAPES['cuda']})")
+    p.add_argument("--nm-linear-shapes", default=NM_LINEAR_SHAPES,
+                   help=f"comma-separated OUTxIN:BATCH of the nm_linear table (default {NM_LINEAR_SHAPES}; on CPU "
+                        f"those over {NM_LINEAR_CPU_MAX_MACS:.0e} multiply-adds are skipped)")
     args = p.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
     bad = [s for s in sizes if s not in SIZES]
@@ -239,17 +358,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         lif_shapes = _lif_shapes(args.lif_shapes or LIF_SHAPES[device])
         image_shapes = _image_shapes(args.image_shapes or IMAGE_SHAPES[device])
+        nm_linear_shapes = _nm_linear_shapes(args.nm_linear_shapes)
     except ValueError as e:
         p.error(str(e))
     results = run(sizes, args.repeat, device) if "nm" in tables else []
     factorized = run_factorized(args.repeat, device) if "factorized" in tables else []
     lif_rows = run_lif(lif_shapes, args.repeat, device) if "lif" in tables else []
     image_rows = run_image_gradients(image_shapes, args.repeat, device) if "image_gradients" in tables else []
-    if args.json:
-        print(json.dumps({"device": device, "torch": torch.__version__, "threads": torch.get_num_threads(),
-                          "results": results, "factorized": factorized, "lif": lif_rows,
-                          "image_gradients": image_rows}))
-        return 0
+    linear_rows = run_nm_linear(nm_linear_shapes, args.repeat, device) if "nm_linear" in tables else []
+    # a sparse result off the dense one, or a failing sparse kernel, is a bug: exit 1 after reporting everything
+    rc = int(any("error" in r or r.get("matches") is False for r in linear_rows))
+    if args.json is not None:
+        text = json.dumps({"device": device, "torch": torch.__version__, "threads": torch.get_num_threads(),
+                           "results": results, "factorized": factorized, "lif": lif_rows,
+                           "image_gradients": image_rows, "nm_linear": linear_rows})
+        if args.json == "-":
+            print(text)
+            return rc
+        with open(args.json, "w") as f:
+            f.write(text + "\n")
     print(f"device={device} torch={torch.__version__} threads={torch.get_num_threads()}")
     if results:
         _print_nm(results)
@@ -259,7 +386,9 @@ def main(argv: list[str] | None = None) -> int:
         _print_lif(lif_rows)
     if image_rows:
         _print_image_gradients(image_rows)
-    return 0
+    if linear_rows:
+        _print_nm_linear(linear_rows)
+    return rc
 
 
 def _print_nm(results: list[dict]) -> None:
@@ -267,9 +396,9 @@ def _print_nm(results: list[dict]) -> None:
           f"{'clone ms':>9s} {'ours/ref':>9s} {'ours/clone':>10s}")
     for r in results:
         ref = f"{1e3 * r['reference_s']:9.2f}" if r["reference_s"] else f"{'-':>9s}"
-        ratio = f"{r['ours_s'] / r['reference_s']:9.2f}" if r["reference_s"] else f"{'-':>9s}"
+        ratio = f"{r['ours_over_reference']:9.2f}" if r["reference_s"] else f"{'-':>9s}"
         print(f"{r['op']:12s} {r['n']}:{r['m']:<3d} {r['backend']:14s} {r['dtype']:9s} {r['numel']:9d} "
-              f"{1e3 * r['ours_s']:9.2f} {ref} {1e3 * r['clone_s']:9.2f} {ratio} {r['ours_s'] / r['clone_s']:10.2f}")
+              f"{1e3 * r['ours_s']:9.2f} {ref} {1e3 * r['clone_s']:9.2f} {ratio} {r['ours_over_clone']:10.2f}")
 
 
 def _print_factorized(results: list[dict]) -> None:
@@ -308,6 +437,26 @@ def _print_image_gradients(results: list[dict]) -> None:
         print(f"{shape:16s} {r['kind']:8s} {r['backend']:8s} {r['dtype']:8s} {1e3 * r['ours_s']:9.2f} "
               f"{1e3 * r['reference_s']:9.2f} {1e3 * r['clone_s']:9.2f} {r['ours_over_reference']:9.2f} "
               f"{r['ours_over_clone']:10.2f}")
+
+
+def _print_nm_linear(results: list[dict]) -> None:
+    print("\nnm_linear: x @ W.T with W = to_semi_structured(w) (2:4 along in; cuSPARSELt/CUTLASS on CUDA, else the "
+          "dense fallback) vs dense F.linear(x, W_pruned), no bias; fwd+bwd: gradient to x only (the 2:4 weight is a "
+          "constant; the sparse side's backward is dense); speed-up = dense / sparse; err: max |sparse - dense|")
+    print(f"{'out x in':11s} {'batch':>6s} {'dtype':9s} {'path':29s} {'fwd ms':>9s} {'dense':>9s} {'speed-up':>8s} "
+          f"{'f+b ms':>9s} {'dense':>9s} {'speed-up':>8s} {'err':>9s}")
+    for r in results:
+        head = f"{r['out']}x{r['in']:<{10 - len(str(r['out']))}d} {r['batch']:6d}"
+        if "skipped" in r:
+            print(f"{head} skipped: {r['skipped']}")
+        elif "error" in r:
+            print(f"{head} {r['dtype']:9s} {r.get('path', '-'):29s} ERROR {r['error']}")
+        else:
+            flag = "" if r["matches"] else f"  MISMATCH ({r['max_err_over_tolerance']:.1f} x tolerance)"
+            print(f"{head} {r['dtype']:9s} {r['path']:29s} {1e3 * r['sparse_forward_s']:9.3f} "
+                  f"{1e3 * r['dense_forward_s']:9.3f} {r['forward_speedup']:8.2f} "
+                  f"{1e3 * r['sparse_forward_backward_s']:9.3f} {1e3 * r['dense_forward_backward_s']:9.3f} "
+                  f"{r['forward_backward_speedup']:8.2f} {r['max_abs_err']:9.2g}{flag}")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ import torch
 from kernels import _fused_cpu, _triton
 from kernels._backend import choose_backend
 from kernels._blocks import (
-    APPROX_EPS, check_finite_flag, check_nm, check_types, from_blocks, rescale_blocks, to_blocks,
+    APPROX_EPS, NONFINITE_OUTPUT, check_all_finite, check_nm, check_types, from_blocks, raise_on_flags, rescale_blocks,
+    to_blocks,
 )
 from kernels._random import block_uniforms, draw_key
 
@@ -124,12 +125,9 @@ def _check_representable(x: torch.Tensor, out: torch.Tensor) -> None:
 
     A kept value is at most the block's magnitude sum, e.g. ``[3e38] * 4`` (float32) keeps two
     entries of ``6e38``: unbiased output of that block is not representable, so no answer is given.
+    The fused kernels report this in their flags instead of a second pass over ``out``.
     """
-    if not bool(torch.isfinite(out).all()):
-        raise ValueError(
-            f"x: an unbiased kept value x_i / p_i overflows {x.dtype} (largest |x| = {float(x.abs().max()):.4g}); "
-            "scale x down or use a wider dtype"
-        )
+    raise_on_flags(x, 0 if bool(torch.isfinite(out).all()) else NONFINITE_OUTPUT)
 
 
 def mvue_probabilities(x: torch.Tensor, n: int, m: int, dim: int = -1, *, method: str = "exact") -> torch.Tensor:
@@ -153,23 +151,21 @@ def mvue_variance(x: torch.Tensor, n: int, m: int, dim: int = -1, *, method: str
 
 @torch.library.custom_op("workbench::mvue_prune", mutates_args=())
 def _mvue_prune_op(x: torch.Tensor, n: int, m: int, dim: int, method: str, key: int) -> torch.Tensor:
-    fused = (
-        method == "exact" and (n, m) in ((1, 2), (2, 4)) and _fused_cpu.fused_available(x)
-    )
-    dim = check_nm(x, n, m, dim, check_finite=not fused)
+    dim = check_nm(x, n, m, dim, check_finite=False)
     _check_method(method, n, m)
-    blocks = to_blocks(x, m, dim)
-    cdtype = _compute_dtype(x.dtype)
     supported = method == "approx" or (n, m) in ((1, 2), (2, 4))
-    if choose_backend(x, supported=supported, what=f"mvue_prune {method} {n}:{m}") == "triton":
-        out = _triton.mvue_blocks(blocks, n, m, method, key)
-    elif fused:
-        kernel = _fused_cpu.mvue12 if m == 2 else _fused_cpu.mvue24
-        out, finite = kernel(blocks, torch.tensor(key, dtype=torch.int64), cdtype)
-        check_finite_flag(x, finite)
+    triton = choose_backend(x, supported=supported, what=f"mvue_prune {method} {n}:{m}") == "triton"
+    fused = not triton and _fused_cpu.fused_available(x, n, m, method)
+    if not (triton or fused):  # the Triton and fused CPU kernels check x (and their output) as they go: one pass
+        check_all_finite(x)
+    blocks = to_blocks(x, m, dim)
+    if triton or fused:
+        kernel = _triton.mvue_blocks if triton else _fused_cpu.mvue_blocks
+        out, flags = kernel(blocks, n, m, method, key)
+        raise_on_flags(x, flags)
     else:
         out = mvue_blocks_generic(blocks, n, method, key)
-    _check_representable(x, out)
+        _check_representable(x, out)
     return from_blocks(out, x, dim).contiguous()
 
 

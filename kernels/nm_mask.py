@@ -14,7 +14,7 @@ import torch
 
 from kernels import _fused_cpu, _triton
 from kernels._backend import choose_backend
-from kernels._blocks import check_finite_flag, check_nm, check_types, from_blocks, to_blocks
+from kernels._blocks import check_all_finite, check_nm, check_types, from_blocks, raise_on_flags, to_blocks
 
 __all__ = ["nm_mask", "nm_prune"]
 
@@ -48,24 +48,30 @@ def nm_mask(x: torch.Tensor, n: int, m: int, dim: int = -1) -> torch.Tensor:
     Returns:
         ``torch.bool`` tensor of ``x.shape`` with exactly ``n`` ``True`` per block.
     """
-    dim = check_nm(x, n, m, dim)
+    dim = check_nm(x, n, m, dim, check_finite=False)
+    triton = choose_backend(x, supported=m <= 8, what=f"nm_mask {n}:{m}") == "triton"
+    if not triton:  # the Triton kernel checks x as it reads it
+        check_all_finite(x)
     blocks = to_blocks(x, m, dim)
-    if choose_backend(x, supported=m <= 8, what=f"nm_mask {n}:{m}") == "triton":
-        return from_blocks(_triton.nm_prune_blocks(blocks, n, m, with_mask=True)[1], x, dim)
+    if triton:
+        _, mask, flags = _triton.nm_prune_blocks(blocks, n, m, with_mask=True)
+        raise_on_flags(x, flags)
+        return from_blocks(mask, x, dim)
     keep = _block_rank(blocks.abs()) < n
     return from_blocks(keep, x, dim)
 
 
 @torch.library.custom_op("workbench::nm_prune", mutates_args=())
 def _nm_prune_op(x: torch.Tensor, n: int, m: int, dim: int) -> torch.Tensor:
-    fused = (n, m) == (2, 4) and _fused_cpu.fused_available(x)
-    dim = check_nm(x, n, m, dim, check_finite=not fused)
+    dim = check_nm(x, n, m, dim, check_finite=False)
+    triton = choose_backend(x, supported=m <= 8, what=f"nm_prune {n}:{m}") == "triton"
+    fused = not triton and _fused_cpu.fused_available(x, n, m, "mse")
+    if not (triton or fused):  # the Triton and fused CPU kernels check x as they read it: one pass over memory
+        check_all_finite(x)
     blocks = to_blocks(x, m, dim)
-    if choose_backend(x, supported=m <= 8, what=f"nm_prune {n}:{m}") == "triton":
-        return from_blocks(_triton.nm_prune_blocks(blocks, n, m), x, dim).contiguous()
-    if fused:
-        out, finite = _fused_cpu.prune24(blocks)
-        check_finite_flag(x, finite)
+    if triton or fused:
+        out, flags = _triton.nm_prune_blocks(blocks, n, m) if triton else _fused_cpu.nm_prune_blocks(blocks, n, m)
+        raise_on_flags(x, flags)
         return from_blocks(out, x, dim).contiguous()
     keep = _block_rank(blocks.abs()) < n
     return from_blocks(torch.where(keep, blocks, torch.zeros((), dtype=x.dtype, device=x.device)), x, dim).contiguous()

@@ -61,7 +61,7 @@ def test_auto_picks_triton_on_cuda(monkeypatch):
 @pytest.mark.parametrize("n,m", NM)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_nm_mask_matches_the_torch_path(n, m, dtype, triton):
-    # 1037 * 2 rows of blocks: several programs and a ragged last one (BLOCK = 256 blocks each)
+    # 1037 * 2 rows of blocks: several programs and a ragged last one (BLOCK = 128..1024 blocks each, autotuned)
     x = cuda_randn(1037, 2 * m, seed=n * 10 + m, dtype=dtype)
     x[:7] = 1.0  # ties: the lower index wins on both paths
     x[7:9] = 0.0
@@ -123,6 +123,39 @@ def test_mvue_is_unbiased_on_the_gpu(n, m, method, triton):
         assert int(nnz.min()) == n
     # sample variance within 5 % of the exact variance (> 10 sd at K = 20000, as in test_mvue.py)
     assert abs(float(d.var(0).sum() / var.sum()) - 1) < 0.05
+
+
+FLAG_OPS = [lambda x: nm_prune(x, 2, 4), lambda x: nm_mask(x, 2, 4), lambda x: mvue_prune(x, 1, 2),
+            lambda x: mvue_prune(x, 2, 4), lambda x: mvue_prune(x, 2, 4, method="approx")]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_kernel_flags_catch_nonfinite_input_on_the_device(dtype, triton):
+    """The kernels' flags word (no torch.isfinite pass) catches a NaN / Inf anywhere, here in the ragged last
+    program, and is 0 on the device for ordinary input."""
+    x = cuda_randn(1037, 8, seed=11, dtype=dtype)
+    _, flags = _triton.nm_prune_blocks(x.reshape(-1, 4), 2, 4)
+    assert flags.device.type == "cuda" and flags.dtype == torch.int32 and int(flags.sum()) == 0
+    _, flags = _triton.mvue_blocks(x.reshape(-1, 4), 2, 4, "exact", 1)
+    assert int(flags.sum()) == 0
+    for bad, word in [(float("nan"), "NaN"), (float("inf"), "Inf")]:
+        y = x.clone()
+        y[1036, 7] = bad
+        for op in FLAG_OPS:
+            with pytest.raises(ValueError, match=word):
+                op(y)
+
+
+@pytest.mark.parametrize("dtype,block", [
+    (torch.float16, [30000.0, 60000.0]),  # kept 90000 > 65504
+    (torch.bfloat16, [2.0 ** 128 - 2.0 ** 120, 3 * 2.0 ** 118]),  # kept 2^128 - 2^118: rounds to inf in bfloat16
+])
+def test_kernel_flags_catch_an_overflow_in_the_output_cast(dtype, block, triton):
+    x = torch.zeros(1037, 8, dtype=dtype, device="cuda")
+    x[1036, 6:] = torch.tensor(block, dtype=dtype)
+    with pytest.raises(ValueError, match="^x: an unbiased kept value"):
+        mvue_prune(x, 1, 2)
+    assert torch.isfinite(mvue_prune(x.float(), 1, 2)).all()  # finite in float32
 
 
 def test_large_tensor_and_empty_tensor(triton):
