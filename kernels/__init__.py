@@ -1,11 +1,13 @@
 """Seed Workbench compute kernels.
 
 Plain functions on :class:`torch.Tensor`. Each op has a vectorized PyTorch implementation (CPU, and
-the test oracle), one-pass Numba kernels for large CPU tensors at 1:2 / 2:4 (:mod:`kernels._fused_cpu`), and a
-Triton path used on CUDA devices (``WORKBENCH_KERNELS=torch|triton`` overrides the choice; see :mod:`kernels._backend`). The factorized
-linear layer (:mod:`kernels.factorized`, on the quantization grid of :mod:`kernels.quantized`) and the
-leaky integrate-and-fire time loop of a spiking layer (:mod:`kernels.lif`, with a surrogate-gradient backward)
-have a PyTorch and a Triton path, as do the finite-difference image derivatives (:mod:`kernels.image_gradients`).
+the test oracle), and a Triton path used on CUDA devices (``WORKBENCH_KERNELS=torch|triton`` overrides the choice;
+see :mod:`kernels._backend`). On CPU, one-pass Numba kernels (:mod:`kernels._numba`) run the N:M ops at 1:2 / 2:4
+on large tensors (:mod:`kernels._fused_cpu`) and the forward time loop of :mod:`kernels.lif`
+(:mod:`kernels._lif_cpu`). The factorized linear layer (:mod:`kernels.factorized`, on the quantization grid of
+:mod:`kernels.quantized`) and the leaky integrate-and-fire time loop of a spiking layer (:mod:`kernels.lif`, with a
+surrogate-gradient backward) have a PyTorch and a Triton path, as do the finite-difference image derivatives
+(:mod:`kernels.image_gradients`).
 ``kernels`` never imports ``workbench``.
 """
 
@@ -23,6 +25,7 @@ from kernels.semi_structured import (
 __all__ = [
     "nm_mask", "nm_prune", "mvue_prune", "mvue_probabilities", "mvue_variance",
     "nm_compress", "nm_decompress", "to_semi_structured", "from_semi_structured", "nm_linear",
-    "semi_structured_supported", "semi_structured_backend", "factorized_linear", "factorized_weight", "dequantize", "quantize_codes",
+    "semi_structured_supported", "semi_structured_backend", "factorized_linear", "factorized_weight", "dequantize",
+    "quantize_codes",
     "lif", "SURROGATES", "image_gradients",
 ]

@@ -17,23 +17,20 @@ and writes the result once, with everything else in registers:
   ``x`` is NaN or Inf, :data:`~kernels._blocks.NONFINITE_OUTPUT` if a kept value ``x_i / p_i`` overflowed), so
   neither ``x`` nor the output is read a second time.
 
-Loops index with unsigned integers: Numba then emits no negative-index wraparound, and LLVM vectorises the
-interleaved (stride ``m``) loads and stores of the block loop (AVX2 / AVX-512), which a signed index prevents.
-The blocks are split into one contiguous range per thread; the kernels release the GIL, so the ranges run in
-parallel on a small thread pool. float32 and float64 (compute in the input's dtype, as the generic path); other
-dtypes, other patterns and small tensors take the generic path. Compiled once per dtype, cached on disk by Numba.
-``WORKBENCH_FUSED=0`` turns the path off (tests compare it with the generic path).
+Loops index with unsigned integers, so LLVM vectorises the interleaved (stride ``m``) loads and stores of the
+block loop (AVX2 / AVX-512); the blocks are split into one contiguous range per thread (:mod:`kernels._numba`).
+float32 and float64 (compute in the input's dtype, as the generic path); other dtypes, other patterns and small
+tensors take the generic path. ``WORKBENCH_FUSED=0`` turns the path off (tests compare it with the generic path).
 """
 
 from __future__ import annotations
 
 import functools
-import os
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
 
+from kernels import _numba
 from kernels._blocks import NONFINITE_INPUT, NONFINITE_OUTPUT, safe_range
 
 __all__ = ["fused_available", "nm_prune_blocks", "mvue_blocks", "MIN_NUMEL", "PATTERNS"]
@@ -44,53 +41,19 @@ _DTYPES = (torch.float32, torch.float64)
 _MIN_BLOCKS_PER_THREAD = 1 << 14
 
 
-@functools.cache
-def _numba_ok() -> bool:
-    try:
-        import numba  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def fused_available(x: torch.Tensor, n: int, m: int, method: str) -> bool:
     """True when a fused kernel runs ``method`` (``"mse"`` for ``nm_prune``, ``"exact"`` / ``"approx"`` for
-    ``mvue_prune``) at ``n:m`` on ``x``: a large float32/float64 CPU tensor, Numba installed, not disabled, and
-    not inside ``torch.compile`` tracing."""
-    return (
-        (n, m) in PATTERNS.get(method, ())
-        and x.device.type == "cpu"
-        and x.dtype in _DTYPES
-        and x.numel() >= MIN_NUMEL
-        and os.environ.get("WORKBENCH_FUSED", "1") != "0"
-        and not torch.compiler.is_compiling()
-        and _numba_ok()
-    )
-
-
-@functools.cache
-def _pool(workers: int, pid: int) -> ThreadPoolExecutor:
-    """A pool of ``workers`` threads for process ``pid`` (a forked child, whose copy of the parent's pool has no
-    threads, gets its own)."""
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workbench-kernels")
+    ``mvue_prune``) at ``n:m`` on ``x``: a large float32/float64 CPU tensor, and :func:`kernels._numba.enabled`."""
+    return (n, m) in PATTERNS.get(method, ()) and x.dtype in _DTYPES and x.numel() >= MIN_NUMEL and _numba.enabled(x)
 
 
 def _run(kernel, blocks: torch.Tensor, *args) -> tuple[torch.Tensor, int]:
-    """``kernel(x, out, lo, hi, *args) -> flags`` over ``blocks`` ``(B, m)``, one contiguous range of blocks per
+    """``kernel(lo, hi, x, out, *args) -> flags`` over ``blocks`` ``(B, m)``, one contiguous range of blocks per
     thread. Returns ``(out (B, m), flags OR-ed over the ranges)``."""
     blocks = blocks.contiguous()
     out = torch.empty_like(blocks)
-    x_np, out_np = blocks.view(-1).numpy(), out.view(-1).numpy()
-    num_blocks = blocks.shape[0]
-    threads = max(1, min(torch.get_num_threads(), num_blocks // _MIN_BLOCKS_PER_THREAD))
-    bounds = [num_blocks * t // threads for t in range(threads + 1)]
-    ranges = [(np.uint64(bounds[t]), np.uint64(bounds[t + 1])) for t in range(threads)]
-    if threads == 1:
-        return out, int(kernel(x_np, out_np, *ranges[0], *args))
-    futures = [_pool(threads - 1, os.getpid()).submit(kernel, x_np, out_np, lo, hi, *args) for lo, hi in ranges[1:]]
-    flags = int(kernel(x_np, out_np, *ranges[0], *args))  # this thread takes the first range
-    for f in futures:
-        flags |= int(f.result())
+    flags = _numba.run_ranges(kernel, blocks.shape[0], (blocks.view(-1).numpy(), out.view(-1).numpy(), *args),
+                              _MIN_BLOCKS_PER_THREAD)
     return out, flags
 
 
@@ -113,9 +76,7 @@ def mvue_blocks(blocks: torch.Tensor, n: int, m: int, method: str, key: int) -> 
 @functools.cache
 def _kernels() -> dict:
     """The Numba kernels, compiled on first use (importing numba costs ~0.3 s, so not at ``import kernels``)."""
-    from numba import njit
-
-    jit = njit(cache=True, nogil=True, boundscheck=False, error_model="numpy")
+    jit = _numba.jit()
     one, two, three, four = np.uint64(1), np.uint64(2), np.uint64(3), np.uint64(4)
     mask32, rounds = np.uint64(0xFFFFFFFF), (np.uint64(0x7FEB352D), np.uint64(0x31848BAB), np.uint64(0x2C1B3C6D))
     s8, s15, s16 = np.uint64(8), np.uint64(15), np.uint64(16)
@@ -135,7 +96,7 @@ def _kernels() -> dict:
         return T(h >> s8) * T(1.0 / 16777216)
 
     @jit
-    def prune12(x, out, lo, hi):
+    def prune12(lo, hi, x, out):
         zero, inf = x.dtype.type(0), x.dtype.type(np.inf)
         finite = True
         for i in range(lo, hi):
@@ -149,7 +110,7 @@ def _kernels() -> dict:
         return np.int64(0) if finite else bad_in
 
     @jit
-    def prune24(x, out, lo, hi):
+    def prune24(lo, hi, x, out):
         zero, inf = x.dtype.type(0), x.dtype.type(np.inf)
         finite = True
         for i in range(lo, hi):
@@ -173,7 +134,7 @@ def _kernels() -> dict:
         return (v / max(p, tiny) if tick > prev else zero), c, tick
 
     @jit
-    def mvue12(x, out, lo, hi, key, consts):
+    def mvue12(lo, hi, x, out, key, consts):
         T = x.dtype.type
         zero, one_f, inf = T(0), T(1), T(np.inf)
         safe_lo, safe_hi, tiny = T(consts[0]), T(consts[1]), T(consts[2])
@@ -202,7 +163,7 @@ def _kernels() -> dict:
         return p if a > zero else zero
 
     @jit
-    def mvue24(x, out, lo, hi, key, consts):
+    def mvue24(lo, hi, x, out, key, consts):
         T = x.dtype.type
         zero, one_f, two_f, inf = T(0), T(1), T(2), T(np.inf)
         safe_lo, safe_hi, tiny = T(consts[0]), T(consts[1]), T(consts[2])

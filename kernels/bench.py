@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 
 from kernels import (
-    _fused_cpu, factorized_linear, factorized_weight, image_gradients, lif, mvue_prune, nm_linear, nm_prune,
+    _fused_cpu, _lif_cpu, factorized_linear, factorized_weight, image_gradients, lif, mvue_prune, nm_linear, nm_prune,
     to_semi_structured,
 )
 from kernels._backend import choose_backend
@@ -180,6 +180,14 @@ def _lif_shapes(text: str) -> list[tuple[int, int, int]]:
     return shapes
 
 
+def _lif_backend(current: torch.Tensor) -> str:
+    """The path of ``lif`` on ``current``: ``triton``, ``numba`` (CPU forward; the backward is PyTorch's) or
+    ``torch``."""
+    if choose_backend(current, supported=True, what="lif") == "triton":
+        return "triton"
+    return "numba" if _lif_cpu.available(current) else "torch"
+
+
 def run_lif(shapes: list[tuple[int, int, int]], repeat: int, device: str) -> list[dict]:
     """``lif`` vs ``lif_reference``, float32, sigmoid surrogate (slope 10): the forward alone (no autograd
     graph: nothing requires grad), and forward + backward with every input requiring grad."""
@@ -207,7 +215,7 @@ def run_lif(shapes: list[tuple[int, int, int]], repeat: int, device: str) -> lis
         }, repeat)
         results.append({
             "op": "lif", "B": b, "T": t, "H": h, "dtype": "float32", "surrogate": "sigmoid", "device": device,
-            "backend": choose_backend(current, supported=True, what="lif"), **times,
+            "backend": _lif_backend(current), **times,
             "forward_ratio": times["reference_forward_s"] / times["forward_s"],
             "forward_backward_ratio": times["reference_forward_backward_s"] / times["forward_backward_s"],
         })

@@ -37,7 +37,8 @@ scalar ``beta`` / ``threshold``).
 Paths (chosen by :func:`kernels._backend.choose_backend`), one ``torch.autograd.Function``:
 
 * PyTorch (any device): the forward loop runs four ops per step on ``(B, H)`` slices of the outputs, without
-  an autograd graph (the float operations of the reference, in its order: the same bits); the backward goes
+  an autograd graph (the float operations of the reference, in its order: the same bits); on CPU (float32/64)
+  the same loop runs as one Numba kernel instead (:mod:`kernels._lif_cpu`: one pass, the same bits); the backward goes
   through time in chunks of about ``CHUNK_NUMEL`` entries (so that a chunk's buffers stay in the CPU's
   cache), computing the chunk's surrogate values and coefficients in a few vectorised ops, then the adjoint
   recurrence above (one ``addcmul`` per step), then the chunk's terms of the sums;
@@ -60,7 +61,7 @@ import math
 import torch
 from torch.autograd.function import once_differentiable
 
-from kernels import _triton
+from kernels import _lif_cpu, _triton
 from kernels._backend import choose_backend
 from kernels.quantized import all_finite
 
@@ -213,6 +214,8 @@ class _LIF(torch.autograd.Function):
         beta_h, threshold_h = _per_neuron(beta, h), _per_neuron(threshold, h)
         if backend == "triton":
             spikes, membrane = _triton.lif_forward(current, beta_h, threshold_h)
+        elif _lif_cpu.available(current):
+            spikes, membrane = _lif_cpu.lif_forward(current, beta_h, threshold_h)
         else:
             spikes, membrane = _forward_torch(current, beta_h, threshold_h)
         ctx.set_materialize_grads(False)

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 
 import torch
 
-from kernels import _fused_cpu, _triton, mvue_prune, nm_prune
+from kernels import _numba, _triton, mvue_prune, nm_prune
 from kernels._random import RNG_LABEL
 from kernels.bench import SIZES
 
@@ -61,7 +61,7 @@ def paths(device: str) -> dict[str, dict]:
     if device == "cuda":
         return {"generic": dict(WORKBENCH_KERNELS="torch"), "triton": dict(WORKBENCH_KERNELS="triton")}
     found = {"generic": dict(WORKBENCH_KERNELS="torch", WORKBENCH_FUSED="0")}
-    if _fused_cpu._numba_ok():
+    if _numba.numba_ok():
         found["fused"] = dict(WORKBENCH_KERNELS="torch", WORKBENCH_FUSED="1")
     return found
 

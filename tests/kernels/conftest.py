@@ -44,3 +44,17 @@ def requires(backend):
             pytest.skip(f"no Triton kernel for {method or 'nm'} {n}:{m} (the torch path covers it)")
 
     return check
+
+
+@pytest.fixture
+def generic(monkeypatch):
+    """``generic(fn, *args, **kwargs)``: ``fn`` with the Numba CPU kernels turned off (``WORKBENCH_FUSED=0``), so
+    that the PyTorch path runs: the oracle the one-pass kernels are compared with."""
+    def run(fn, *args, **kwargs):
+        monkeypatch.setenv("WORKBENCH_FUSED", "0")
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            monkeypatch.setenv("WORKBENCH_FUSED", "1")
+
+    return run

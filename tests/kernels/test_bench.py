@@ -52,7 +52,7 @@ def test_bench_lif_table():
     assert data["results"] == [] and data["factorized"] == []
     assert [(r["B"], r["T"], r["H"]) for r in data["lif"]] == [(4, 5, 3), (2, 1, 6)]
     for r in data["lif"]:
-        assert LIF_KEYS <= set(r) and r["op"] == "lif" and r["backend"] in ("torch", "triton")
+        assert LIF_KEYS <= set(r) and r["op"] == "lif" and r["backend"] in ("torch", "numba", "triton")
         assert r["forward_s"] > 0 and r["reference_forward_backward_s"] > 0  # figures, never compared
         assert r["forward_ratio"] == r["reference_forward_s"] / r["forward_s"]
         assert r["forward_backward_ratio"] == r["reference_forward_backward_s"] / r["forward_backward_s"]

@@ -14,18 +14,6 @@ NUMEL = _fused_cpu.MIN_NUMEL  # the smallest size that takes the fused path
 PATTERNS = [(1, 2), (2, 4)]
 
 
-@pytest.fixture
-def generic(monkeypatch):
-    def run(fn, *args, **kwargs):
-        monkeypatch.setenv("WORKBENCH_FUSED", "0")
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            monkeypatch.setenv("WORKBENCH_FUSED", "1")
-
-    return run
-
-
 def test_fused_path_is_taken():
     for method in ("mse", "exact"):
         for n, m in PATTERNS:

@@ -3,7 +3,7 @@ the finiteness check and (MVUE) the uniforms among them."""
 
 import pytest
 
-from kernels import _fused_cpu, profile
+from kernels import _numba, profile
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,7 @@ def test_profile_covers_every_op_and_path(rows):
     assert all(r["ms"] > 0 and r["clone_ms"] > 0 for r in rows)
 
 
-@pytest.mark.skipif(not _fused_cpu._numba_ok(), reason="numba is not installed")
+@pytest.mark.skipif(not _numba.numba_ok(), reason="numba is not installed")
 def test_fused_path_has_no_pass_outside_its_kernel(rows):
     for r in (r for r in rows if r["path"] == "fused"):
         assert r["passes"] == [] and r["rng"] == 0 and r["kernels"], r

@@ -23,16 +23,6 @@ def _title(element) -> str:
 
 
 @pytest.fixture
-def no_data(monkeypatch, tmp_path):
-    """No ../shared/data and no download: the page offers the bundled images only."""
-    from workbench import data
-
-    monkeypatch.setenv("WORKBENCH_DATA", str(tmp_path))
-    monkeypatch.setattr(data, "REPO_DATA", tmp_path / "repo-data")
-    monkeypatch.setattr(data, "_fetch", lambda url, path: (_ for _ in ()).throw(OSError("offline in tests")))
-
-
-@pytest.fixture
 def shipped_file(monkeypatch, tmp_path):
     """Point the page at ``tmp_path/sobolev_inr.json`` (absent until a test writes it)."""
     path = tmp_path / "sobolev_inr.json"

@@ -49,6 +49,9 @@ def page_image(name: str, size: int) -> np.ndarray:
 def to_luma(values: np.ndarray) -> np.ndarray:
     """``(H, W)`` Y channel of ``(H, W, C)`` values of any range (a grey image: its channel; linear, so it also maps
     per-channel derivatives to the luma's derivatives)."""
+    if not isinstance(values, np.ndarray) or values.ndim != 3 or values.shape[2] not in (1, 3):
+        got = values.shape if isinstance(values, np.ndarray) else type(values).__name__
+        raise ValueError(f"values: expected an (H, W, 1) or (H, W, 3) array, got {got}")
     return values[:, :, 0] if values.shape[2] == 1 else values @ LUMA
 
 
