@@ -222,6 +222,18 @@ def test_spiking_traffic_trains_and_draws_spikes(page, app_url):
     page.get_by_text("done.").first.wait_for(timeout=300_000)
     page.wait_for_function(f"({titles})().includes('confusion matrix — your run (hidden 100, sigmoid, 1 epoch)')",
                            timeout=60_000)
+    # the inputs: size and gap bins redraw the encoding (diamonds: the gaps), the shown network and its confusion
+    # matrix (the run above was on the size bins); back to the size bins, the run is there again
+    page.get_by_label("Inputs", exact=True).select_option("size + gap bins")
+    page.wait_for_function(f"({titles})().includes('diamonds: gap')", timeout=60_000)
+    page.wait_for_function(f"({titles})().includes('confusion matrix — shipped pre-trained network on size + gap "
+                           "bins')", timeout=60_000)
+    page.get_by_text("shipped pre-trained network (size + gap bins").first.wait_for(timeout=60_000)
+    page.locator("strong", has_text="Flow 2 of").first.wait_for(timeout=60_000)
+    page.get_by_label("Inputs", exact=True).select_option("size bins (paper)")
+    page.wait_for_function(f"({titles})().includes('confusion matrix — your run (hidden 100, sigmoid, 1 epoch)')",
+                           timeout=60_000)
+    assert "diamonds: gap" not in page.evaluate(titles)
     assert page.locator("text=Traceback").count() == 0
     assert not page.console_errors, page.console_errors
 
