@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench.sobolev_inr import page_data as P
@@ -15,7 +15,7 @@ from workbench.sobolev_inr.networks import INR
 pytestmark = pytest.mark.timeout(300)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.sampled_from(BUNDLED), size=st.sampled_from(P.CROPS))
 def test_page_image_is_a_read_only_unit_crop(name, size):
     image = P.page_image(name, size)
@@ -23,7 +23,7 @@ def test_page_image_is_a_read_only_unit_crop(name, size):
     assert image.min() >= 0 and image.max() <= 1 and not image.flags.writeable
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.text(max_size=12), size=st.integers(-10, 1000))
 def test_page_image_refuses_what_it_does_not_offer(name, size):
     if name in IMAGES and size in P.CROPS:
@@ -32,7 +32,7 @@ def test_page_image_refuses_what_it_does_not_offer(name, size):
         P.page_image(name, size)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(h=st.integers(1, 9), w=st.integers(1, 9), c=st.sampled_from([1, 3]), a=st.floats(-3, 3), b=st.floats(-3, 3),
        seed=st.integers(0, 2**16))
 def test_to_luma_is_linear_and_keeps_a_grey_channel(h, w, c, a, b, seed):
@@ -50,7 +50,7 @@ def test_to_luma_refuses_other_shapes(bad):
         P.to_luma(bad)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(k=st.integers(1, 6), stride=st.sampled_from([1, 2, 4]), c=st.sampled_from([1, 3]), seed=st.integers(0, 99))
 def test_training_pixels_are_every_strideth_pixel(k, stride, c, seed):
     image = np.random.default_rng(seed).random((k * stride, 2 * k * stride, c))
@@ -62,7 +62,7 @@ def test_training_pixels_are_every_strideth_pixel(k, stride, c, seed):
             P.training_pixels(image[:-1], stride)
 
 
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.sampled_from(BUNDLED), kernel=st.sampled_from(["sobel", "central"]))
 def test_target_maps_are_bounded_read_only_float32(name, kernel):
     dx, dy = P.target_maps(name, 64, kernel)
@@ -73,7 +73,7 @@ def test_target_maps_are_bounded_read_only_float32(name, kernel):
         assert np.abs(d).max() <= 0.5 + 1e-6
 
 
-@settings(max_examples=5, deadline=None)
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(c=st.sampled_from([1, 3]), seed=st.integers(0, 50))
 def test_frame_is_the_networks_picture(c, seed):
     image = np.random.default_rng(seed).random((8, 8, c))
@@ -90,7 +90,7 @@ _record = st.fixed_dictionaries({}, optional={
     "psnr_test": st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=4), st.none())})
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(results=st.one_of(st.lists(_record, max_size=12), st.none(), st.text(max_size=5)),
        extra=st.one_of(st.none(), st.integers()))
 def test_shipped_pairs_never_raise_and_keep_only_finite_pairs(results, extra):

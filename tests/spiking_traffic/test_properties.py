@@ -5,7 +5,7 @@ that training keeps the best held-out epoch; bad input refused naming the argume
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kernels import SURROGATES
@@ -24,7 +24,7 @@ def _net_and_input(d, **kwargs):
     return net, x
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(d=shapes, per_neuron=st.booleans(), surrogate=st.sampled_from(SURROGATES))
 def test_forward_and_trace_agree(d, per_neuron, surrogate):
     net, x = _net_and_input(d, beta_per_neuron=per_neuron, surrogate=surrogate)
@@ -38,7 +38,7 @@ def test_forward_and_trace_agree(d, per_neuron, surrogate):
     torch.testing.assert_close(tr["logits"], logits.detach())
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(d=shapes, beta=st.floats(-5, 5), b=st.floats(-5, 5))
 def test_clamp_keeps_leaks_in_unit_interval_and_thresholds_non_negative(d, beta, b):
     net, _ = _net_and_input(d)
@@ -53,7 +53,7 @@ def test_clamp_keeps_leaks_in_unit_interval_and_thresholds_non_negative(d, beta,
     assert float(leak.max()) == float(np.float32(min(max(beta, 0.0), 1.0)))  # clamped, else kept (in float32)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(d=shapes, extra=st.integers(1, 3))
 def test_inputs_of_the_wrong_shape_or_type_are_refused(d, extra):
     net, x = _net_and_input(d)
@@ -73,7 +73,7 @@ def test_bad_network_arguments_are_refused(kwargs, name):
         SpikingNetwork(**kwargs)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(counts=st.lists(st.integers(1, 30), min_size=1, max_size=6), fraction=st.floats(0.0, 0.49),
        seed=st.integers(0, 2**16))
 def test_holdout_split_is_a_stratified_partition(counts, fraction, seed):
@@ -88,7 +88,7 @@ def test_holdout_split_is_a_stratified_partition(counts, fraction, seed):
         assert k == want
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(d=shapes, batch=st.integers(1, 7), training=st.booleans())
 def test_predict_logits_in_batches_is_the_model_in_eval_mode(d, batch, training):
     net, x = _net_and_input(d)
@@ -100,7 +100,7 @@ def test_predict_logits_in_batches_is_the_model_in_eval_mode(d, batch, training)
     assert net.training == training  # the mode is restored
 
 
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 99), epochs=st.integers(1, 4))
 def test_training_keeps_the_best_held_out_epoch(seed, epochs):
     g = torch.Generator().manual_seed(seed)
