@@ -39,7 +39,7 @@ def test_forward_and_trace_agree(d, per_neuron, surrogate):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(d=shapes, beta=st.floats(-5, 5), b=st.floats(-5, 5))
+@given(d=shapes, beta=st.floats(-5, 5, allow_subnormal=False), b=st.floats(-5, 5, allow_subnormal=False))
 def test_clamp_keeps_leaks_in_unit_interval_and_thresholds_non_negative(d, beta, b):
     net, _ = _net_and_input(d)
     with torch.no_grad():
@@ -74,7 +74,7 @@ def test_bad_network_arguments_are_refused(kwargs, name):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(counts=st.lists(st.integers(1, 30), min_size=1, max_size=6), fraction=st.floats(0.0, 0.49),
+@given(counts=st.lists(st.integers(1, 30), min_size=1, max_size=6), fraction=st.floats(0.0, 0.49, allow_subnormal=False),
        seed=st.integers(0, 2**16))
 def test_holdout_split_is_a_stratified_partition(counts, fraction, seed):
     y = np.repeat(np.arange(len(counts)), counts)
