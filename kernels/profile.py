@@ -21,15 +21,13 @@ import argparse
 import json
 import math
 import os
-import statistics
-import time
 from contextlib import contextmanager
 
 import torch
 
 from kernels import _numba, _triton, mvue_prune, nm_prune
 from kernels._random import RNG_LABEL
-from kernels.bench import SIZES
+from kernels.bench import SIZES, _median_times_interleaved
 
 # operators that only allocate, view or reshape: not a pass over memory
 METADATA_OPS = frozenset({
@@ -116,22 +114,6 @@ def _is_full_size_arange(event, big: int) -> bool:
         isinstance(a, int) and a >= big for a in (getattr(event, "concrete_inputs", None) or []))
 
 
-def _median_ms(fns: dict, repeat: int, device: str) -> dict:
-    for fn in fns.values():
-        fn()
-    times = {k: [] for k in fns}
-    for _ in range(repeat):
-        for k, fn in fns.items():
-            if device == "cuda":
-                torch.cuda.synchronize()
-            t = time.perf_counter()
-            fn()
-            if device == "cuda":
-                torch.cuda.synchronize()
-            times[k].append(time.perf_counter() - t)
-    return {k: statistics.median(v) * 1e3 for k, v in times.items()}
-
-
 def run(size: str = "16M", device: str = "cpu", repeat: int = 5, dtype: torch.dtype = torch.float32) -> list[dict]:
     """One row per (op, path): see the module docstring."""
     x = torch.randn(SIZES[size], device=device, dtype=dtype)
@@ -141,7 +123,8 @@ def run(size: str = "16M", device: str = "cpu", repeat: int = 5, dtype: torch.dt
         for path, env in paths(device).items():
             with _env(**env):
                 fn = lambda op=op, n=n, m=m: _call(op, n, m, x, gen)  # noqa: E731
-                times = _median_ms({"ours": fn, "clone": x.clone}, repeat, device)
+                seconds = _median_times_interleaved({"ours": fn, "clone": x.clone}, repeat)
+                times = {k: v * 1e3 for k, v in seconds.items()}
                 prof = profile_call(fn, x)
             kernels = prof["kernels"] or (["numba " + op + f" {n}:{m}"] if path == "fused" else [])
             rows.append(dict(op=op, n=n, m=m, path=path, device=device, dtype=str(dtype).replace("torch.", ""),
