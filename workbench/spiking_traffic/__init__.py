@@ -37,9 +37,10 @@ def __getattr__(name):
 
 
 def warmup() -> None:
-    """Load the flows the page starts from and the shipped network before the first visitor."""
-    from workbench.spiking_traffic.explorer import starting_flows
+    """Before the first visitor: load the flows the page starts from and the shipped network, and trace the first
+    flow through it as the page does (the first forward loads the compiled LIF kernel: about 0.7 s and 100-190 MB
+    of LLVM that the first visit would otherwise pay, and the server's memory would count as a session's)."""
+    from workbench.spiking_traffic.page_data import page_encoding, starting_flows, trace_flow
     from workbench.spiking_traffic.pretrained import load_pretrained
 
-    starting_flows()
-    load_pretrained()
+    trace_flow(starting_flows(), 0, load_pretrained(), page_encoding(False))
