@@ -17,6 +17,11 @@ def square(x: int, log: str | None = None, delay: float = 0.0, fail_on: int | No
     return {"x": x, "square": x * x}
 
 
+def square_too(**params) -> dict:
+    """:func:`square` under another name: a second Dask task group (a grid with two kinds of task)."""
+    return square(**params)
+
+
 def calls(log) -> list[int]:
     p = Path(log)
     return [int(line.split()[0]) for line in p.read_text().splitlines()] if p.exists() else []

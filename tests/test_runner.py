@@ -152,3 +152,15 @@ def test_exported_tasks_import_into_another_cache(tmp_path):
     assert len(calls(log)) == 4  # nothing computed again on "the other machine"
     with pytest.raises(ValueError, match=r"records\[0\]: expected a task record"):
         import_cache([{"fn": "m:f"}], b)
+
+
+def test_one_worker_starts_the_tasks_in_the_order_given(tmp_path):
+    # full runs list the tasks their claim needs first (sobolev_inr: SIREN, then the gradients-only fits): one worker
+    # must start them in that order, not in the order of their keys or as Dask's scheduler happens to pick
+    log = tmp_path / "calls.log"
+    order = [5, 0, 7, 3, 1, 6, 2, 4, 9, 8]
+    kinds = [SQUARE, SQUARE + "_too", SQUARE + "_too", SQUARE, SQUARE, SQUARE + "_too", SQUARE, SQUARE + "_too",
+             SQUARE, SQUARE]  # two task groups, interleaved (Dask schedules by group)
+    tasks = [Task(fn, {"x": x, "log": str(log), "delay": 0.05}) for fn, x in zip(kinds, order)]
+    Runner(workers=1, cache_dir=tmp_path / "cache").run("demo", tasks, 1)
+    assert [int(line.split()[0]) for line in log.read_text().splitlines()] == order

@@ -286,8 +286,8 @@ class Runner:
 
     def run(self, topic: str, tasks: list[Task], version, progress: Callable | None = None,
             desc: str | None = None) -> list:
-        """Execute the tasks that are not cached; return every task's result, in order (``None`` for the tasks a
-        ``cached_only`` runner did not compute).
+        """Execute the tasks that are not cached, started in the order given; return every task's result, in order
+        (``None`` for the tasks a ``cached_only`` runner did not compute).
 
         Raises:
             TaskError: after every other task finished, when some raised.
@@ -360,9 +360,12 @@ class Runner:
                   file=sys.stderr)
             threads = self.threads or 1
             futures = {}
-            for i in todo:
+            for rank, i in enumerate(todo):
                 key = f"{tasks[i].name}-{tasks[i].key(topic, 'submit')}"
-                futures[client.submit(_timed, tasks[i].fn, tasks[i].params, threads, key=key, pure=False)] = i
+                # in the order given (a grid lists first what its claim needs): without priorities Dask starts the
+                # tasks of one kind (task group) together, whatever their place in the list
+                futures[client.submit(_timed, tasks[i].fn, tasks[i].params, threads, key=key, pure=False,
+                                      priority=len(todo) - rank)] = i
             done = as_completed(list(futures))
             for future in progress(done, total=len(futures), desc=desc) if progress else done:
                 i = futures[future]
