@@ -163,4 +163,4 @@ def test_one_worker_starts_the_tasks_in_the_order_given(tmp_path):
              SQUARE, SQUARE]  # two task groups, interleaved (Dask schedules by group)
     tasks = [Task(fn, {"x": x, "log": str(log), "delay": 0.05}) for fn, x in zip(kinds, order)]
     Runner(workers=1, cache_dir=tmp_path / "cache").run("demo", tasks, 1)
-    assert [int(line.split()[0]) for line in log.read_text().splitlines()] == order
+    assert calls(log) == order

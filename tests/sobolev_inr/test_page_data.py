@@ -33,8 +33,8 @@ def test_page_image_refuses_what_it_does_not_offer(name, size):
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(h=st.integers(1, 9), w=st.integers(1, 9), c=st.sampled_from([1, 3]), a=st.floats(-3, 3, allow_subnormal=False), b=st.floats(-3, 3, allow_subnormal=False),
-       seed=st.integers(0, 2**16))
+@given(h=st.integers(1, 9), w=st.integers(1, 9), c=st.sampled_from([1, 3]), a=st.floats(-3, 3, allow_subnormal=False),
+       b=st.floats(-3, 3, allow_subnormal=False), seed=st.integers(0, 2**16))
 def test_to_luma_is_linear_and_keeps_a_grey_channel(h, w, c, a, b, seed):
     rng = np.random.default_rng(seed)
     u, v = rng.normal(size=(h, w, c)), rng.normal(size=(h, w, c))
@@ -87,7 +87,8 @@ _names = st.sampled_from(["camera", "baby", "bird", 3, None])
 _record = st.fixed_dictionaries({}, optional={
     "image": _names, "network": st.sampled_from(["siren", "relu", None]),
     "loss": st.sampled_from(["value", "sobolev", "other", 1]),
-    "psnr_test": st.one_of(st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=False), st.text(max_size=4), st.none())})
+    "psnr_test": st.one_of(st.floats(allow_nan=True, allow_infinity=True, allow_subnormal=False), st.text(max_size=4),
+                           st.none())})
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -74,8 +74,8 @@ def test_bad_network_arguments_are_refused(kwargs, name):
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(counts=st.lists(st.integers(1, 30), min_size=1, max_size=6), fraction=st.floats(0.0, 0.49, allow_subnormal=False),
-       seed=st.integers(0, 2**16))
+@given(counts=st.lists(st.integers(1, 30), min_size=1, max_size=6),
+       fraction=st.floats(0.0, 0.49, allow_subnormal=False), seed=st.integers(0, 2**16))
 def test_holdout_split_is_a_stratified_partition(counts, fraction, seed):
     y = np.repeat(np.arange(len(counts)), counts)
     np.random.default_rng(seed).shuffle(y)
