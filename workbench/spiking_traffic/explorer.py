@@ -25,7 +25,7 @@ from bokeh.models import FixedTicker
 from kernels import SURROGATES
 from workbench.spiking_traffic.encoding import encode
 from workbench.spiking_traffic.experiments import evaluate
-from workbench.spiking_traffic.figures import (HEIGHT, HIDDEN_SIZES, WIDTH, confusion_figure, per_class_figure,
+from workbench.spiking_traffic.explorer_figures import (HEIGHT, HIDDEN_SIZES, WIDTH, confusion_figure, per_class_figure,
                                                sweep_accuracy_figure, sweep_spikes_figure)
 from workbench.spiking_traffic.flows import CLASSES
 from workbench.spiking_traffic.network import SpikingNetwork
