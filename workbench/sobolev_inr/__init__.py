@@ -7,6 +7,7 @@ derivatives.
 * :mod:`.training`: the Sobolev loss and the fit (targets from :func:`kernels.image_gradients`);
 * :mod:`.metrics`: PSNR and SSIM on the test pixels' luma (scikit-image);
 * :mod:`.gradient_domain`: an image from its gradients alone, and seamless cloning;
+* :mod:`.multilevel`: the multilevel derivative loss that lets a gradient-only fit converge at 256×256;
 * :mod:`.experiments`: ``reproduce`` (quick in-process, the full grid on the runner);
 * :mod:`.explorer`: the page (``Explorer``, loaded on first use: the core never imports the UI).
 """
@@ -17,6 +18,7 @@ from workbench.sobolev_inr.gradient_domain import (GradientFit, disk_mask, guida
 from workbench.sobolev_inr.images import (BUNDLED, IMAGES, SET5, check_image, check_stride, crop, load_image, luma,
                                           to_gray, train_mask)
 from workbench.sobolev_inr.metrics import psnr, scores, ssim
+from workbench.sobolev_inr.multilevel import multilevel_gradient_loss, train_multilevel
 from workbench.sobolev_inr.networks import INR, NETWORK_NAMES, NETWORKS, nyquist_frequencies, pixel_grid
 from workbench.sobolev_inr.training import (LOSSES, FitResult, FitSettings, derivative_targets, fit_image,
                                             sobolev_loss, train_inr)
@@ -25,7 +27,7 @@ __all__ = ["IMAGES", "SET5", "BUNDLED", "load_image", "check_image", "check_stri
            "train_mask", "INR", "NETWORKS", "NETWORK_NAMES", "nyquist_frequencies", "pixel_grid", "LOSSES",
            "FitSettings", "FitResult", "sobolev_loss", "derivative_targets", "fit_image", "train_inr", "psnr",
            "ssim", "scores", "GradientFit", "reconstruct_from_gradients", "guidance_field", "seamless_clone", "paste",
-           "disk_mask", "reproduce", "Explorer", "warmup"]
+           "disk_mask", "multilevel_gradient_loss", "train_multilevel", "reproduce", "Explorer", "warmup"]
 
 
 def __getattr__(name):

@@ -38,7 +38,8 @@ class Settings:
     by ``kernel``, every ``stride``-th pixel for training), ``hidden`` × ``layers``, from ``seed``; ``crop``: the
     centred ``(h, w)`` crop of each image (None: whole). Gradient-only reconstructions of ``poisson_images`` at
     ``poisson_size`` pixels a side (block means; None: as loaded) with each of ``poisson_kernels``,
-    ``poisson_steps`` steps of ``poisson_batch`` pixels, SIREN's ``ω₀ = poisson_omega0``."""
+    ``poisson_steps`` steps of ``poisson_batch`` pixels, SIREN's ``ω₀ = poisson_omega0``, the multilevel loss over
+    blocks of ``2^poisson_levels`` pixels, moved by sub-pixel offsets when ``poisson_jitter`` (:mod:`.multilevel`)."""
 
     images: tuple[str, ...] = SET5
     networks: tuple[str, ...] = NETWORKS
@@ -59,6 +60,8 @@ class Settings:
     poisson_batch: int | None = 8192
     poisson_lr: float = 1e-4
     poisson_omega0: float = 30.0
+    poisson_levels: int = 5
+    poisson_jitter: bool = True
 
     def __post_init__(self):
         check_names("images", self.images, IMAGES)
@@ -86,11 +89,13 @@ class Settings:
             check_int("poisson_batch", self.poisson_batch, 1)
         check_real("poisson_lr", self.poisson_lr)
         check_real("poisson_omega0", self.poisson_omega0)
+        check_int("poisson_levels", self.poisson_levels, 0)
+        if not isinstance(self.poisson_jitter, bool):
+            raise TypeError(f"poisson_jitter: expected a bool, got {type(self.poisson_jitter).__name__}")
 
 
 QUICK = Settings(images=("camera", "astronaut"), steps=200, crop=(48, 48), eval_every=50, poisson_size=32,
-                 poisson_kernels=("central",), poisson_steps=200, poisson_batch=None,
-                 poisson_omega0=10.0)  # ω₀ 30 drifts between the pixels of a 32×32 image (gradient_domain)
+                 poisson_kernels=("central",), poisson_steps=200, poisson_batch=None, poisson_levels=2)
 FULL = Settings()
 
 
@@ -124,13 +129,15 @@ def run_task(image: str, network: str, loss: str, steps: int, lr: float, lam: fl
 
 
 def run_poisson(image: str, size: int | None, kernel: str, steps: int, lr: float, batch: int | None, hidden: int,
-                layers: int, seed: int, eval_every: int = 250, omega0: float = 30.0,
+                layers: int, seed: int, eval_every: int = 250, omega0: float = 30.0, levels: int = 0,
+                jitter: bool = False,
                 progress: Callable | None = None) -> dict:
     """Reconstruct ``image`` (grey: the channels' mean) from its ``kernel`` derivatives and one pixel's value."""
     img = prepared_image(image, size=size)
     img = img.mean(axis=2, keepdims=True)
     fit = reconstruct_from_gradients(img, kernel=kernel, steps=steps, lr=lr, batch=batch, hidden=hidden,
-                                     layers=layers, omega0=omega0, seed=seed, eval_every=eval_every)
+                                     layers=layers, omega0=omega0, seed=seed, eval_every=eval_every, levels=levels,
+                                     jitter=jitter)
     offset = float((img - fit.reconstruction).mean())
     return {"image": image, "kernel": kernel, "psnr": fit.psnr, "psnr_mean_matched": psnr(img, fit.reconstruction
                                                                                            + offset),
@@ -147,7 +154,8 @@ def tasks(s: Settings, seed: int = 0) -> list[Task]:
                                              "steps": s.poisson_steps, "lr": s.poisson_lr, "batch": s.poisson_batch,
                                              "hidden": s.hidden, "layers": s.layers, "seed": seed,
                                              "eval_every": max(1, s.poisson_steps // 10),
-                                             "omega0": s.poisson_omega0})
+                                             "omega0": s.poisson_omega0, "levels": s.poisson_levels,
+                                             "jitter": s.poisson_jitter})
                for im in s.poisson_images for k in s.poisson_kernels]
     return fits + poisson
 

@@ -23,6 +23,7 @@ from kernels.image_gradients import GRADIENT_KINDS
 from workbench.checks import check_int, check_real
 from workbench.sobolev_inr.images import check_image
 from workbench.sobolev_inr.metrics import psnr
+from workbench.sobolev_inr.multilevel import train_multilevel
 from workbench.sobolev_inr.networks import INR, NETWORKS, pixel_grid
 from workbench.sobolev_inr.training import derivative_targets, to_unit, train_inr
 
@@ -55,7 +56,7 @@ def _check_common(network: str, kernel: str, steps: int, lr: float, batch: int |
 
 
 def _fit(image_shape, channels, network, xy, values, grads, *, value_weight, anchor, reference, steps, lr, batch,
-         hidden, layers, omega0, seed, eval_every, progress, should_stop) -> GradientFit:
+         hidden, layers, omega0, seed, eval_every, progress, should_stop, levels=0, jitter=False) -> GradientFit:
     t0 = time.perf_counter()
     torch.manual_seed(seed)
     net = INR(network, image_shape, channels, hidden=hidden, layers=layers, omega0=omega0, stride=1, seed=seed)
@@ -71,26 +72,45 @@ def _fit(image_shape, channels, network, xy, values, grads, *, value_weight, anc
         if progress is not None:
             progress(entry)
 
-    steps = train_inr(net, xy, values, grads, lam=1.0, value_weight=value_weight, steps=steps, lr=lr, batch=batch,
-                      seed=seed, evaluate=evaluate, eval_every=eval_every, should_stop=should_stop, anchor=anchor)
+    if levels or jitter:
+        h, w = image_shape
+        size = 2 ** levels
+        blocks = max(1, (h * w if batch is None else batch) // size ** 2)
+        steps = train_multilevel(net, grads.reshape(h, w, channels, 2), levels=levels, blocks=blocks, steps=steps,
+                                 lr=lr, seed=seed, jitter=jitter, anchor=anchor, evaluate=evaluate,
+                                 eval_every=eval_every, should_stop=should_stop)
+    else:
+        steps = train_inr(net, xy, values, grads, lam=1.0, value_weight=value_weight, steps=steps, lr=lr, batch=batch,
+                          seed=seed, evaluate=evaluate, eval_every=eval_every, should_stop=should_stop, anchor=anchor)
     return GradientFit(net, state["recon"], history[-1]["psnr"], steps, time.perf_counter() - t0, history)
 
 
 def reconstruct_from_gradients(image: np.ndarray, kernel: str = "central", network: str = "siren", steps: int = 2000,
                                lr: float = 1e-4, batch: int | None = 16384, hidden: int = 256, layers: int = 3,
-                               omega0: float = 30.0, seed: int = 0, eval_every: int = 200,
-                               progress: Callable[[dict], None] | None = None,
+                               omega0: float = 30.0, seed: int = 0, eval_every: int = 200, levels: int = 0,
+                               jitter: bool = False, progress: Callable[[dict], None] | None = None,
                                should_stop: Callable[[], bool] | None = None) -> GradientFit:
     """Fit ``network`` to the ``kernel`` derivatives of ``image`` at every pixel and to the value of the centre
     pixel only; ``psnr`` of the result against ``image`` (luma). ``batch`` pixels per step (None: all).
 
+    ``levels = 0``: the per-pixel derivative loss on ``batch`` random pixels. ``levels = L > 0``: the multilevel loss
+    of :mod:`.multilevel` on random blocks of ``2^L`` pixels a side (``batch // 4^L`` of them per step), which
+    weighs the image's slow variations in as well as its edges; ``2^L`` must not exceed the image's shorter side.
+    ``jitter``: each step's pixels move by a random sub-pixel offset, their targets interpolated bilinearly
+    (:func:`.multilevel.train_multilevel`), which takes the drift between pixels away.
+
     Derivatives supervised at the pixels only leave a SIREN free to drift between them (a component like
     ``cos(π x)`` has a zero derivative at every integer ``x``); ω₀ = 30 acts on coordinates normalised to
     ``[−1, 1]``, so on an image of a few dozen pixels a side it oscillates within a pixel and the drift appears:
-    give such images a smaller ``omega0`` (≈ 10 for 24–32 pixels)."""
+    give such images a smaller ``omega0`` (≈ 10 for 24–32 pixels), or ``jitter``."""
     image = check_image(image)
     _check_common(network, kernel, steps, lr, batch, hidden)
+    check_int("levels", levels, 0)
     h, w, c = image.shape
+    side = min(h, w) - (1 if jitter else 0)  # a jittered block needs the pixel row and column after it
+    if 2 ** levels > side:
+        raise ValueError(f"levels: expected 2**levels at most {side} (the image's shorter side"
+                         f"{', less one with jitter' if jitter else ''}), got {levels}")
     xy = pixel_grid((h, w))
     grads = derivative_targets(image, kernel).reshape(h * w, c, 2)
     centre = (h // 2) * w + w // 2
@@ -98,7 +118,7 @@ def reconstruct_from_gradients(image: np.ndarray, kernel: str = "central", netwo
               1.0)
     return _fit((h, w), c, network, xy, None, grads, value_weight=0.0, anchor=anchor, reference=image, steps=steps,
                 lr=lr, batch=batch, hidden=hidden, layers=layers, omega0=omega0, seed=seed, eval_every=eval_every,
-                progress=progress, should_stop=should_stop)
+                progress=progress, should_stop=should_stop, levels=levels, jitter=bool(jitter))
 
 
 def disk_mask(shape: tuple[int, int], centre: tuple[float, float], radius: float) -> np.ndarray:

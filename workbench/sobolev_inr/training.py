@@ -117,6 +117,22 @@ class FitResult:
     history: list[dict] = field(default_factory=list)
 
 
+def take_step(opt: torch.optim.Optimizer, loss: torch.Tensor, step: int, steps: int, lr: float,
+              evaluate: Callable[[int, float], None] | None, eval_every: int,
+              should_stop: Callable[[], bool] | None) -> bool:
+    """One step of ``opt`` on ``loss`` (a non-finite loss raises, naming ``lr``), then ``evaluate(step, loss)`` when
+    due (every ``eval_every`` steps, the last, or a stop). True when ``should_stop()`` asks to end training."""
+    if not torch.isfinite(loss):
+        raise FloatingPointError(f"the loss became {loss.item()} at step {step}: lower lr (got {lr:g})")
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    stop = should_stop is not None and should_stop()
+    if evaluate is not None and (step % eval_every == 0 or step == steps or stop):
+        evaluate(step, loss.item())
+    return stop
+
+
 def train_inr(net: INR, xy: torch.Tensor, values: torch.Tensor | None, grads: torch.Tensor | None, *, lam: float,
               value_weight: float = 1.0, steps: int, lr: float, batch: int | None = None, seed: int = 0,
               evaluate: Callable[[int, float], None] | None = None, eval_every: int = 100,
@@ -150,15 +166,7 @@ def train_inr(net: INR, xy: torch.Tensor, values: torch.Tensor | None, grads: to
                 pick = torch.randint(len(a_xy), (batch,), generator=gen)
                 a_xy, a_val = a_xy[pick], a_val[pick]
             loss = loss + a_weight * (net(a_xy) - a_val).pow(2).mean()
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"the loss became {loss.item()} at step {step}: lower lr (got {lr:g})")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        stop = should_stop is not None and should_stop()
-        if evaluate is not None and (step % eval_every == 0 or step == steps or stop):
-            evaluate(step, loss.item())
-        if stop:
+        if take_step(opt, loss, step, steps, lr, evaluate, eval_every, should_stop):
             break
     return step
 
