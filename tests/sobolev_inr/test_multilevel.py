@@ -110,6 +110,13 @@ def test_bad_input_names_the_argument():
     with pytest.raises(ValueError) as e:
         multilevel_gradient_loss(torch.zeros(1, 6, 6, 2), 2)  # 4 does not divide 6
     assert_names(e.value, "levels", "6")
+    for huge in (10 ** 12, 2 ** 40):  # refused at once: 2**levels is never built
+        with pytest.raises(ValueError) as e:
+            reconstruct_from_gradients(image, levels=huge)
+        assert_names(e.value, "levels")
+        with pytest.raises(ValueError) as e:
+            multilevel_gradient_loss(torch.zeros(1, 8, 8, 2), huge)
+        assert_names(e.value, "levels")
     with pytest.raises(ValueError) as e:
         multilevel_gradient_loss(torch.zeros(6, 6, 2), 1)
     assert_names(e.value, "residual", "(6, 6, 2)")
@@ -119,4 +126,7 @@ def test_bad_input_names_the_argument():
     assert_names(e.value, "grads", "(8, 8, 2)")
     with pytest.raises((ValueError, TypeError)) as e:
         train_multilevel(net, torch.zeros(8, 8, 1, 2), levels=-1, blocks=1, steps=1, lr=1e-4)
+    assert_names(e.value, "levels")
+    with pytest.raises(ValueError) as e:
+        train_multilevel(net, torch.zeros(8, 8, 1, 2), levels=10 ** 12, blocks=1, steps=1, lr=1e-4)
     assert_names(e.value, "levels")

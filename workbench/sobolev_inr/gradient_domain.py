@@ -108,7 +108,7 @@ def reconstruct_from_gradients(image: np.ndarray, kernel: str = "central", netwo
     check_int("levels", levels, 0)
     h, w, c = image.shape
     side = min(h, w) - (1 if jitter else 0)  # a jittered block needs the pixel row and column after it
-    if 2 ** levels > side:
+    if levels > side.bit_length() or 2 ** levels > side:  # (the first test keeps a huge ``levels`` from hanging)
         raise ValueError(f"levels: expected 2**levels at most {side} (the image's shorter side"
                          f"{', less one with jitter' if jitter else ''}), got {levels}")
     xy = pixel_grid((h, w))

@@ -38,7 +38,7 @@ def multilevel_gradient_loss(residual: torch.Tensor, levels: int) -> torch.Tenso
                          f"{tuple(residual.shape) if isinstance(residual, torch.Tensor) else type(residual).__name__}")
     check_int("levels", levels, 0)
     size = residual.shape[1]
-    if size % (2 ** levels):
+    if levels > size.bit_length() or size % (2 ** levels):
         raise ValueError(f"levels: expected 2**levels to divide the block side {size}, got levels={levels}")
     r = residual.permute(0, 3, 1, 2)  # (B, K, S, S) for the pooling
     total = residual.new_zeros(())
@@ -97,6 +97,8 @@ def train_multilevel(net: INR, grads: torch.Tensor, *, levels: int, blocks: int,
     check_int("steps", steps, 1)
     check_real("lr", lr)
     h, w, c, _ = grads.shape
+    if levels > min(h, w).bit_length():
+        raise ValueError(f"levels: expected 2**levels at most the image's shorter side {min(h, w)}, got {levels}")
     size = 2 ** levels
     xy = pixel_grid((h, w)).reshape(h, w, 2)
     # AMSGrad: with plain Adam the fit collapses once its loss is small (camera 128×128: 24.4 dB at step 1,500, the
