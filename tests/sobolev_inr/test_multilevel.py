@@ -120,6 +120,13 @@ def test_bad_input_names_the_argument():
     with pytest.raises(ValueError) as e:
         multilevel_gradient_loss(torch.zeros(6, 6, 2), 1)
     assert_names(e.value, "residual", "(6, 6, 2)")
+    rows, cols = random_blocks((4, 4), 2, 3, torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError) as e:
+        bilinear(torch.zeros(5, 5, 1, 2), rows, cols, torch.zeros(2, 2))  # 3 blocks, 2 shifts
+    assert_names(e.value, "shift")
+    with pytest.raises(ValueError) as e:
+        bilinear(torch.zeros(5), rows, cols, torch.zeros(3, 2))
+    assert_names(e.value, "field")
     net = INR("siren", (8, 8), 1, hidden=8, layers=1)
     with pytest.raises(ValueError) as e:
         train_multilevel(net, torch.zeros(8, 8, 2), levels=1, blocks=1, steps=1, lr=1e-4)
