@@ -25,14 +25,12 @@ from bokeh.models import FixedTicker
 from kernels import SURROGATES
 from workbench.spiking_traffic.encoding import encode
 from workbench.spiking_traffic.experiments import evaluate
-from workbench.spiking_traffic.explorer_figures import (HEIGHT, HIDDEN_SIZES, WIDTH, confusion_figure, per_class_figure,
-                                               sweep_accuracy_figure, sweep_spikes_figure)
 from workbench.spiking_traffic.flows import CLASSES
 from workbench.spiking_traffic.network import SpikingNetwork
 from workbench.spiking_traffic.page_data import (INPUTS, PAGE_TRAIN, RESULTS_JSON, SYNTHETIC_TRAIN, SYNTHETIC_VAL,
                                                  available, packet_marks, page_encoding, page_flows, page_index,
                                                  pretrained_predictions, score_on_page, seconds_text, shipped,
-                                                 shipped_confusion, shipped_row, starting_flows,
+                                                 shipped_confusion, shipped_row, starting_flows, sweep_rows,
                                                  trace_flow, training_flows)
 from workbench.spiking_traffic.pretrained import info as pretrained_info
 from workbench.spiking_traffic.pretrained import load_pretrained
@@ -45,12 +43,14 @@ from workbench.ui.train_buttons import TrainButtons
 __all__ = ["Explorer", "RESULTS_JSON", "shipped", "available", "starting_flows", "HIDDEN_SIZES", "PAGE_TRAIN",
            "SYNTHETIC_VAL", "SYNTHETIC_TRAIN", "page_predictions"]
 
+HIDDEN_SIZES = (10, 25, 50, 100, 200)
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd")
 #: a cell with 1, 2, 3, 4, 5 or more packets (0: white)
 COUNT_COLORS = ["#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"]
 TRACE_COLORS = ("#e6550d", "#3182bd", "#31a354", "#756bb1", "#636363")
 N_TRACES = 5  # membranes drawn: the most active neurons of the flow
 MIN_SIZE_SPAN = 30  # input bins the encoding's picture shows at least (zoomed on the flow's packets)
+WIDTH, HEIGHT = 500, 230
 HELP = ("Encoding: one input neuron per size bin, one simulation step per time bin (log-spaced from 1 ms to 10⁴ s "
         "after the flow's first packet); a cell's value is its packet count, fed as input current (the circles are "
         "the packets themselves, at their time and size). With **size + gap bins** a packet also counts, at its "
@@ -336,17 +336,79 @@ class Explorer(ExplorerBase):
         return evaluate(predicted, self._flows.labels)["confusion"], source
 
     def _confusion(self, **_params):
-        return confusion_figure(*self._results())
+        conf, source = self._results()
+        conf = np.asarray(conf, dtype=float)
+        rows = np.maximum(conf.sum(1, keepdims=True), 1)
+        frac = conf / rows
+        true_dim = hv.Dimension("true", values=list(CLASSES))
+        pred_dim = hv.Dimension("predicted", values=list(CLASSES))
+        cells = [(CLASSES[j], CLASSES[i], frac[i, j], int(conf[i, j])) for i in range(len(CLASSES))
+                 for j in range(len(CLASSES))]
+        heat = hv.HeatMap(cells, [pred_dim, true_dim], ["fraction of the true class", "flows"]).opts(
+            cmap="Blues", clim=(0, 1), tools=["hover"], colorbar=False, invert_yaxis=True, xrotation=30)
+        labels = hv.Labels([(p, t, str(n), "white" if f > 0.6 else "black") for p, t, f, n in cells],
+                           [pred_dim, true_dim], ["flows", "tc"]).opts(text_color="tc",
+                                                                                  text_font_size="10pt")
+        return hv.Overlay([heat, labels]).opts(title=f"confusion matrix — {source}", width=WIDTH, height=HEIGHT + 70,
+                                               framewise=True, fontsize={"title": 9})
 
     def _per_class(self, **_params):
-        return per_class_figure(*self._results())
+        conf, source = self._results()
+        conf = np.asarray(conf, dtype=float)
+        acc = conf.diagonal() / np.maximum(conf.sum(1), 1)
+        bars = hv.Bars(list(zip(CLASSES, acc)), "class", "accuracy (recall)").opts(
+            color="#3182bd", tools=["hover"], ylim=(0, 1.25))
+        trees = shipped_row("trees")
+        ref = trees.get("per_class", []) if trees else []
+        there = len(ref) == len(CLASSES)  # a label (a legend entry) only for what the shipped run has
+        marks = hv.Scatter(list(zip(CLASSES, ref)) if there else [], "class", "accuracy (recall)",
+                           label="trees (shipped run)" if there else "").opts(
+            color="black", marker="diamond", size=9)
+        return hv.Overlay([bars, marks]).opts(title="accuracy per class — " + source.split(" (")[0], width=WIDTH,
+                                              height=HEIGHT, legend_position="top_right", framewise=True,
+                                              fontsize={"title": 9})
 
     # ---------- hidden size (shipped sweep, and the user's runs) ----------
     def _sweep_accuracy(self, **_params):
-        return sweep_accuracy_figure(self._gaps, self._runs)
+        rows = sweep_rows(self._gaps)
+        h = [r["hidden"] for r in rows]
+        acc = [100 * r["test_accuracy"] for r in rows]
+        std = [100 * r.get("test_accuracy_std", 0.0) for r in rows]
+        kdims, vdim = "hidden neurons", hv.Dimension("test accuracy %", soft_range=(60, 100))
+        snn = ("SNN, size + gap bins (shipped)" if self._gaps else "SNN (shipped)") if rows else ""
+        layers = [hv.Curve((h, acc), kdims, vdim, label=snn).opts(
+                      color="#3182bd", line_width=2),
+                  hv.ErrorBars((h, acc, std), kdims, [vdim, "std"]).opts(color="#3182bd"),
+                  hv.Scatter((h, acc), kdims, vdim).opts(color="#3182bd", size=7)]
+        for model, colour, name in (("mlp", "#ff7f0e", "MLP, same size"), ("trees", "black", "trees")):
+            row = shipped_row(model)
+            ys = [100 * row["test_accuracy"]] * 2 if row else []
+            layers.append(hv.Curve(([HIDDEN_SIZES[0], HIDDEN_SIZES[-1]] if row else [], ys), kdims, vdim,
+                                   label=name if row else "").opts(color=colour, line_dash="dashed"))
+        mine = [r for r in self._runs if r["gaps"] == self._gaps]
+        layers.append(hv.Scatter(([r["hidden"] for r in mine], [100 * r["accuracy"] for r in mine]), kdims, vdim,
+                                 label="your runs").opts(color="#d62728", marker="triangle", size=10))
+        quick = " (quick run)" if shipped().get("quick") else ""
+        note = f"shipped run{quick}" if rows else "no shipped sweep in this checkout: your runs only"
+        return hv.Overlay(layers).opts(title=f"accuracy against hidden size — {note}", logx=True, width=WIDTH,
+                                       height=HEIGHT + 20, legend_position="bottom_right", framewise=True,
+                                       xlim=(8, 250), xticks=list(HIDDEN_SIZES), fontsize={"title": 9, "legend": 7})
 
     def _sweep_spikes(self, **_params):
-        return sweep_spikes_figure(self._gaps, self._runs)
+        rows = [r for r in sweep_rows(self._gaps) if "spikes_per_sample" in r]
+        h = [r["hidden"] for r in rows]
+        spikes = [r["spikes_per_sample"] for r in rows]
+        kdims, vdim = "hidden neurons", "hidden spikes per flow"
+        mine = [r for r in self._runs if r["gaps"] == self._gaps]
+        snn = ("SNN, size + gap bins (shipped)" if self._gaps else "SNN (shipped)") if rows else ""
+        layers = [hv.Curve((h, spikes), kdims, vdim, label=snn).opts(
+                      color="#3182bd", line_width=2),
+                  hv.Scatter((h, spikes), kdims, vdim).opts(color="#3182bd", size=7),
+                  hv.Scatter(([r["hidden"] for r in mine], [r["spikes"] for r in mine]), kdims, vdim,
+                             label="your runs").opts(color="#d62728", marker="triangle", size=10)]
+        return hv.Overlay(layers).opts(title="spikes per validation flow against hidden size", logx=True,
+                                       width=WIDTH, height=HEIGHT + 20, legend_position="top_left", framewise=True,
+                                       xlim=(8, 250), xticks=list(HIDDEN_SIZES), fontsize={"title": 9})
 
     # ---------- training (in the server's job pool; progress comes back to the page) ----------
     def _on_train(self):
