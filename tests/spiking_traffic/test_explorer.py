@@ -83,6 +83,28 @@ def test_the_flow_views_follow_the_chosen_flow(iscx):
     assert int(cur["readout"][-1].argmax()) == cur["predicted"]
 
 
+def test_a_silent_flow_draws_an_empty_raster_that_the_browser_accepts(no_data, monkeypatch):
+    """A flow no neuron fires on (some real chat flows) draws no spikes; the raster's colour column must still be
+    a column of colours: an empty float column made BokehJS log "invalid color array" on every redraw."""
+    import holoviews as hv
+    from bokeh.models import ColumnDataSource
+
+    e = X.Explorer()
+    traced = X.Explorer._trace
+
+    def silent(self, i, model, label):
+        cur = traced(self, i, model, label)
+        return {**cur, "spikes": np.zeros_like(cur["spikes"])}
+
+    monkeypatch.setattr(X.Explorer, "_trace", silent)
+    e._traced = None
+    e.flow = 1
+    assert len(e._raster()) == 0
+    sources = hv.render(e._raster()).select({"type": ColumnDataSource})
+    colours = [v for s in sources for k, v in s.data.items() if k in ("colour", "color")]
+    assert colours and all(not np.issubdtype(np.asarray(v).dtype, np.number) for v in colours)
+
+
 def test_a_partial_shipped_run_is_shown_where_it_has_something(monkeypatch, tmp_path):
     """A quick run: the SNN's confusion and one point of the sweep; no MLP row, no hidden sizes."""
     confusion = [[10 if i == j else 1 for j in range(5)] for i in range(5)]

@@ -276,6 +276,9 @@ class Explorer(ExplorerBase):
             c = [colour_of.get(int(j), "black") for j in n]
             hidden, total = cur["hidden"], int(cur["spikes"].sum())
             firing = int((cur["spikes"].sum(0) > 0).sum())
+        # the colours as strings even when no neuron fires: an empty list becomes a float64 column, which BokehJS
+        # refuses ("invalid color array") on every redraw of a silent flow
+        c = np.array(c, dtype=object)
         points = hv.Scatter((t, n, c), hv.Dimension("time step", range=(-1, page_encoding(self._gaps).n_bins)),
                             [hv.Dimension("neuron", range=(-1, hidden)), "colour"]).opts(
             color="colour", marker="square", size=4, tools=["hover"])
