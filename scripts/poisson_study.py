@@ -1,0 +1,74 @@
+"""The camera from its gradients alone at a small size, against the same network fitted to its values: the
+diagnostics of docs/sobolev_inr.md ("An image from its gradients alone") that are not full-run tasks.
+
+    .venv/bin/python scripts/poisson_study.py --size 128 --steps 1200 --lr 1e-4 3e-4 1e-3 --value-reference
+
+Each gradients-only fit is ``workbench.sobolev_inr.experiments.run_poisson`` (central differences, SIREN 3 x 256,
+ω₀ 30, AMSGrad, ``--levels`` multilevel loss, jittered pixels); the value reference fits the same network to the
+image's values on as many random pixels per step, with the same optimiser. One thread, one fit after another;
+prints one line per fit with the PSNR every ``--every`` steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from workbench.sobolev_inr.experiments import prepared_image, run_poisson
+from workbench.sobolev_inr.metrics import psnr
+from workbench.sobolev_inr.networks import INR, pixel_grid
+
+
+def value_reference(size: int, steps: int, lr: float, batch: int, every: int, seed: int = 0) -> list[tuple]:
+    """The SIREN fitted to the grey camera's values at ``batch`` random pixels per step: ``[(step, PSNR dB)]``."""
+    img = prepared_image("camera", size=size).mean(axis=2, keepdims=True)
+    h, w, c = img.shape
+    xy = pixel_grid((h, w))
+    target = torch.from_numpy(2 * img.reshape(h * w, c) - 1).float()
+    torch.manual_seed(seed)
+    net = INR("siren", (h, w), c)
+    opt = torch.optim.Adam(net.parameters(), lr=lr, amsgrad=True)
+    gen = torch.Generator().manual_seed(seed)
+    history = []
+    for step in range(1, steps + 1):
+        idx = torch.randint(0, h * w, (batch,), generator=gen)
+        loss = (net(xy[idx]) - target[idx]).square().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step % every == 0:
+            with torch.no_grad():
+                rec = ((net(xy) + 1) / 2).numpy().reshape(h, w, c)
+            history.append((step, round(psnr(img, rec), 2)))
+    return history
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--size", type=int, default=128, help="pixels a side (the camera reduced by block means)")
+    p.add_argument("--steps", type=int, default=1200)
+    p.add_argument("--lr", type=float, nargs="+", default=[1e-4])
+    p.add_argument("--batch", type=int, default=4096, help="pixels per step")
+    p.add_argument("--levels", type=int, default=5)
+    p.add_argument("--no-jitter", action="store_true")
+    p.add_argument("--every", type=int, default=300, help="score every this many steps")
+    p.add_argument("--value-reference", action="store_true", help="also fit the values (first lr)")
+    a = p.parse_args(argv)
+    torch.set_num_threads(1)
+    for lr in a.lr:
+        t0 = time.perf_counter()
+        r = run_poisson("camera", a.size, "central", a.steps, lr, a.batch, 256, 3, 0, eval_every=a.every,
+                        levels=a.levels, jitter=not a.no_jitter)
+        curve = [(h["step"], round(h["psnr"], 2)) for h in r["history"]]
+        print(f"gradients only, lr {lr:g}: {curve}; final {r['psnr']:.2f} dB (mean matched "
+              f"{r['psnr_mean_matched']:.2f}), {time.perf_counter() - t0:.0f} s", flush=True)
+    if a.value_reference:
+        t0 = time.perf_counter()
+        curve = value_reference(a.size, a.steps, a.lr[0], a.batch, a.every)
+        print(f"values, lr {a.lr[0]:g}: {curve}, {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
