@@ -212,6 +212,8 @@ def test_spiking_traffic_trains_and_draws_spikes(page, app_url):
     page.get_by_text("Flow number").first.evaluate(_MARK_HANDLE)
     page.locator("[data-wb-probe]").first.press("ArrowRight")
     page.locator("strong", has_text="Flow 2 of").first.wait_for(timeout=60_000)
+    assert "readout over time" not in page.evaluate(titles)  # its tab is drawn when opened
+    page.get_by_text("Readout over time", exact=True).click()
     page.wait_for_function(f"({titles})().includes('readout over time: predicts')", timeout=60_000)
     # one epoch: Train streams it off the loop, then the confusion matrix is the run's
     page.locator("[data-wb-probe]").first.evaluate("h => h.removeAttribute('data-wb-probe')")

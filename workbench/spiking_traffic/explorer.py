@@ -492,9 +492,11 @@ class Explorer(ExplorerBase):
 
     def main_view(self):
         p = self._panes
+        # the hidden layer's three views share a place: one figure fewer at load keeps the warm load under 1.5 s
         one = pn.Column(
-            "### One flow through the network", p["packets"], p["raster"],
-            pn.Tabs(("Readout over time", p["readout"]), ("Membranes", p["membrane"]), dynamic=True))
+            "### One flow through the network", p["packets"],
+            pn.Tabs(("Spike raster", p["raster"]), ("Readout over time", p["readout"]), ("Membranes", p["membrane"]),
+                    dynamic=True))
         every = pn.Column(
             "### Every validation flow",
             pn.Tabs(("Confusion matrix", p["confusion"]), ("Per class", p["per_class"]),
