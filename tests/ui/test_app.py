@@ -130,6 +130,10 @@ def test_compression_compresses_a_layer_in_the_page(page, app_url):
     assert "accuracy against" not in page.evaluate(titles) and "frontier" in page.evaluate(titles)
     page.get_by_text("Accuracy against model size, across the sparsity topics", exact=True).click()
     page.wait_for_function(f"({titles})().includes('accuracy against')", timeout=60_000)
+    # and so is the layer's second view, its factors
+    assert "per row" not in page.evaluate(titles)
+    page.get_by_text("The factors: Z's sparsity pattern and the dictionary C", exact=True).click()
+    page.wait_for_function(f"({titles})().includes('per row')", timeout=60_000)
     assert page.locator("text=Traceback").count() == 0
     assert not page.console_errors, page.console_errors
 

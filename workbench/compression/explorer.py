@@ -280,9 +280,12 @@ class Explorer(ExplorerBase):
         shipped = pn.Tabs(("Size against error on this layer, every method", self._frontier_pane),
                           ("Accuracy against model size, across the sparsity topics", self._size_pane),
                           dynamic=True, sizing_mode="stretch_width")
+        # and so do the layer's two views (four figures at load instead of six)
+        layer = pn.Tabs(("The weight, its reconstruction and the error", self._images_pane),
+                        ("The factors: Z's sparsity pattern and the dictionary C", self._factors_pane),
+                        dynamic=True, sizing_mode="stretch_width")
         return pn.Column(
             self._status, self._error,
-            "## The weight, its reconstruction and the error", self._images_pane,
-            "## The factors: Z's sparsity pattern and the dictionary C", self._factors_pane,
+            "## This layer, compressed", layer,
             "## Every method, from the shipped full run", shipped,
             sizing_mode="stretch_width")
