@@ -328,7 +328,8 @@ class Explorer(ExplorerBase):
                     self._texts[name].param.update(object=str(pending), alert_type="info")
             except Exception as exc:  # noqa: BLE001 - shown in the page, not raised
                 error_message(exc)  # logs the traceback
-                self._texts[name].param.update(object=f"**{type(exc).__name__}:** {public_text(str(exc))}", alert_type="danger")
+                self._texts[name].param.update(object=f"**{type(exc).__name__}:** {public_text(str(exc))}",
+                                               alert_type="danger")
 
     @param.depends(*MASK_PARAMS, "samples", watch=True)
     def _refresh(self):
@@ -349,7 +350,8 @@ class Explorer(ExplorerBase):
             return hv.Curve([], "epoch", "test accuracy").opts(width=600, height=300, title="test accuracy per epoch")
         curves = [hv.Curve([(r["epoch"], r["test_accuracy"]) for r in hist], "epoch", "test accuracy", label=label)
                   .opts(tools=["hover"]) for label, hist in self._runs.items()]
-        return hv.Overlay(curves).opts(width=600, height=300, title="test accuracy per epoch", legend_position="bottom_right")
+        return hv.Overlay(curves).opts(width=600, height=300, title="test accuracy per epoch",
+                                       legend_position="bottom_right")
 
     def _settings(self) -> dict:
         return dict(weights=parse_pattern(self.weights), activations=parse_pattern(self.activations),
@@ -413,10 +415,12 @@ class Explorer(ExplorerBase):
                          csv_download(self.history_rows, "nm_training.csv", "Download curves (CSV)"))
 
     def main_view(self):
+        # the sampler's two statistics share a place: one figure fewer at load, and a Samples step redraws one
+        statistics = pn.Tabs(("Variance per block", self.variance_view()), ("Bias: MSE vs MVUE", self.bias_view()),
+                             dynamic=True, sizing_mode="stretch_width")
         return pn.Column(
             "## Mask on a real tensor", self.mask_view(),
-            "## Variance per block", self.variance_view(),
-            "## Bias: MSE vs MVUE", self.bias_view(),
+            "## What the sampler does, over many draws", statistics,
             "## Training on digits", self.training_view(),
             sizing_mode="stretch_width",
         )
