@@ -5,8 +5,8 @@ diagnostics of docs/sobolev_inr.md ("An image from its gradients alone") that ar
 
 Each gradients-only fit is ``workbench.sobolev_inr.experiments.run_poisson`` (central differences, SIREN 3 x 256,
 ω₀ 30, AMSGrad, ``--levels`` multilevel loss, jittered pixels); the value reference fits the same network to the
-image's values on as many random pixels per step, with the same optimiser. One thread, one fit after another;
-prints one line per fit with the PSNR every ``--every`` steps.
+image's values on as many random pixels per step with the package's value loop (``train_inr``, Adam). One
+thread, one fit after another; prints one line per fit with the PSNR every ``--every`` steps.
 """
 
 from __future__ import annotations
@@ -19,29 +19,25 @@ import torch
 from workbench.sobolev_inr.experiments import prepared_image, run_poisson
 from workbench.sobolev_inr.metrics import psnr
 from workbench.sobolev_inr.networks import INR, pixel_grid
+from workbench.sobolev_inr.training import to_unit, train_inr
 
 
 def value_reference(size: int, steps: int, lr: float, batch: int, every: int, seed: int = 0) -> list[tuple]:
-    """The SIREN fitted to the grey camera's values at ``batch`` random pixels per step: ``[(step, PSNR dB)]``."""
+    """The SIREN fitted to the grey camera's values at ``batch`` random pixels per step by the package's value
+    loop (``train_inr``, Adam): ``[(step, PSNR dB)]``."""
     img = prepared_image("camera", size=size).mean(axis=2, keepdims=True)
     h, w, c = img.shape
     xy = pixel_grid((h, w))
-    target = torch.from_numpy(2 * img.reshape(h * w, c) - 1).float()
     torch.manual_seed(seed)
     net = INR("siren", (h, w), c)
-    opt = torch.optim.Adam(net.parameters(), lr=lr, amsgrad=True)
-    gen = torch.Generator().manual_seed(seed)
     history = []
-    for step in range(1, steps + 1):
-        idx = torch.randint(0, h * w, (batch,), generator=gen)
-        loss = (net(xy[idx]) - target[idx]).square().mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if step % every == 0:
-            with torch.no_grad():
-                rec = ((net(xy) + 1) / 2).numpy().reshape(h, w, c)
-            history.append((step, round(psnr(img, rec), 2)))
+
+    def evaluate(step: int, _loss: float) -> None:
+        with torch.no_grad():
+            history.append((step, round(psnr(img, to_unit(net(xy)).reshape(h, w, c)), 2)))
+
+    train_inr(net, xy, torch.from_numpy(2 * img.reshape(h * w, c) - 1).float(), None, lam=0.0, steps=steps, lr=lr,
+              batch=batch, seed=seed, evaluate=evaluate, eval_every=every)
     return history
 
 
