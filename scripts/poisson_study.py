@@ -1,12 +1,16 @@
 """The camera from its gradients alone at a small size, against the same network fitted to its values: the
 diagnostics of docs/sobolev_inr.md ("An image from its gradients alone") that are not full-run tasks.
 
+    .venv/bin/python scripts/poisson_study.py --size 128 --steps 600 --method stencil --levels 0 5 full
     .venv/bin/python scripts/poisson_study.py --size 128 --steps 1200 --lr 1e-4 3e-4 1e-3 --value-reference
 
 Each gradients-only fit is ``workbench.sobolev_inr.experiments.run_poisson`` (central differences, SIREN 3 x 256,
-ω₀ 30, AMSGrad, ``--levels`` multilevel loss, jittered pixels); the value reference fits the same network to the
-image's values on as many random pixels per step with the package's value loop (``train_inr``, Adam). One
-thread, one fit after another; prints one line per fit with the PSNR every ``--every`` steps.
+ω₀ 30): ``--method stencil`` (the filter on the network's image, L-BFGS on the whole grid, the pyramid loss up to
+each of ``--levels``, ``full`` for the whole grid) or ``pointwise`` (autograd derivatives, AMSGrad at each
+``--lr``, ``--batch`` pixels a step, the multilevel loss over blocks of ``2^levels``, jittered pixels); the value
+reference fits the same network to the image's values on as many random pixels per step with the package's value
+loop (``train_inr``, Adam). One thread, one fit after another; prints one line per fit with the PSNR every
+``--every`` steps.
 """
 
 from __future__ import annotations
@@ -47,18 +51,24 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, default=1200)
     p.add_argument("--lr", type=float, nargs="+", default=[1e-4])
     p.add_argument("--batch", type=int, default=4096, help="pixels per step")
-    p.add_argument("--levels", type=int, default=5)
+    p.add_argument("--levels", nargs="+", default=["5"],
+                   help="pyramid depths (stencil: 'full' for the whole grid) or the multilevel depth (pointwise)")
+    p.add_argument("--method", choices=["stencil", "pointwise"], default="pointwise")
     p.add_argument("--no-jitter", action="store_true")
     p.add_argument("--every", type=int, default=300, help="score every this many steps")
     p.add_argument("--value-reference", action="store_true", help="also fit the values (first lr)")
     a = p.parse_args(argv)
     torch.set_num_threads(1)
-    for lr in a.lr:
+    levels = [None if v == "full" else int(v) for v in a.levels]
+    runs = ([(lr, levels[0]) for lr in a.lr] if a.method == "pointwise" else [(a.lr[0], lv) for lv in levels])
+    for lr, level in runs:
         t0 = time.perf_counter()
-        r = run_poisson("camera", a.size, "central", a.steps, lr, a.batch, 256, 3, 0, eval_every=a.every,
-                        levels=a.levels, jitter=not a.no_jitter)
+        extra = dict(lr=lr, batch=a.batch, jitter=not a.no_jitter) if a.method == "pointwise" else {}
+        r = run_poisson("camera", a.size, "central", a.steps, 256, 3, 0, eval_every=a.every, method=a.method,
+                        levels=level, **extra)
         curve = [(h["step"], round(h["psnr"], 2)) for h in r["history"]]
-        print(f"gradients only, lr {lr:g}: {curve}; final {r['psnr']:.2f} dB (mean matched "
+        what = f"lr {lr:g}" if a.method == "pointwise" else f"levels {'full' if level is None else level}"
+        print(f"gradients only, {a.method}, {what}: {curve}; final {r['psnr']:.2f} dB (mean matched "
               f"{r['psnr_mean_matched']:.2f}), {time.perf_counter() - t0:.0f} s", flush=True)
     if a.value_reference:
         t0 = time.perf_counter()

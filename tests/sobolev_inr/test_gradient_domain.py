@@ -17,13 +17,14 @@ def _blob(n=24, cy=0.4, cx=0.6):
 
 
 def test_a_smooth_image_comes_back_from_its_gradients_and_one_value():
-    """A Gaussian blob on 24×24 pixels from its central differences and the centre pixel's value, ω₀ = 10 (see
-    ``reconstruct_from_gradients``): the anchor fixes the constant, so the PSNR (no mean matching) measures the
-    whole reconstruction. 300 steps reach 32.8 dB here; 25 dB is far above what a missing anchor (a free constant),
-    transposed derivatives or ω₀ = 30's drift between pixels (13.4 dB) give."""
+    """Pointwise (autograd derivatives at the pixels, Adam): a Gaussian blob on 24×24 pixels from its central
+    differences and the centre pixel's value, ω₀ = 10 (see ``reconstruct_from_gradients``): the anchor fixes the
+    constant, so the PSNR (no mean matching) measures the whole reconstruction. 300 steps reach 32.8 dB here; 25 dB
+    is far above what a missing anchor (a free constant), transposed derivatives or ω₀ = 30's drift between pixels
+    (13.4 dB) give."""
     image = _blob()
     fit = reconstruct_from_gradients(image, kernel="central", steps=300, batch=None, hidden=64, omega0=10.0,
-                                     eval_every=100)
+                                     eval_every=100, method="pointwise")
     assert fit.psnr > 25
     assert fit.reconstruction.shape == image.shape and len(fit.history) == 3
 

@@ -96,7 +96,7 @@ def test_the_multilevel_fit_recovers_a_smooth_image_from_its_gradients():
     image = (0.2 + 0.5 * np.exp(-((x - 0.3) ** 2 + (y - 0.6) ** 2) / 0.03)
              + 0.2 * np.exp(-((x - 0.7) ** 2 + (y - 0.3) ** 2) / 0.08))[:, :, None]
     fit = reconstruct_from_gradients(image, kernel="central", steps=300, batch=1024, hidden=64, omega0=10.0,
-                                     levels=3, eval_every=100)
+                                     levels=3, eval_every=100, method="pointwise")
     assert fit.psnr > 20
     assert fit.reconstruction.shape == image.shape and [h["step"] for h in fit.history] == [100, 200, 300]
 
@@ -104,7 +104,7 @@ def test_the_multilevel_fit_recovers_a_smooth_image_from_its_gradients():
 def test_bad_input_names_the_argument():
     image = np.full((16, 16, 1), 0.5)
     with pytest.raises(ValueError) as e:
-        reconstruct_from_gradients(image, levels=5)  # 32-pixel blocks in a 16-pixel image
+        reconstruct_from_gradients(image, levels=5, method="pointwise")  # 32-pixel blocks in a 16-pixel image
     assert_names(e.value, "levels")
     assert "16" in str(e.value) and "got 5" in str(e.value)
     with pytest.raises(ValueError) as e:
@@ -112,7 +112,7 @@ def test_bad_input_names_the_argument():
     assert_names(e.value, "levels", "6")
     for huge in (10 ** 12, 2 ** 40):  # refused at once: 2**levels is never built
         with pytest.raises(ValueError) as e:
-            reconstruct_from_gradients(image, levels=huge)
+            reconstruct_from_gradients(image, levels=huge, method="pointwise")
         assert_names(e.value, "levels")
         with pytest.raises(ValueError) as e:
             multilevel_gradient_loss(torch.zeros(1, 8, 8, 2), huge)

@@ -7,7 +7,10 @@ derivatives.
 * :mod:`.training`: the Sobolev loss and the fit (targets from :func:`kernels.image_gradients`);
 * :mod:`.metrics`: PSNR and SSIM on the test pixels' luma (scikit-image);
 * :mod:`.gradient_domain`: an image from its gradients alone, and seamless cloning;
-* :mod:`.multilevel`: the multilevel derivative loss that lets a gradient-only fit converge at 256×256;
+* :mod:`.stencil_fit`: the gradient-only fit through the network's own finite differences, a pyramid loss up to
+  the whole grid and L-BFGS (what rebuilds the 256×256 camera past 30 dB);
+* :mod:`.multilevel`: the multilevel derivative loss of the pointwise gradient-only fit (autograd derivatives at
+  sampled pixels);
 * :mod:`.experiments`: ``reproduce`` (quick in-process, the full grid on the runner);
 * :mod:`.explorer`: the page (``Explorer``, loaded on first use: the core never imports the UI).
 """
@@ -20,6 +23,7 @@ from workbench.sobolev_inr.images import (BUNDLED, IMAGES, SET5, check_image, ch
 from workbench.sobolev_inr.metrics import psnr, scores, ssim
 from workbench.sobolev_inr.multilevel import multilevel_gradient_loss, train_multilevel
 from workbench.sobolev_inr.networks import INR, NETWORK_NAMES, NETWORKS, nyquist_frequencies, pixel_grid
+from workbench.sobolev_inr.stencil_fit import network_derivatives, pyramid_loss, train_stencil
 from workbench.sobolev_inr.training import (LOSSES, FitResult, FitSettings, derivative_targets, fit_image,
                                             sobolev_loss, train_inr)
 
@@ -27,7 +31,8 @@ __all__ = ["IMAGES", "SET5", "BUNDLED", "load_image", "check_image", "check_stri
            "train_mask", "INR", "NETWORKS", "NETWORK_NAMES", "nyquist_frequencies", "pixel_grid", "LOSSES",
            "FitSettings", "FitResult", "sobolev_loss", "derivative_targets", "fit_image", "train_inr", "psnr",
            "ssim", "scores", "GradientFit", "reconstruct_from_gradients", "guidance_field", "seamless_clone", "paste",
-           "disk_mask", "multilevel_gradient_loss", "train_multilevel", "reproduce", "Explorer", "warmup"]
+           "disk_mask", "multilevel_gradient_loss", "train_multilevel", "pyramid_loss", "network_derivatives",
+           "train_stencil", "reproduce", "Explorer", "warmup"]
 
 
 def __getattr__(name):

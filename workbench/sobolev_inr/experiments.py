@@ -19,7 +19,7 @@ from workbench.checks import check_int, check_names, check_real
 from workbench.report import Report
 from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
-from workbench.sobolev_inr.gradient_domain import reconstruct_from_gradients
+from workbench.sobolev_inr.gradient_domain import RECONSTRUCTION_METHODS, reconstruct_from_gradients
 from workbench.sobolev_inr.images import IMAGES, SET5, crop, load_image
 from workbench.sobolev_inr.metrics import psnr
 from workbench.sobolev_inr.networks import NETWORK_NAMES, NETWORKS
@@ -38,8 +38,12 @@ class Settings:
     by ``kernel``, every ``stride``-th pixel for training), ``hidden`` × ``layers``, from ``seed``; ``crop``: the
     centred ``(h, w)`` crop of each image (None: whole). Gradient-only reconstructions of ``poisson_images`` at
     ``poisson_size`` pixels a side (block means; None: as loaded) with each of ``poisson_kernels``,
-    ``poisson_steps`` steps of ``poisson_batch`` pixels, SIREN's ``ω₀ = poisson_omega0``, the multilevel loss over
-    blocks of ``2^poisson_levels`` pixels, moved by sub-pixel offsets when ``poisson_jitter`` (:mod:`.multilevel`)."""
+    SIREN's ``ω₀ = poisson_omega0``, by ``poisson_method``: ``"stencil"`` (:mod:`.stencil_fit`: the filter on the
+    network's image, ``poisson_steps`` L-BFGS iterations on the whole grid, the per-pixel loss or with
+    ``poisson_levels > 0`` a pyramid of block means, None up to the whole grid) or ``"pointwise"`` (autograd
+    derivatives, ``poisson_steps`` Adam steps at ``poisson_lr`` of ``poisson_batch`` pixels, the multilevel loss
+    over blocks of ``2^poisson_levels`` pixels, moved by sub-pixel offsets when ``poisson_jitter``:
+    :mod:`.multilevel`)."""
 
     images: tuple[str, ...] = SET5
     networks: tuple[str, ...] = NETWORKS
@@ -56,12 +60,13 @@ class Settings:
     poisson_images: tuple[str, ...] = ("camera",)
     poisson_size: int | None = 256
     poisson_kernels: tuple[str, ...] = GRADIENT_KINDS
-    poisson_steps: int = 4000
+    poisson_method: str = "stencil"
+    poisson_steps: int = 1000
     poisson_batch: int | None = 8192
     poisson_lr: float = 1e-4
     poisson_omega0: float = 30.0
-    poisson_levels: int = 5
-    poisson_jitter: bool = True
+    poisson_levels: int | None = 0
+    poisson_jitter: bool = False
 
     def __post_init__(self):
         check_names("images", self.images, IMAGES)
@@ -89,13 +94,19 @@ class Settings:
             check_int("poisson_batch", self.poisson_batch, 1)
         check_real("poisson_lr", self.poisson_lr)
         check_real("poisson_omega0", self.poisson_omega0)
-        check_int("poisson_levels", self.poisson_levels, 0)
+        if self.poisson_method not in RECONSTRUCTION_METHODS:
+            raise ValueError(f"poisson_method: expected one of {RECONSTRUCTION_METHODS}, got {self.poisson_method!r}")
+        if self.poisson_levels is not None:
+            check_int("poisson_levels", self.poisson_levels, 0)
         if not isinstance(self.poisson_jitter, bool):
             raise TypeError(f"poisson_jitter: expected a bool, got {type(self.poisson_jitter).__name__}")
+        if self.poisson_jitter and self.poisson_method == "stencil":
+            raise ValueError("poisson_jitter: expected False with poisson_method='stencil' (it scores the network at "
+                             "the pixels only), got True")
 
 
 QUICK = Settings(images=("camera", "astronaut"), steps=200, crop=(48, 48), eval_every=50, poisson_size=32,
-                 poisson_kernels=("central",), poisson_steps=200, poisson_batch=None, poisson_levels=2)
+                 poisson_kernels=("central",), poisson_steps=200)
 FULL = Settings()
 
 
@@ -128,20 +139,22 @@ def run_task(image: str, network: str, loss: str, steps: int, lr: float, lam: fl
             "parameters": fit.net.n_parameters(), "history": fit.history}
 
 
-def run_poisson(image: str, size: int | None, kernel: str, steps: int, lr: float, batch: int | None, hidden: int,
-                layers: int, seed: int, eval_every: int = 250, omega0: float = 30.0, levels: int = 0,
-                jitter: bool = False,
+def run_poisson(image: str, size: int | None, kernel: str, steps: int, hidden: int, layers: int, seed: int,
+                eval_every: int = 100, omega0: float = 30.0, method: str = "stencil", levels: int | None = 0,
+                lr: float = 1e-4, batch: int | None = None, jitter: bool = False,
                 progress: Callable | None = None) -> dict:
-    """Reconstruct ``image`` (grey: the channels' mean) from its ``kernel`` derivatives and one pixel's value."""
+    """Reconstruct ``image`` (grey: the channels' mean) from its ``kernel`` derivatives and one pixel's value by
+    ``method`` (:func:`.gradient_domain.reconstruct_from_gradients`; ``lr``, ``batch`` and ``jitter``: pointwise
+    only)."""
     img = prepared_image(image, size=size)
     img = img.mean(axis=2, keepdims=True)
     fit = reconstruct_from_gradients(img, kernel=kernel, steps=steps, lr=lr, batch=batch, hidden=hidden,
                                      layers=layers, omega0=omega0, seed=seed, eval_every=eval_every, levels=levels,
-                                     jitter=jitter)
+                                     jitter=jitter, method=method)
     offset = float((img - fit.reconstruction).mean())
-    return {"image": image, "kernel": kernel, "psnr": fit.psnr, "psnr_mean_matched": psnr(img, fit.reconstruction
-                                                                                           + offset),
-            "shape": list(img.shape), "steps": fit.steps, "seconds": fit.seconds, "history": fit.history}
+    return {"image": image, "kernel": kernel, "method": method, "psnr": fit.psnr,
+            "psnr_mean_matched": psnr(img, fit.reconstruction + offset), "shape": list(img.shape),
+            "steps": fit.steps, "seconds": fit.seconds, "history": fit.history}
 
 
 def tasks(s: Settings, seed: int = 0) -> list[Task]:
@@ -150,12 +163,14 @@ def tasks(s: Settings, seed: int = 0) -> list[Task]:
                                         "layers": s.layers, "seed": seed,
                                         "crop": list(s.crop) if s.crop else None, "eval_every": s.eval_every})
             for n in s.networks for im in s.images for loss in s.losses]  # SIREN's first: the claim's
+    # the pointwise fit's own settings only where it runs: a stencil task's key holds what it uses
+    pointwise = ({"lr": s.poisson_lr, "batch": s.poisson_batch, "jitter": s.poisson_jitter}
+                 if s.poisson_method == "pointwise" else {})
     poisson = [Task(f"{TASKS}:run_poisson", {"image": im, "size": s.poisson_size, "kernel": k,
-                                             "steps": s.poisson_steps, "lr": s.poisson_lr, "batch": s.poisson_batch,
-                                             "hidden": s.hidden, "layers": s.layers, "seed": seed,
-                                             "eval_every": max(1, s.poisson_steps // 10),
-                                             "omega0": s.poisson_omega0, "levels": s.poisson_levels,
-                                             "jitter": s.poisson_jitter})
+                                             "steps": s.poisson_steps, "hidden": s.hidden, "layers": s.layers,
+                                             "seed": seed, "eval_every": max(1, s.poisson_steps // 10),
+                                             "omega0": s.poisson_omega0, "method": s.poisson_method,
+                                             "levels": s.poisson_levels, **pointwise})
                for im in s.poisson_images for k in s.poisson_kernels]
     return fits + poisson
 
@@ -167,7 +182,8 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     Args:
         quick: :data:`QUICK`: camera and astronaut cropped to 48×48, 200 steps, and a 32×32 camera from its
             gradients, in this process. Otherwise :data:`FULL` (the five Set5 images whole, 1,000 steps; camera at
-            256×256 from its gradients by both filters, 4,000 steps of 8,192 pixels) as a task grid on ``runner``.
+            256×256 from its gradients by both filters, 1,000 L-BFGS iterations of the stencil fit) as a task grid on
+            ``runner``.
         seed: the seed of every fit (the same for the two losses).
 
     Returns:
@@ -183,8 +199,8 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     out = runner.run("sobolev_inr", grid, TASK_VERSION, progress, desc="fits")
     done = [r for r in out if r is not None]
     results = [r for r in done if "network" in r]
-    poisson = [{k: r[k] for k in ("image", "kernel", "psnr", "psnr_mean_matched", "shape", "steps", "seconds",
-                                  "history")} for r in done if "kernel" in r and "network" not in r]
+    poisson = [{k: r[k] for k in ("image", "kernel", "method", "psnr", "psnr_mean_matched", "shape", "steps",
+                                  "seconds", "history")} for r in done if "kernel" in r and "network" not in r]
     by = {(r["image"], r["network"], r["loss"]): r for r in results}
     wins = {}
     for n in cfg.networks:
@@ -205,8 +221,9 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     notes = [f"Test PSNR (dB, luma) and SSIM on the pixels off the training grid (every {cfg.stride}th pixel in "
              f"each direction is trained on), after {cfg.steps} full-batch Adam steps at lr {cfg.lr:g}, "
              f"λ = {cfg.lam:g}, {cfg.kernel} derivatives, seed {seed} for both losses.",
-             *[f"Gradients only, {p['image']} {p['shape'][0]}×{p['shape'][1]} ({p['kernel']}): {p['psnr']:.2f} dB "
-               f"({p['psnr_mean_matched']:.2f} dB with the mean matched)." for p in poisson],
+             *[f"Gradients only, {p['image']} {p['shape'][0]}×{p['shape'][1]} ({p['kernel']}, {p['method']}, "
+               f"{p['steps']} steps): {p['psnr']:.2f} dB ({p['psnr_mean_matched']:.2f} dB with the mean matched)."
+               for p in poisson],
              f"{len(grid)} tasks ({runner.describe()}). Took {data['seconds']:.1f} s."]
     if quick:
         notes.insert(0, "Quick run: camera and astronaut cropped to 48×48, 200 steps, camera at 32×32 from its "
@@ -235,9 +252,9 @@ def markdown_tables(data: dict) -> dict[str, str]:
     lines += [f"| {NETWORK_NAMES[n]} | {w['sobolev_better']} of {w['images']} | {w['mean_gain_db']:+.2f} |"
               for n, w in data.get("wins", {}).items() if w["images"]]
     out["wins"] = "\n".join(lines) if len(lines) > 2 else "*Not computed yet.*"
-    lines = ["| image | size | filter | PSNR dB | PSNR dB, mean matched | steps |", "|---" * 6 + "|"]
-    lines += [f"| {p['image']} | {p['shape'][0]}×{p['shape'][1]} | {p['kernel']} | {p['psnr']:.2f} | "
-              f"{p['psnr_mean_matched']:.2f} | {p['steps']} |" for p in data.get("poisson", [])]
+    lines = ["| image | size | filter | fit | PSNR dB | PSNR dB, mean matched | steps |", "|---" * 7 + "|"]
+    lines += [f"| {p['image']} | {p['shape'][0]}×{p['shape'][1]} | {p['kernel']} | {p.get('method', 'pointwise')} | "
+              f"{p['psnr']:.2f} | {p['psnr_mean_matched']:.2f} | {p['steps']} |" for p in data.get("poisson", [])]
     out["poisson"] = "\n".join(lines) if len(lines) > 2 else "*Not computed yet.*"
     return out
 
