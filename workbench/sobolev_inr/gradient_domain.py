@@ -29,7 +29,7 @@ from workbench.sobolev_inr.images import check_image
 from workbench.sobolev_inr.metrics import psnr
 from workbench.sobolev_inr.multilevel import train_multilevel
 from workbench.sobolev_inr.networks import INR, NETWORKS, pixel_grid
-from workbench.sobolev_inr.stencil_fit import pyramid_levels, train_stencil
+from workbench.sobolev_inr.stencil_fit import checked_levels, train_stencil
 from workbench.sobolev_inr.training import derivative_targets, to_unit, train_inr
 
 #: how :func:`reconstruct_from_gradients` fits: the network's own finite differences on the whole grid (L-BFGS), or
@@ -145,11 +145,7 @@ def reconstruct_from_gradients(image: np.ndarray, kernel: str = "central", netwo
         if jitter:
             raise ValueError("jitter: expected False with method='stencil' (it scores the network at the pixels "
                              "only), got True")
-        if levels is not None:
-            check_int("levels", levels, 0)
-            if levels > pyramid_levels((h, w)):
-                raise ValueError(f"levels: expected at most {pyramid_levels((h, w))} (one cell covers the {h}×{w} "
-                                 f"image), got {levels}")
+        checked_levels((h, w), levels)  # before the network is built
 
         def train(net: INR, evaluate) -> int:
             return train_stencil(net, grads, kernel, steps=steps, levels=levels, anchor=(h // 2, w // 2, centre_value),

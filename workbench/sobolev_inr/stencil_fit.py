@@ -37,16 +37,29 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from kernels.image_gradients import GRADIENT_KINDS, image_gradients
+from kernels.image_gradients import GRADIENT_KINDS
 from workbench.checks import check_int
 from workbench.sobolev_inr.networks import INR, pixel_grid
+from workbench.sobolev_inr.training import filter_derivatives
 
-__all__ = ["pyramid_levels", "pyramid_loss", "network_derivatives", "train_stencil"]
+__all__ = ["pyramid_levels", "checked_levels", "pyramid_loss", "network_derivatives", "train_stencil"]
 
 
 def pyramid_levels(shape: tuple[int, int]) -> int:
     """The level ``L`` at which one cell of ``2^L × 2^L`` pixels covers a grid of ``shape = (H, W)``."""
     return max(0, math.ceil(math.log2(max(shape))))
+
+
+def checked_levels(shape: tuple[int, int], levels: int | None) -> int:
+    """``levels`` for a grid of ``shape`` (None: :func:`pyramid_levels`), checked: an int from 0 to the level at
+    which one cell covers the grid."""
+    top = pyramid_levels(shape)
+    if levels is None:
+        return top
+    check_int("levels", levels, 0)
+    if levels > top:
+        raise ValueError(f"levels: expected at most {top} (one cell covers the {tuple(shape)} grid), got {levels}")
+    return levels
 
 
 def pyramid_loss(residual: torch.Tensor, levels: int | None = None) -> torch.Tensor:
@@ -56,13 +69,7 @@ def pyramid_loss(residual: torch.Tensor, levels: int | None = None) -> torch.Ten
     if not isinstance(residual, torch.Tensor) or residual.dim() != 3 or min(residual.shape) < 1:
         raise ValueError(f"residual: expected a non-empty tensor (H, W, K), got "
                          f"{tuple(residual.shape) if isinstance(residual, torch.Tensor) else type(residual).__name__}")
-    top = pyramid_levels(residual.shape[:2])
-    if levels is None:
-        levels = top
-    check_int("levels", levels, 0)
-    if levels > top:
-        raise ValueError(f"levels: expected at most {top} (one cell covers the {tuple(residual.shape[:2])} grid), "
-                         f"got {levels}")
+    levels = checked_levels(residual.shape[:2], levels)
     r = residual.permute(2, 0, 1).unsqueeze(0)  # (1, K, H, W) for the pooling
     total = residual.new_zeros(())
     for level in range(levels + 1):
@@ -79,7 +86,7 @@ def network_derivatives(net: INR, kernel: str) -> torch.Tensor:
         raise ValueError(f"kernel: expected one of {GRADIENT_KINDS}, got {kernel!r}")
     h, w = net.shape
     image = net(pixel_grid((h, w))).reshape(h, w, net.channels)  # (H, W, C); ``render`` is for no_grad
-    return image_gradients(image.permute(2, 0, 1), kernel).permute(2, 3, 0, 1)  # (C, 2, H, W) -> (H, W, C, 2)
+    return filter_derivatives(image, kernel)
 
 
 def train_stencil(net: INR, grads: torch.Tensor, kernel: str, *, steps: int, anchor: tuple[int, int, torch.Tensor],
@@ -98,6 +105,7 @@ def train_stencil(net: INR, grads: torch.Tensor, kernel: str, *, steps: int, anc
     check_int("steps", steps, 1)
     check_int("eval_every", eval_every, 1)
     check_int("history_size", history_size, 1)
+    levels = checked_levels((h, w), levels)
     row, col, value = anchor
     if not (0 <= row < h and 0 <= col < w):
         raise ValueError(f"anchor: expected a pixel inside the {h}×{w} grid, got ({row}, {col})")

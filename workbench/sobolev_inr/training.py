@@ -27,8 +27,8 @@ from workbench.sobolev_inr.images import check_image, check_stride, train_mask
 from workbench.sobolev_inr.metrics import scores
 from workbench.sobolev_inr.networks import INR, NETWORKS, pixel_grid
 
-__all__ = ["LOSSES", "FitSettings", "FitResult", "sobolev_loss", "derivative_targets", "fit_image", "train_inr",
-           "to_unit"]
+__all__ = ["LOSSES", "FitSettings", "FitResult", "sobolev_loss", "derivative_targets", "filter_derivatives",
+           "fit_image", "train_inr", "to_unit"]
 
 LOSSES = ("value", "sobolev")
 
@@ -63,8 +63,13 @@ def derivative_targets(image: np.ndarray, kind: str = "sobel") -> torch.Tensor:
     image = check_image(image)
     if kind not in GRADIENT_KINDS:
         raise ValueError(f"kind: expected one of {GRADIENT_KINDS}, got {kind!r}")
-    t = torch.from_numpy(2.0 * image - 1.0).float().permute(2, 0, 1)  # (C, H, W)
-    return image_gradients(t, kind).permute(2, 3, 0, 1).contiguous()  # (C, 2, H, W) -> (H, W, C, 2)
+    return filter_derivatives(torch.from_numpy(2.0 * image - 1.0).float(), kind).contiguous()
+
+
+def filter_derivatives(image: torch.Tensor, kind: str) -> torch.Tensor:
+    """The ``kind`` filter's ``(∂x, ∂y)`` of ``image (H, W, C)`` per channel and pixel: ``(H, W, C, 2)``
+    (differentiable: the network's image in :mod:`.stencil_fit`, the targets here)."""
+    return image_gradients(image.permute(2, 0, 1), kind).permute(2, 3, 0, 1)  # (C, 2, H, W) -> (H, W, C, 2)
 
 
 @dataclass(frozen=True)
