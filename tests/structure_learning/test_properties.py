@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from tests.strategies import assert_names, floats
 from workbench.structure_learning import LDS, knn_graph, remove_edges
+from workbench.structure_learning.sampler import project, projected_step_
+from workbench.structure_learning.taped_graph import Tape
 
 pytestmark = pytest.mark.timeout(120)
 SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -141,3 +143,40 @@ def test_homophily_is_the_share_of_upper_edge_weight_within_classes(n, classes, 
         assert np.isnan(got)
     else:
         assert abs(got - same / total) < 1e-12
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 9), ranks=st.lists(st.integers(1, 4), min_size=1, max_size=3), reached=st.booleans(),
+       dtype=st.sampled_from([torch.float32, torch.float64]), seed=st.integers(0, 2**16))
+def test_symmetric_gradient_is_the_upper_triangle_of_g_plus_its_transpose(n, ranks, reached, dtype, seed):
+    """The syr2k path equals ``triu(G + G^T, 1)`` with ``G = L V^T`` from the same factors (``Tape.gradient``)
+    and is exactly zero on and below the diagonal (all zero when no probe was reached). Tolerance: one rounding
+    per product term, relative to the entries' magnitude (fp32: 1e-5, fp64: 1e-12)."""
+    gen = torch.Generator().manual_seed(seed)
+    tape = Tape()
+    tape.values = [torch.randn(n, r, generator=gen, dtype=dtype) for r in ranks]
+    grads = [torch.randn(n, r, generator=gen, dtype=dtype) if reached and i % 2 == 0 else None
+             for i, r in enumerate(ranks)]
+    got = tape.symmetric_gradient(grads)
+    g = tape.gradient(grads)
+    want = (g + g.T).triu(1)
+    assert got.shape == (n, n) and got.dtype == dtype
+    assert torch.all(got.tril() == 0)
+    tol = (1e-5 if dtype == torch.float32 else 1e-12) * max(1.0, float(want.abs().max()))
+    assert torch.allclose(got, want, rtol=0, atol=tol)
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 9), lr=floats(0, 10), seed=st.integers(0, 2**16))
+def test_projected_step_in_place_equals_the_projection(n, lr, seed):
+    """For strictly upper-triangular ``theta`` and step (LDS's iterate and hypergradient), the in-place step equals
+    ``project(theta - lr * step)`` and returns the same tensor; exactly zero on and below the diagonal. Tolerance:
+    ``sub_(alpha=lr)`` may fuse the multiply-add, so entries may differ by an fp32 rounding of ``lr * step``."""
+    gen = torch.Generator().manual_seed(seed)
+    theta = project(torch.rand(n, n, generator=gen))
+    step = torch.randn(n, n, generator=gen).triu(1)
+    want = project(theta - lr * step)
+    got = projected_step_(theta, step, lr)
+    assert got is theta
+    assert torch.all(got.tril() == 0)
+    assert torch.allclose(got, want, rtol=0, atol=1e-6 * max(1.0, lr * float(step.abs().max())))

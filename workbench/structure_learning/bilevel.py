@@ -111,6 +111,5 @@ def hyper_step(theta: torch.Tensor, weights, state: AdamState, x, y, train_idx, 
         losses.append(float(loss.detach()))
     graph = _graph(theta, sampler, generator, tape)
     val = F.cross_entropy(gcn_forward(w, x, graph)[val_idx], y[val_idx])
-    g = tape.gradient(torch.autograd.grad(val, tape.probes, allow_unused=True))
-    hg = (g + g.T).triu(1)
+    hg = tape.symmetric_gradient(torch.autograd.grad(val, tape.probes, allow_unused=True))
     return HyperStep(hg, [wi.detach() for wi in w], st.detached(), losses, float(val.detach()))

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 from workbench.structure_learning.bilevel import AdamState, hyper_step
 from workbench.structure_learning.gcn import gcn_forward, init_gcn, sparse_features
-from workbench.structure_learning.sampler import EdgeSampler, project, symmetric
+from workbench.structure_learning.sampler import EdgeSampler, project, projected_step_, symmetric
 from workbench.structure_learning.taped_graph import TapedGraph
 from workbench.structure_learning.validation import (
     check_features, check_graph_inputs, check_int, check_k, check_real,
@@ -137,12 +137,13 @@ class LDS:
                                   generator=gen)
                 weights, state = step.weights, step.state
                 eta = self.outer_lr / (1 + 1e-3 * hyper_k)
-                if not (np.isfinite(step.val_loss) and torch.isfinite(step.hypergradient).all()):
+                # a sum is finite iff every entry is (or the entries are ~1e38: a diverged step all the same)
+                if not (np.isfinite(step.val_loss) and np.isfinite(float(step.hypergradient.sum()))):
                     raise ValueError(
                         f"inner_lr, weight_decay: expected settings under which the GCN trains, got inner_lr="
                         f"{self.inner_lr}, weight_decay={self.weight_decay}: a non-finite validation loss or "
                         f"hypergradient at outer iteration {it} (lower them, or scale X)")
-                theta = project(theta - eta * step.hypergradient)
+                projected_step_(theta, step.hypergradient, eta)  # theta and the step are strictly upper
                 hyper_k += 1
                 steps += self.tau
                 for loss in step.train_losses:

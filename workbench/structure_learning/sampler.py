@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["upper_mask", "project", "symmetric", "sample_graph", "EdgeSampler"]
+__all__ = ["upper_mask", "project", "projected_step_", "symmetric", "sample_graph", "EdgeSampler"]
 
 
 def upper_mask(n: int, device=None) -> torch.Tensor:
@@ -24,6 +24,13 @@ def upper_mask(n: int, device=None) -> torch.Tensor:
 def project(theta: torch.Tensor) -> torch.Tensor:
     """Projection onto the constraint set: clip to ``[0, 1]`` and zero outside the strict upper triangle."""
     return theta.clamp(0, 1).triu(1)
+
+
+def projected_step_(theta: torch.Tensor, direction: torch.Tensor, lr: float) -> torch.Tensor:
+    """``theta <- project(theta - lr * direction)`` in place, for ``theta`` and ``direction`` both zero on and
+    below the diagonal (LDS's iterate and its hypergradient), where the ``triu`` of :func:`project` is the
+    identity: two passes over the ``(N, N)`` matrix instead of five. Returns ``theta``."""
+    return theta.sub_(direction, alpha=lr).clamp_(0, 1)
 
 
 def symmetric(theta: torch.Tensor) -> torch.Tensor:
