@@ -209,3 +209,35 @@ def test_any_valid_setting_fits_within_its_storage_and_never_worse_than_its_star
     assert int((f.Z_ != 0).sum(1).max()) <= s
     assert f.storage_ == sqf_storage((n, d), k, s, bz, bc, z_values=values)
     assert f.c_codes_.dtype == (torch.int8 if bc <= 8 else torch.int16)
+
+
+@settings(deadline=None, max_examples=30, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 40), st.integers(4, 24), st.integers(1, 6), st.integers(0, 10 ** 6))
+def test_sparse_dictionary_least_squares_and_product_equal_the_dense_ones(n, k, L, seed):
+    """From the support, ZᵀZ and Zᵀ M (so C's least squares) and Z C equal the dense formulas: the same sums in
+    another order (float64 normal equations: 1e-9 relative; the float32 product: 1e-5)."""
+    from workbench.compression.sqf import _dictionary_least_squares, _product, _ridge
+    g = _gen(seed)
+    s = max(1, k // 4)  # sparse enough for the support path (4 s <= k)
+    index = torch.rand(n, k, generator=g).argsort(1)[:, :s].sort(1).values
+    Z = torch.zeros(n, k).scatter_(1, index, torch.randn(n, s, generator=g))
+    M, C = torch.randn(n, L, generator=g), torch.randn(k, L, generator=g)
+    z = (Z, None, None, index, None)
+    torch.testing.assert_close(_product(z, C), Z @ C, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(_dictionary_least_squares(z, M), _ridge(Z, M), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kw", [dict(rank=12, nonzeros_per_row=2, bits_z=3, bits_c=8, row_length=4),
+                                dict(rank=12, nonzeros_per_row=1, bits_c=8, row_length=4, z_values="ones"),
+                                dict(rank=3, nonzeros_per_row=1, bits_z=1, bits_c=8, row_length=1, init="grid")])
+def test_the_pursuit_does_not_depend_on_its_block_size(kw, monkeypatch):
+    """The pursuit runs rows in cache-sized blocks; rows are independent, so one row per block and all rows in one
+    block give the same fit (the same picks; rounding only in the per-block matmul: 1e-6)."""
+    import workbench.compression.sqf as sqf
+    W = torch.randn(24, 16, generator=_gen(3))
+    fits = []
+    for chunk in (1, 1 << 20):
+        monkeypatch.setattr(sqf, "_CHUNK", chunk)
+        fits.append(SQF(steps=15, **kw).fit(W))
+    assert torch.equal(fits[0].z_index_, fits[1].z_index_)
+    assert fits[0].relative_error_ == pytest.approx(fits[1].relative_error_, rel=1e-6)

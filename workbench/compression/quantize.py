@@ -76,10 +76,12 @@ def fit_group_scales(values: torch.Tensor, groups: torch.Tensor, n_groups: int, 
     top = torch.zeros(n_groups, dtype=torch.float64).scatter_reduce_(0, g, v.abs(), "amax", include_self=True)
     half = 2 ** (bits - 1)
 
-    def sse(scales):  # scales (..., G) -> the groups' weighted squared errors (..., G), all candidates at once
-        s = scales[..., g]
+    def sse(scales):  # scales (G,) or (R, G) -> the groups' weighted squared errors, same shape
+        if scales.dim() == 2:  # one candidate at a time: (N,) temporaries stay in cache, (R, N) ones would not
+            return torch.stack([sse(row) for row in scales])
+        s = scales[g]
         err = w * (s * nearest_levels(v, s, bits) - v) ** 2
-        return torch.zeros(*scales.shape, dtype=torch.float64).index_add_(-1, g, err)
+        return torch.zeros(n_groups, dtype=torch.float64).index_add_(0, g, err)
 
     # the top level at ratio * max|v|, and the max-abs scale max|v| / 2^(b-1) itself (so never worse than it)
     cand = torch.cat([(_RATIOS.double()[:, None] * top[None, :]) / (half - 0.5), top[None, :] / half])  # (R+1, G)

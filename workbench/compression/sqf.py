@@ -55,6 +55,7 @@ from workbench.compression.storage import Storage, dense_values, sparse_values
 __all__ = ["SparseQuantizedFactorization", "INITS"]
 
 INITS = ("auto", "svd", "kmeans", "grid", "random")
+_CHUNK = 1 << 16  # entries of a (rows, k) block in the pursuit's inner loop (256 KiB of float32)
 
 
 class SparseQuantizedFactorization:
@@ -346,7 +347,7 @@ class SparseQuantizedFactorization:
             err = float(torch.linalg.norm(M - z[0])) / norm
             return {"error": err, "z": z, "c": c, "history": [err]}
         for step in range(self.steps + 1):
-            err = float(torch.linalg.norm(M - z[0] @ c[0])) / norm
+            err = float(torch.linalg.norm(M - _product(z, c[0]))) / norm
             history.append(err)
             if best is None or err < best["error"]:
                 best = {"error": err, "z": z, "c": c}
@@ -364,7 +365,7 @@ class SparseQuantizedFactorization:
                 z = self._project_z(Zl)
             Zq = z[0]
             if self.debias:  # the exact minimiser over C for this Z (a ridge-stabilised least squares)
-                Cl = _ridge(Zq, M)
+                Cl = _dictionary_least_squares(z, M)
             else:
                 grad_c = Zq.T @ (Zq @ Cq - M)
                 eta = 1.0 / max(float(torch.linalg.matrix_norm(Zq.T @ Zq, ord=2)), 1e-12)
@@ -388,19 +389,27 @@ class SparseQuantizedFactorization:
         usable = norms > 0
         R = M.clone()
         chosen = torch.zeros(n, self.rank, dtype=torch.bool)
-        for _ in range(s):
-            corr = R @ C.T  # (n, k)
-            if self._ones:
-                value = torch.ones_like(corr)
-            else:
-                gain = corr / norms.clamp_min(1e-30)
-                value = step * nearest_levels(gain, step, self.bits_z)
-            gain_err = 2 * value * corr - value ** 2 * norms
-            gain_err = gain_err.masked_fill(chosen | ~usable, float("-inf"))
-            pick = gain_err.argmax(1)
-            chosen[torch.arange(n), pick] = True
-            R -= value.gather(1, pick[:, None]) * C[pick]
-        index = chosen.to(torch.int8).argsort(dim=1, descending=True, stable=True)[:, :s].sort(dim=1).values
+        picks = torch.empty(n, s, dtype=torch.long)
+        rows = max(1, _CHUNK // self.rank)  # rows per block: the (rows, k) temporaries stay in cache
+        for j in range(s):
+            for a in range(0, n, rows):
+                b = min(n, a + rows)
+                corr = R[a:b] @ C.T  # (rows, k)
+                if self._ones:
+                    gain_err = 2 * corr - norms
+                else:
+                    value = step[a:b] * nearest_levels(corr / norms.clamp_min(1e-30), step[a:b], self.bits_z)
+                    gain_err = 2 * value * corr - value ** 2 * norms
+                gain_err.masked_fill_(chosen[a:b] | ~usable, float("-inf"))
+                pick = gain_err.argmax(1)
+                chosen[torch.arange(a, b), pick] = True
+                picks[a:b, j] = pick
+                picked = 1.0 if self._ones else value.gather(1, pick[:, None])
+                R[a:b] -= picked * C[pick]
+        if bool((chosen.sum(1) == s).all()):  # s distinct atoms in every row: the picks are the support
+            index = picks.sort(dim=1).values
+        else:  # fewer usable atoms than s: the chosen ones first, then unused ones, still distinct
+            index = chosen.to(torch.int8).argsort(dim=1, descending=True, stable=True)[:, :s].sort(dim=1).values
         if self._ones:
             return self._project_z_on(C, index)  # (only the support matters)
         Zl = self._least_squares_on(M, C, index)
@@ -462,9 +471,46 @@ class SparseQuantizedFactorization:
                 f"bits_z={self.bits_z}, bits_c={self.bits_c}, row_length={self.row_length}{values})")
 
 
+def _product(z: tuple, C: torch.Tensor) -> torch.Tensor:
+    """``Z C`` ``(rows, L)`` for a projected ``z = (Z, codes, scales, index, counts)``: from the support (``s``
+    gathered rows of ``C`` per row) when ``Z`` is sparse, a dense product otherwise."""
+    Z, index = z[0], z[3]
+    if 4 * index.shape[1] > Z.shape[1]:
+        return Z @ C
+    values = Z.gather(1, index)  # (rows, s): the padding of support="layer" holds 0
+    return (values[:, :, None] * C[index]).sum(1)
+
+
+def _dictionary_least_squares(z: tuple, M: torch.Tensor) -> torch.Tensor:
+    """:func:`_ridge` for a projected ``z`` (see :func:`_product`): when ``Z`` is sparse, ``ZᵀZ`` and ``Zᵀ M`` are
+    summed from the support (``s²`` and ``s`` terms per row instead of ``k²`` and ``k``), same ridge."""
+    Z, index = z[0], z[3]
+    k = Z.shape[1]
+    if 4 * index.shape[1] > k:
+        return _ridge(Z, M)
+    s = index.shape[1]
+    values = Z.gather(1, index).double()  # (rows, s)
+    rhs = torch.zeros(k, M.shape[1], dtype=torch.float64).index_add_(
+        0, index.reshape(-1), (values[:, :, None] * M.double()[:, None, :]).reshape(len(M) * s, -1))
+    if s == 1:  # ZᵀZ is diagonal: the solve is a division
+        diagonal = torch.zeros(k, dtype=torch.float64).index_add_(0, index[:, 0], values[:, 0] ** 2)
+        return (rhs / (diagonal + _ridge_lambda(diagonal))[:, None]).float()
+    pairs = (index[:, :, None] * k + index[:, None, :]).reshape(-1)
+    gram = torch.zeros(k * k, dtype=torch.float64).index_add_(
+        0, pairs, (values[:, :, None] * values[:, None, :]).reshape(-1)).reshape(k, k)
+    return _solve_ridge(gram, rhs)
+
+
 def _ridge(Z: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
     """``argmin_C ‖M − Z C‖² + λ‖C‖²`` with a tiny ``λ`` (relative to ``ZᵀZ``'s diagonal): ``(k, d)``."""
-    gram = Z.T.double() @ Z.double()
-    lam = 1e-6 * float(gram.diagonal().mean()) + 1e-12
+    return _solve_ridge(Z.T.double() @ Z.double(), Z.T.double() @ M.double())
+
+
+def _solve_ridge(gram: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
+    """``(gram + λ I)⁻¹ rhs`` in float64, ``λ = 10⁻⁶ · mean(diag gram) + 10⁻¹²``; returned as float32."""
     eye = torch.eye(gram.shape[0], dtype=torch.float64)
-    return torch.linalg.solve(gram + lam * eye, Z.T.double() @ M.double()).float()
+    return torch.linalg.solve(gram + _ridge_lambda(gram.diagonal()) * eye, rhs).float()
+
+
+def _ridge_lambda(diagonal: torch.Tensor) -> float:
+    return 1e-6 * float(diagonal.mean()) + 1e-12
