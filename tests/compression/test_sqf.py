@@ -216,15 +216,20 @@ def test_any_valid_setting_fits_within_its_storage_and_never_worse_than_its_star
 def test_sparse_dictionary_least_squares_and_product_equal_the_dense_ones(n, k, L, seed):
     """From the support, ZᵀZ and Zᵀ M (so C's least squares) and Z C equal the dense formulas: the same sums in
     another order (float64 normal equations: 1e-9 relative; the float32 product: 1e-5)."""
-    from workbench.compression.sqf import _dictionary_least_squares, _product, _ridge
+    from workbench.compression.sqf import _dense, _dictionary_least_squares, _product, _ridge
     g = _gen(seed)
     s = max(1, k // 4)  # sparse enough for the support path (4 s <= k)
     index = torch.rand(n, k, generator=g).argsort(1)[:, :s].sort(1).values
-    Z = torch.zeros(n, k).scatter_(1, index, torch.randn(n, s, generator=g))
+    values = torch.randn(n, s, generator=g)
+    Z = torch.zeros(n, k)
+    for i in range(n):  # Z written entry by entry, not by the scatter under test
+        for j in range(s):
+            Z[i, index[i, j]] = values[i, j]
     M, C = torch.randn(n, L, generator=g), torch.randn(k, L, generator=g)
-    z = (Z, None, None, index, None)
+    z = (values, None, None, index, None)
+    assert torch.equal(_dense(z, k), Z)
     torch.testing.assert_close(_product(z, C), Z @ C, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(_dictionary_least_squares(z, M), _ridge(Z, M), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(_dictionary_least_squares(z, M, k), _ridge(Z, M), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("kw", [dict(rank=12, nonzeros_per_row=2, bits_z=3, bits_c=8, row_length=4),

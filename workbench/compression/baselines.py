@@ -141,10 +141,18 @@ class VectorQuantization(_Compressor):
         book = torch.as_tensor(km.cluster_centers_, dtype=torch.float32).half().float()  # stored in fp16
         self.codebook_ = book
         self.labels_ = torch.as_tensor(km.labels_, dtype=torch.long)
-        self.factors_ = (torch.nn.functional.one_hot(self.labels_, self.codewords).float(), book)
         storage = Storage(M.numel(), indices=len(M) * position_bits(self.codewords),
                           codebooks=book.numel() * CODEBOOK_BITS)
         return self._finish(W, book[self.labels_], M, storage)
+
+    @property
+    def factors_(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(Z, C)``: ``Z`` ``(sub-vectors, codewords)`` one-hot (dense, built on access: 100,000 sub-vectors and
+        4,096 codewords are 1.6 GB), ``C`` the codebook."""
+        if not hasattr(self, "labels_"):
+            raise RuntimeError("VectorQuantization: call fit(W) first")
+        one_hot = torch.zeros(len(self.labels_), self.codewords).scatter_(1, self.labels_[:, None], 1.0)
+        return one_hot, self.codebook_
 
 
 class SparsePCACompression(_Compressor):

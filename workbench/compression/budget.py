@@ -210,7 +210,7 @@ def special_case_start(est, steps: int = 60) -> SparseQuantizedFactorization:
     if isinstance(est, QuantizedSVD):
         return SparseQuantizedFactorization(est.rank, est.rank, est.bits, est.bits, init="svd", steps=steps)
     if isinstance(est, VectorQuantization):
-        Z = torch.nn.functional.one_hot(est.labels_, est.codewords).float()
+        Z = est.factors_[0]
         return SparseQuantizedFactorization(est.codewords, 1, 1, 15, row_length=est.row_length, z_values="ones",
                                             init=(Z, est.codebook_.clone()), steps=steps)
     raise TypeError(f"est: expected a fitted QuantizedSVD or VectorQuantization, got {type(est).__name__}")

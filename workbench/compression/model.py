@@ -49,7 +49,7 @@ class QuantizedFactors(nn.Module):
         per_channel = rows // len(fitted.scales_["z"])
         self.register_buffer("index", fitted.z_index_.clone())
         self.register_buffer("z_scale", fitted.scales_["z"].repeat_interleave(per_channel)[:, None].clone())
-        z = fitted.Z_.gather(1, fitted.z_index_).clone()
+        z = fitted.z_values_.clone()
         # the stored entries (support="layer" pads shorter rows with unused positions whose value stays 0)
         self.register_buffer("valid", torch.arange(s)[None, :] < fitted.z_counts_[:, None])
         self.z_fixed = fitted.z_values == "ones"

@@ -77,7 +77,8 @@ class SparseQuantizedFactorization:
     any number in ``(0, k]``), ``tol`` (stop when 25 steps improve the error by less than ``tol`` times the
     start's), ``seed``.
 
-    Learned attributes: ``Z_`` ``(rows, k)``, ``C_`` ``(k, L)`` (dequantized), ``z_index_`` ``(rows, s)``,
+    Learned attributes: ``z_values_`` ``(rows, s)`` (the non-zeros of ``Z``, dequantized) at ``z_index_``
+    ``(rows, s)``, ``Z_`` ``(rows, k)`` (dense, built on access), ``C_`` ``(k, L)`` (dequantized),
     ``z_codes_`` ``(rows, s)`` (``support="layer"``: ``s`` the largest count, each row's own positions first,
     then distinct unused ones with code 0 and value 0), ``z_counts_`` ``(rows,)`` (non-zeros per row),
     ``c_codes_`` ``(k, L)`` (int8, int16 above 8 bits; None for ``C = I``),
@@ -168,8 +169,9 @@ class SparseQuantizedFactorization:
 
     # ---------- projections ----------
     def _project_z(self, Z: torch.Tensor):
-        """``(Zq, codes (rows, s), scales (channels,), index (rows, s), counts (rows,))``: the top-s entries of each
-        row (``support="layer"``: the layer's top ``round(s · rows)``) on the grid of its output channel."""
+        """``(values (rows, s), codes (rows, s), scales (channels,), index (rows, s), counts (rows,))``: the top-s
+        entries of each row (``support="layer"``: the layer's top ``round(s · rows)``) on the grid of its output
+        channel; ``Z`` itself, ``(rows, k)``, only where needed (:func:`_dense`: it can be gigabytes)."""
         if self.support == "layer":
             keep = torch.zeros(Z.numel(), dtype=torch.bool)
             keep[Z.abs().reshape(-1).topk(self._layer_nonzeros).indices] = True
@@ -189,7 +191,7 @@ class SparseQuantizedFactorization:
         if self._ones:  # the value is implicit: code 0 on a grid of step 2 is 1 (what the kernel is handed)
             codes = torch.zeros(index.shape, dtype=torch.int8)
             scales = torch.full((self._channels,), 2.0)
-            return torch.zeros(len(index), self.rank).scatter_(1, index, 1.0), codes, scales, index, counts
+            return torch.ones(index.shape), codes, scales, index, counts
         picked = Z.gather(1, index)
         channel = (torch.arange(len(Z)) // self._rows_per_channel)[:, None].expand_as(index)
         if valid is None:
@@ -201,7 +203,7 @@ class SparseQuantizedFactorization:
         values = grid_values(codes, scales[channel])
         if valid is not None:
             codes, values = codes * valid, values * valid
-        return torch.zeros_like(Z).scatter_(1, index, values), codes, scales, index, counts
+        return values, codes, scales, index, counts
 
     def _project_c(self, C: torch.Tensor):
         """``(Cq, codes (k, d), scales)``: ``scales`` ``(k,)`` (one per row) or ``(1,)`` (``c_scales="tensor"``);
@@ -222,7 +224,7 @@ class SparseQuantizedFactorization:
         if self._identity:  # Z starts as W itself
             return M.clone(), torch.eye(k)
         if isinstance(init, tuple):  # a given start (restarts beyond the first perturb it slightly)
-            Z, C = (t.detach().float().clone() for t in init)
+            Z, C = (t.detach().float() for t in init)  # never written in place: no copy
             if restart:
                 Z = Z + 0.01 * Z.std() * torch.randn(Z.shape, generator=gen)
             return Z, C
@@ -318,9 +320,9 @@ class SparseQuantizedFactorization:
             self.restart_errors_.append(run["error"])
             if best is None or run["error"] < best["error"]:
                 best = run
-        Zq, zc, zs, index, counts = best["z"]
+        values, zc, zs, index, counts = best["z"]
         Cq, cc, cs = best["c"]
-        self.Z_, self.C_ = Zq, Cq
+        self.z_values_, self.C_ = values, Cq
         self.z_index_ = index
         self.z_codes_ = zc
         self.z_counts_ = counts
@@ -344,8 +346,10 @@ class SparseQuantizedFactorization:
         history = []
         best = None
         if self._identity:  # C = I is fixed: the projection of W itself (its s largest weights per row) is optimal
-            err = float(torch.linalg.norm(M - z[0])) / norm
+            err = float(torch.linalg.norm(M - _dense(z, self.rank))) / norm
             return {"error": err, "z": z, "c": c, "history": [err]}
+        if self.z_step == "pursuit":
+            del Zl  # the start's dense Z: the pursuit does not read it again
         for step in range(self.steps + 1):
             err = float(torch.linalg.norm(M - _product(z, c[0]))) / norm
             history.append(err)
@@ -353,20 +357,21 @@ class SparseQuantizedFactorization:
                 best = {"error": err, "z": z, "c": c}
             if step == self.steps or self._converged(history):
                 break
-            Zq, Cq = z[0], c[0]
+            Cq = c[0]
             if self.z_step == "pursuit":
                 z = self._pursuit_z(M, Cq, z[2])
             else:
+                Zq = _dense(z, self.rank)
                 grad_z = (Zq @ Cq - M) @ Cq.T
                 eta = 1.0 / max(float(torch.linalg.matrix_norm(Cq @ Cq.T, ord=2)), 1e-12)
                 Zl = (Zl if self.straight_through else Zq) - eta * grad_z
                 if self.debias:
                     Zl = self._debias_z(M, Zl, Cq)
                 z = self._project_z(Zl)
-            Zq = z[0]
             if self.debias:  # the exact minimiser over C for this Z (a ridge-stabilised least squares)
-                Cl = _dictionary_least_squares(z, M)
+                Cl = _dictionary_least_squares(z, M, self.rank)
             else:
+                Zq = _dense(z, self.rank)
                 grad_c = Zq.T @ (Zq @ Cq - M)
                 eta = 1.0 / max(float(torch.linalg.matrix_norm(Zq.T @ Zq, ord=2)), 1e-12)
                 Cl = (Cl if self.straight_through else Cq) - eta * grad_c
@@ -434,13 +439,21 @@ class SparseQuantizedFactorization:
 
     # ---------- results ----------
     def _fitted(self):
-        if not hasattr(self, "Z_"):
+        if not hasattr(self, "z_values_"):
             raise RuntimeError("SparseQuantizedFactorization: call fit(W) first")
 
     def reconstruct(self) -> torch.Tensor:
         """``Ŵ = Z C`` in ``W``'s shape (float32)."""
         self._fitted()
-        return (self.Z_ @ self.C_).reshape(self.shape_)
+        z = (self.z_values_, None, None, self.z_index_, None)
+        product = _dense(z, self.rank) if self._identity else _product(z, self.C_)  # C = I: Z is Ŵ
+        return product.reshape(self.shape_)
+
+    @property
+    def Z_(self) -> torch.Tensor:
+        """``Z`` ``(rows, k)``, dense (built on each access from ``z_index_`` and ``z_values_``)."""
+        self._fitted()
+        return _dense((self.z_values_, None, None, self.z_index_, None), self.rank)
 
     @property
     def factors_(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -471,25 +484,30 @@ class SparseQuantizedFactorization:
                 f"bits_z={self.bits_z}, bits_c={self.bits_c}, row_length={self.row_length}{values})")
 
 
+def _dense(z: tuple, k: int) -> torch.Tensor:
+    """``Z`` ``(rows, k)`` from a projection ``z = (values, codes, scales, index, counts)`` (values ``(rows, s)``
+    at the positions ``index``; the padding of ``support="layer"`` holds 0)."""
+    values, index = z[0], z[3]
+    return torch.zeros(len(index), k).scatter_(1, index, values)
+
+
 def _product(z: tuple, C: torch.Tensor) -> torch.Tensor:
-    """``Z C`` ``(rows, L)`` for a projected ``z = (Z, codes, scales, index, counts)``: from the support (``s``
-    gathered rows of ``C`` per row) when ``Z`` is sparse, a dense product otherwise."""
-    Z, index = z[0], z[3]
-    if 4 * index.shape[1] > Z.shape[1]:
-        return Z @ C
-    values = Z.gather(1, index)  # (rows, s): the padding of support="layer" holds 0
+    """``Z C`` ``(rows, L)`` for a projection ``z`` (see :func:`_dense`): from the support (``s`` gathered rows of
+    ``C`` per row) when ``Z`` is sparse, a dense product otherwise."""
+    values, index = z[0], z[3]
+    if 4 * index.shape[1] > len(C):
+        return _dense(z, len(C)) @ C
     return (values[:, :, None] * C[index]).sum(1)
 
 
-def _dictionary_least_squares(z: tuple, M: torch.Tensor) -> torch.Tensor:
+def _dictionary_least_squares(z: tuple, M: torch.Tensor, k: int) -> torch.Tensor:
     """:func:`_ridge` for a projected ``z`` (see :func:`_product`): when ``Z`` is sparse, ``ZᵀZ`` and ``Zᵀ M`` are
     summed from the support (``s²`` and ``s`` terms per row instead of ``k²`` and ``k``), same ridge."""
-    Z, index = z[0], z[3]
-    k = Z.shape[1]
+    index = z[3]
     if 4 * index.shape[1] > k:
-        return _ridge(Z, M)
+        return _ridge(_dense(z, k), M)
     s = index.shape[1]
-    values = Z.gather(1, index).double()  # (rows, s)
+    values = z[0].double()  # (rows, s)
     rhs = torch.zeros(k, M.shape[1], dtype=torch.float64).index_add_(
         0, index.reshape(-1), (values[:, :, None] * M.double()[:, None, :]).reshape(len(M) * s, -1))
     if s == 1:  # ZᵀZ is diagonal: the solve is a division
