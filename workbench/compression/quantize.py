@@ -20,6 +20,7 @@ __all__ = ["fit_scales", "fit_group_scales", "group_codes", "nearest_levels", "q
 MAX_BITS = 16  # codes are stored as int8 (1-8 bits, the kernels' grid) or int16 (9-16 bits)
 _RATIOS = torch.linspace(0.05, 1.0, 24)  # clipping ratios tried: the grid's top level at ratio * max|x|
 _LLOYD_STEPS = 3
+_BATCHED_ENTRIES = 1 << 18  # candidates x values up to which the scale search evaluates all candidates at once
 
 
 def check_bits(name: str, bits) -> int:
@@ -76,12 +77,12 @@ def fit_group_scales(values: torch.Tensor, groups: torch.Tensor, n_groups: int, 
     top = torch.zeros(n_groups, dtype=torch.float64).scatter_reduce_(0, g, v.abs(), "amax", include_self=True)
     half = 2 ** (bits - 1)
 
-    def sse(scales):  # scales (G,) or (R, G) -> the groups' weighted squared errors, same shape
-        if scales.dim() == 2:  # one candidate at a time: (N,) temporaries stay in cache, (R, N) ones would not
-            return torch.stack([sse(row) for row in scales])
-        s = scales[g]
+    def sse(scales):  # scales (..., G) -> the groups' weighted squared errors (..., G)
+        if scales.dim() == 2 and scales.shape[0] * len(v) > _BATCHED_ENTRIES:  # large: one candidate at a time,
+            return torch.stack([sse(row) for row in scales])  # so the (N,) temporaries stay in cache
+        s = scales[..., g]
         err = w * (s * nearest_levels(v, s, bits) - v) ** 2
-        return torch.zeros(n_groups, dtype=torch.float64).index_add_(0, g, err)
+        return torch.zeros(*scales.shape, dtype=torch.float64).index_add_(-1, g, err)
 
     # the top level at ratio * max|v|, and the max-abs scale max|v| / 2^(b-1) itself (so never worse than it)
     cand = torch.cat([(_RATIOS.double()[:, None] * top[None, :]) / (half - 0.5), top[None, :] / half])  # (R+1, G)
