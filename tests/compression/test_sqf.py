@@ -216,7 +216,7 @@ def test_any_valid_setting_fits_within_its_storage_and_never_worse_than_its_star
 def test_sparse_dictionary_least_squares_and_product_equal_the_dense_ones(n, k, L, seed):
     """From the support, ZᵀZ and Zᵀ M (so C's least squares) and Z C equal the dense formulas: the same sums in
     another order (float64 normal equations: 1e-9 relative; the float32 product: 1e-5)."""
-    from workbench.compression.sqf import _dense, _dictionary_least_squares, _product, _ridge
+    from workbench.compression.row_sparse import dense, least_squares_dictionary, product, ridge
     g = _gen(seed)
     s = max(1, k // 4)  # sparse enough for the support path (4 s <= k)
     index = torch.rand(n, k, generator=g).argsort(1)[:, :s].sort(1).values
@@ -226,10 +226,9 @@ def test_sparse_dictionary_least_squares_and_product_equal_the_dense_ones(n, k, 
         for j in range(s):
             Z[i, index[i, j]] = values[i, j]
     M, C = torch.randn(n, L, generator=g), torch.randn(k, L, generator=g)
-    z = (values, None, None, index, None)
-    assert torch.equal(_dense(z, k), Z)
-    torch.testing.assert_close(_product(z, C), Z @ C, rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(_dictionary_least_squares(z, M, k), _ridge(Z, M), rtol=1e-5, atol=1e-5)
+    assert torch.equal(dense(values, index, k), Z)
+    torch.testing.assert_close(product(values, index, C), Z @ C, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(least_squares_dictionary(values, index, M, k), ridge(Z, M), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("kw", [dict(rank=12, nonzeros_per_row=2, bits_z=3, bits_c=8, row_length=4),

@@ -50,6 +50,7 @@ from workbench.checks import check_int
 from workbench.compression.quantize import (check_bits, fit_group_scales, fit_scales, group_codes, nearest_levels,
                                             quantize)
 from workbench.compression.shapes import as_rows, weight_matrix
+from workbench.compression.row_sparse import dense, least_squares_dictionary, product, ridge
 from workbench.compression.storage import Storage, dense_values, sparse_values
 
 __all__ = ["SparseQuantizedFactorization", "INITS"]
@@ -171,7 +172,8 @@ class SparseQuantizedFactorization:
     def _project_z(self, Z: torch.Tensor):
         """``(values (rows, s), codes (rows, s), scales (channels,), index (rows, s), counts (rows,))``: the top-s
         entries of each row (``support="layer"``: the layer's top ``round(s · rows)``) on the grid of its output
-        channel; ``Z`` itself, ``(rows, k)``, only where needed (:func:`_dense`: it can be gigabytes)."""
+        channel; ``Z`` itself, ``(rows, k)``, only where needed
+        (:func:`~workbench.compression.row_sparse.dense`: it can be gigabytes)."""
         if self.support == "layer":
             keep = torch.zeros(Z.numel(), dtype=torch.bool)
             keep[Z.abs().reshape(-1).topk(self._layer_nonzeros).indices] = True
@@ -346,12 +348,12 @@ class SparseQuantizedFactorization:
         history = []
         best = None
         if self._identity:  # C = I is fixed: the projection of W itself (its s largest weights per row) is optimal
-            err = float(torch.linalg.norm(M - _dense(z, self.rank))) / norm
+            err = float(torch.linalg.norm(M - dense(z[0], z[3], self.rank))) / norm
             return {"error": err, "z": z, "c": c, "history": [err]}
         if self.z_step == "pursuit":
             del Zl  # the start's dense Z: the pursuit does not read it again
         for step in range(self.steps + 1):
-            err = float(torch.linalg.norm(M - _product(z, c[0]))) / norm
+            err = float(torch.linalg.norm(M - product(z[0], z[3], c[0]))) / norm
             history.append(err)
             if best is None or err < best["error"]:
                 best = {"error": err, "z": z, "c": c}
@@ -361,7 +363,7 @@ class SparseQuantizedFactorization:
             if self.z_step == "pursuit":
                 z = self._pursuit_z(M, Cq, z[2])
             else:
-                Zq = _dense(z, self.rank)
+                Zq = dense(z[0], z[3], self.rank)
                 grad_z = (Zq @ Cq - M) @ Cq.T
                 eta = 1.0 / max(float(torch.linalg.matrix_norm(Cq @ Cq.T, ord=2)), 1e-12)
                 Zl = (Zl if self.straight_through else Zq) - eta * grad_z
@@ -369,9 +371,9 @@ class SparseQuantizedFactorization:
                     Zl = self._debias_z(M, Zl, Cq)
                 z = self._project_z(Zl)
             if self.debias:  # the exact minimiser over C for this Z (a ridge-stabilised least squares)
-                Cl = _dictionary_least_squares(z, M, self.rank)
+                Cl = least_squares_dictionary(z[0], z[3], M, self.rank)
             else:
-                Zq = _dense(z, self.rank)
+                Zq = dense(z[0], z[3], self.rank)
                 grad_c = Zq.T @ (Zq @ Cq - M)
                 eta = 1.0 / max(float(torch.linalg.matrix_norm(Zq.T @ Zq, ord=2)), 1e-12)
                 Cl = (Cl if self.straight_through else Cq) - eta * grad_c
@@ -388,7 +390,7 @@ class SparseQuantizedFactorization:
         norms = (C * C).sum(1)  # (k,)
         if s == self.rank and not self._ones:  # dense Z: no support to choose, one least squares for all rows
             index = torch.arange(s).expand(n, s)
-            return self._project_z_on(_ridge(C.T, M.T).T, index, weights=norms[index])
+            return self._project_z_on(ridge(C.T, M.T).T, index, weights=norms[index])
         channel = torch.arange(n) // self._rows_per_channel
         step = torch.where(scales > 0, scales, torch.ones_like(scales))[channel][:, None]  # (n, 1)
         usable = norms > 0
@@ -445,15 +447,15 @@ class SparseQuantizedFactorization:
     def reconstruct(self) -> torch.Tensor:
         """``Ŵ = Z C`` in ``W``'s shape (float32)."""
         self._fitted()
-        z = (self.z_values_, None, None, self.z_index_, None)
-        product = _dense(z, self.rank) if self._identity else _product(z, self.C_)  # C = I: Z is Ŵ
-        return product.reshape(self.shape_)
+        if self._identity:  # C = I: Z is Ŵ
+            return self.Z_.reshape(self.shape_)
+        return product(self.z_values_, self.z_index_, self.C_).reshape(self.shape_)
 
     @property
     def Z_(self) -> torch.Tensor:
         """``Z`` ``(rows, k)``, dense (built on each access from ``z_index_`` and ``z_values_``)."""
         self._fitted()
-        return _dense((self.z_values_, None, None, self.z_index_, None), self.rank)
+        return dense(self.z_values_, self.z_index_, self.rank)
 
     @property
     def factors_(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -482,53 +484,3 @@ class SparseQuantizedFactorization:
             ", support='layer'" if self.support == "layer" else "")
         return (f"SparseQuantizedFactorization(rank={self.rank}, nonzeros_per_row={self.nonzeros_per_row}, "
                 f"bits_z={self.bits_z}, bits_c={self.bits_c}, row_length={self.row_length}{values})")
-
-
-def _dense(z: tuple, k: int) -> torch.Tensor:
-    """``Z`` ``(rows, k)`` from a projection ``z = (values, codes, scales, index, counts)`` (values ``(rows, s)``
-    at the positions ``index``; the padding of ``support="layer"`` holds 0)."""
-    values, index = z[0], z[3]
-    return torch.zeros(len(index), k).scatter_(1, index, values)
-
-
-def _product(z: tuple, C: torch.Tensor) -> torch.Tensor:
-    """``Z C`` ``(rows, L)`` for a projection ``z`` (see :func:`_dense`): from the support (``s`` gathered rows of
-    ``C`` per row) when ``Z`` is sparse, a dense product otherwise."""
-    values, index = z[0], z[3]
-    if 4 * index.shape[1] > len(C):
-        return _dense(z, len(C)) @ C
-    return (values[:, :, None] * C[index]).sum(1)
-
-
-def _dictionary_least_squares(z: tuple, M: torch.Tensor, k: int) -> torch.Tensor:
-    """:func:`_ridge` for a projected ``z`` (see :func:`_product`): when ``Z`` is sparse, ``ZᵀZ`` and ``Zᵀ M`` are
-    summed from the support (``s²`` and ``s`` terms per row instead of ``k²`` and ``k``), same ridge."""
-    index = z[3]
-    if 4 * index.shape[1] > k:
-        return _ridge(_dense(z, k), M)
-    s = index.shape[1]
-    values = z[0].double()  # (rows, s)
-    rhs = torch.zeros(k, M.shape[1], dtype=torch.float64).index_add_(
-        0, index.reshape(-1), (values[:, :, None] * M.double()[:, None, :]).reshape(len(M) * s, -1))
-    if s == 1:  # ZᵀZ is diagonal: the solve is a division
-        diagonal = torch.zeros(k, dtype=torch.float64).index_add_(0, index[:, 0], values[:, 0] ** 2)
-        return (rhs / (diagonal + _ridge_lambda(diagonal))[:, None]).float()
-    pairs = (index[:, :, None] * k + index[:, None, :]).reshape(-1)
-    gram = torch.zeros(k * k, dtype=torch.float64).index_add_(
-        0, pairs, (values[:, :, None] * values[:, None, :]).reshape(-1)).reshape(k, k)
-    return _solve_ridge(gram, rhs)
-
-
-def _ridge(Z: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
-    """``argmin_C ‖M − Z C‖² + λ‖C‖²`` with a tiny ``λ`` (relative to ``ZᵀZ``'s diagonal): ``(k, d)``."""
-    return _solve_ridge(Z.T.double() @ Z.double(), Z.T.double() @ M.double())
-
-
-def _solve_ridge(gram: torch.Tensor, rhs: torch.Tensor) -> torch.Tensor:
-    """``(gram + λ I)⁻¹ rhs`` in float64, ``λ = 10⁻⁶ · mean(diag gram) + 10⁻¹²``; returned as float32."""
-    eye = torch.eye(gram.shape[0], dtype=torch.float64)
-    return torch.linalg.solve(gram + _ridge_lambda(gram.diagonal()) * eye, rhs).float()
-
-
-def _ridge_lambda(diagonal: torch.Tensor) -> float:
-    return 1e-6 * float(diagonal.mean()) + 1e-12
