@@ -20,6 +20,7 @@ import torch
 
 from workbench.checks import check_int
 from workbench.compression.quantize import check_bits, quantize
+from workbench.compression.row_sparse import dense
 from workbench.compression.shapes import as_rows, weight_matrix
 from workbench.compression.storage import CODEBOOK_BITS, Storage, dense_values, position_bits, sparse_values
 
@@ -151,8 +152,8 @@ class VectorQuantization(_Compressor):
         4,096 codewords are 1.6 GB), ``C`` the codebook."""
         if not hasattr(self, "labels_"):
             raise RuntimeError("VectorQuantization: call fit(W) first")
-        one_hot = torch.zeros(len(self.labels_), self.codewords).scatter_(1, self.labels_[:, None], 1.0)
-        return one_hot, self.codebook_
+        labels = self.labels_[:, None]  # Z's support: one 1 per row
+        return dense(torch.ones(labels.shape), labels, self.codewords), self.codebook_
 
 
 class SparsePCACompression(_Compressor):
