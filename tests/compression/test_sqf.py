@@ -158,6 +158,55 @@ def test_special_case_starts_are_never_worse_than_their_baseline():
         special_case_start(PrunedQuantization(0.5, 4).fit(W))
 
 
+@pytest.mark.parametrize("kw", [dict(rank=16, nonzeros_per_row=1, bits_c=8, row_length=4, z_values="ones"),
+                                dict(rank=16, nonzeros_per_row=2, bits_z=3, bits_c=6, row_length=4),
+                                dict(rank=12, nonzeros_per_row=3, bits_z=4, bits_c=4, restarts=2)])
+def test_a_start_given_as_its_support_is_the_dense_start_never_built_dense(kw, monkeypatch):
+    """``init=(values, index, C)`` fits exactly as ``init=(Z, C)`` with that ``Z`` (same picks, same error: the
+    projection of a row with ``s`` non-zeros keeps them), and with ``4 s <= k`` no ``(rows, k)`` tensor is built: a
+    vector quantizer's one-hot ``Z`` at 4,096 codewords is 1.6 GB on a 128 × 3,136 layer."""
+    import workbench.compression.row_sparse as row_sparse
+    import workbench.compression.sqf as sqf
+    g = _gen(21)
+    W = torch.randn(32, 48, generator=g)
+    rows = W.numel() // kw.get("row_length", 48) if kw.get("row_length") else 32
+    k, s = kw["rank"], kw["nonzeros_per_row"]
+    index = torch.rand(rows, k, generator=g).argsort(1)[:, :s]  # unsorted: the start sorts each row
+    values = torch.ones(rows, s) if kw.get("z_values") == "ones" else torch.randn(rows, s, generator=g)
+    C = torch.randn(k, W.numel() // rows, generator=g)
+    Z = torch.zeros(rows, k).scatter_(1, index, values)
+    kw = dict(kw, steps=10)
+    if kw.get("restarts", 1) > 1:  # a restart perturbs differently (its values, not all of Z): compare the first
+        kw["restarts"] = 1
+    dense_fit = SQF(init=(Z, C), **kw).fit(W)
+
+    def never(values, index, k):
+        raise AssertionError(f"a dense ({len(index)}, {k}) Z was built")
+    if 4 * s <= k:
+        monkeypatch.setattr(sqf, "dense", never)
+        monkeypatch.setattr(row_sparse, "dense", never)
+    support_fit = SQF(init=(values, index, C), **kw).fit(W)
+    assert torch.equal(support_fit.z_index_, dense_fit.z_index_)
+    assert support_fit.relative_error_ == dense_fit.relative_error_
+    assert support_fit.history_ == dense_fit.history_
+
+
+def test_rows_with_fewer_usable_atoms_than_s_still_get_distinct_positions():
+    """A dictionary with only one non-zero atom cannot give a row 2 distinct useful atoms: the second position is
+    an unused one holding 0 (distinct, so the kernel never adds one position twice), and the fit is exact for a
+    weight that is a multiple of that atom."""
+    atom = torch.randn(1, 20, generator=_gen(5))
+    W = torch.arange(1.0, 9.0)[:, None] * atom  # (8, 20), rank one
+    C = torch.zeros(4, 20)
+    C[0] = atom[0]  # the pursuit's second round finds no usable atom and repeats the first (argmax of all -inf)
+    Z = torch.zeros(8, 4)
+    Z[:, 0] = 1.0
+    f = SQF(4, 2, 8, 8, init=(Z, C), steps=3).fit(W)
+    assert bool((f.z_index_.diff(dim=1) > 0).all())  # distinct, ascending
+    assert bool((f.z_index_[:, 0] == 0).all())
+    assert f.relative_error_ < 0.01  # the 8-bit grid of the values: a step is 1/127 of the largest
+
+
 @pytest.mark.parametrize("kw, W, names", [
     (dict(rank=9, nonzeros_per_row=2), torch.randn(8, 20), ("rank",)),
     (dict(rank=4, nonzeros_per_row=5), torch.randn(8, 20), ("nonzeros_per_row",)),
@@ -189,6 +238,16 @@ def test_special_case_starts_are_never_worse_than_their_baseline():
      ("init",)),
     (dict(rank=4, nonzeros_per_row=2, init=(torch.full((8, 4), math.nan), torch.zeros(4, 20))), torch.randn(8, 20),
      ("init",)),
+    (dict(rank=4, nonzeros_per_row=2, init=(torch.ones(8, 2), torch.zeros(8, 2, dtype=torch.long),
+                                            torch.zeros(4, 20))), torch.randn(8, 20), ("init",)),  # a repeat
+    (dict(rank=4, nonzeros_per_row=2, init=(torch.ones(8, 2), torch.full((8, 2), 4), torch.zeros(4, 20))),
+     torch.randn(8, 20), ("init",)),  # position 4 of 4
+    (dict(rank=4, nonzeros_per_row=2, init=(torch.ones(8, 2), torch.ones(8, 2), torch.zeros(4, 20))),
+     torch.randn(8, 20), ("init",)),  # float positions
+    (dict(rank=4, nonzeros_per_row=2, init=(torch.ones(8, 3), torch.zeros(8, 3, dtype=torch.long),
+                                            torch.zeros(4, 20))), torch.randn(8, 20), ("init",)),  # s = 3, not 2
+    (dict(rank=4, nonzeros_per_row=1, init=(torch.full((8, 1), math.inf), torch.zeros(8, 1, dtype=torch.long),
+                                            torch.zeros(4, 20))), torch.randn(8, 20), ("init",)),
 ])
 def test_bad_input_names_the_argument(kw, W, names):
     with pytest.raises((ValueError, TypeError)) as e:

@@ -209,10 +209,11 @@ def special_case_start(est, steps: int = 60) -> SparseQuantizedFactorization:
     fit is never worse than its start."""
     if isinstance(est, QuantizedSVD):
         return SparseQuantizedFactorization(est.rank, est.rank, est.bits, est.bits, init="svd", steps=steps)
-    if isinstance(est, VectorQuantization):
-        Z = est.factors_[0]
+    if isinstance(est, VectorQuantization):  # Z's support: one 1 per row, at the sub-vector's codeword
+        labels = est.labels_[:, None]
         return SparseQuantizedFactorization(est.codewords, 1, 1, 15, row_length=est.row_length, z_values="ones",
-                                            init=(Z, est.codebook_.clone()), steps=steps)
+                                            init=(torch.ones(labels.shape), labels, est.codebook_.clone()),
+                                            steps=steps)
     raise TypeError(f"est: expected a fitted QuantizedSVD or VectorQuantization, got {type(est).__name__}")
 
 

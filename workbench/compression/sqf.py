@@ -68,8 +68,10 @@ class SparseQuantizedFactorization:
     ``straight_through`` and ``debias`` (see the module), ``restarts`` (restart ``r > 0`` of an SVD start rotates it
     by a random orthogonal ``k × k`` matrix: the product is unchanged, the sparse projection is not; of a k-means
     start, reseeds it; of a given start, perturbs it), ``init`` (a ``(Z, C)`` pair of tensors to start from, e.g.
-    a baseline's factors; ``"auto"``: k-means when ``s = 1`` or ``k > L``, else SVD; ``"grid"``: scalar rows from
-    uniform quantization; ``"random"``), ``dictionary`` (``"learned"``; ``"identity"``: ``C = I``, ``rank`` must be
+    a baseline's factors, or ``(values, index, C)`` with ``Z`` as its support, ``values`` and ``index``
+    ``(rows, s)``: never built dense, as a vector quantizer's one-hot ``Z`` can be gigabytes; ``"auto"``: k-means
+    when ``s = 1`` or ``k > L``, else SVD; ``"grid"``: scalar rows from uniform quantization; ``"random"``),
+    ``dictionary`` (``"learned"``; ``"identity"``: ``C = I``, ``rank`` must be
     the row length, ``bits_c`` unused), ``z_values`` (``"quantized"``: ``bits_z``-bit codes; ``"ones"``: every
     non-zero is 1, no value bits, no ``Z`` scales, ``bits_z`` unused), ``z_scales`` (``"auto"``: per tensor for
     short rows, per channel otherwise), ``c_scales`` (``"auto"``: per row of ``C`` for whole rows, per tensor
@@ -156,17 +158,31 @@ class SparseQuantizedFactorization:
         if self.z_values not in ("quantized", "ones"):
             raise ValueError(f"z_values: expected 'quantized' or 'ones', got {self.z_values!r}")
         if isinstance(self.init, tuple):
-            shapes = ((n, self.rank), (self.rank, d))
-            if len(self.init) != 2 or not all(isinstance(t, torch.Tensor) and tuple(t.shape) == shape
-                                              for t, shape in zip(self.init, shapes)):
-                raise ValueError(f"init: expected a (Z, C) pair of tensors of shapes {shapes}, got "
-                                 f"{[tuple(getattr(t, 'shape', ())) for t in self.init]}")
-            if not all(bool(torch.isfinite(t).all()) for t in self.init):
-                raise ValueError("init: expected finite (Z, C) tensors, got a NaN or an infinity")
+            self._check_given_start(n, d)
         elif not isinstance(self.init, str) or self.init not in INITS:
             raise ValueError(f"init: expected one of {INITS} or a (Z, C) pair of tensors, got {self.init!r}")
         if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float)) or not 0 <= self.tol < 1:
             raise ValueError(f"tol: expected a number in [0, 1), got {self.tol!r}")
+
+    def _check_given_start(self, n: int, d: int) -> None:
+        s = self.nonzeros_per_row
+        shapes = ((n, self.rank), (self.rank, d)) if len(self.init) != 3 else ((n, s), (n, s), (self.rank, d))
+        form = "a (Z, C) pair" if len(self.init) != 3 else "a (values, index, C) triple"
+        if len(self.init) not in (2, 3) or not all(isinstance(t, torch.Tensor) and tuple(t.shape) == shape
+                                                   for t, shape in zip(self.init, shapes)):
+            raise ValueError(f"init: expected {form} of tensors of shapes {shapes}, got "
+                             f"{[tuple(getattr(t, 'shape', ())) for t in self.init]}")
+        if len(self.init) == 3:
+            index = self.init[1]
+            if self.support != "row":
+                raise ValueError(f"init: a (values, index, C) start needs support='row', got {self.support!r}")
+            if index.dtype != torch.long or not bool(((index >= 0) & (index < self.rank)).all()):
+                raise ValueError(f"init: expected index to hold int64 positions in [0, {self.rank}), got "
+                                 f"{index.dtype} from {int(index.min())} to {int(index.max())}")
+            if bool((index.sort(dim=1).values.diff(dim=1) == 0).any()):
+                raise ValueError("init: expected distinct positions in every row of index, got a repeat")
+        if not all(bool(torch.isfinite(t).all()) for t in self.init if t.is_floating_point()):
+            raise ValueError(f"init: expected finite tensors in {form}, got a NaN or an infinity")
 
     # ---------- projections ----------
     def _project_z(self, Z: torch.Tensor):
@@ -181,21 +197,22 @@ class SparseQuantizedFactorization:
             counts = keep.sum(1)
             # each row's kept positions first (ascending), then unused ones: distinct, so padding never overwrites
             index = keep.to(torch.int8).argsort(dim=1, descending=True, stable=True)[:, :int(counts.max())]
-            return self._project_z_on(Z, index, valid=torch.arange(index.shape[1]) < counts[:, None])
-        return self._project_z_on(Z, Z.abs().topk(self.nonzeros_per_row, dim=1).indices.sort(dim=1).values)
+            return self._project_z_on(Z.gather(1, index), index, valid=torch.arange(index.shape[1]) < counts[:, None])
+        index = Z.abs().topk(self.nonzeros_per_row, dim=1).indices.sort(dim=1).values
+        return self._project_z_on(Z.gather(1, index), index)
 
-    def _project_z_on(self, Z: torch.Tensor, index: torch.Tensor, weights: torch.Tensor | None = None,
+    def _project_z_on(self, picked: torch.Tensor, index: torch.Tensor, weights: torch.Tensor | None = None,
                       valid: torch.Tensor | None = None):
-        """:meth:`_project_z` on a given support ``index`` ``(rows, s)``; ``weights`` ``(rows, s)`` weigh each
-        entry's rounding error in the scale fit (``‖c_a‖²``: what it costs in ``Z C``); ``valid`` ``(rows, s)``
-        marks the entries of ``index`` that are stored (the rest get code 0 and value 0)."""
+        """:meth:`_project_z` of ``Z`` given as its support: the values ``picked`` ``(rows, s)`` at ``index``
+        ``(rows, s)``; ``weights`` ``(rows, s)`` weigh each entry's rounding error in the scale fit (``‖c_a‖²``: what
+        it costs in ``Z C``); ``valid`` ``(rows, s)`` marks the entries of ``index`` that are stored (the rest get
+        code 0 and value 0)."""
         counts = torch.full((len(index),), index.shape[1]) if valid is None else valid.sum(1)
         if self._ones:  # the value is implicit: code 0 on a grid of step 2 is 1 (what the kernel is handed)
             codes = torch.zeros(index.shape, dtype=torch.int8)
             scales = torch.full((self._channels,), 2.0)
             return torch.ones(index.shape), codes, scales, index, counts
-        picked = Z.gather(1, index)
-        channel = (torch.arange(len(Z)) // self._rows_per_channel)[:, None].expand_as(index)
+        channel = (torch.arange(len(picked)) // self._rows_per_channel)[:, None].expand_as(index)
         if valid is None:
             scales = fit_group_scales(picked, channel, self._channels, self.bits_z, weights)
         else:
@@ -219,12 +236,22 @@ class SparseQuantizedFactorization:
         return values, codes, scale
 
     # ---------- starts ----------
-    def _start(self, M: torch.Tensor, restart: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _start(self, M: torch.Tensor, restart: int) -> tuple[torch.Tensor | tuple[torch.Tensor, torch.Tensor],
+                                                             torch.Tensor]:
+        """``(Z, C)``: ``Z`` dense ``(rows, k)`` or, from the starts that are sparse already (k-means, the grid, a
+        given support), as its support ``(values, index)``, both ``(rows, s)``."""
         k = self.rank
         gen = torch.Generator().manual_seed(self.seed * 1000 + restart)
         init = self.init
         if self._identity:  # Z starts as W itself
             return M.clone(), torch.eye(k)
+        if isinstance(init, tuple) and len(init) == 3:  # a given support (restarts perturb its values slightly)
+            values, index, C = init[0].detach().float(), init[1], init[2].detach().float()
+            index, order = index.sort(dim=1)
+            values = values.gather(1, order)
+            if restart:
+                values = values + 0.01 * values.std(correction=0) * torch.randn(values.shape, generator=gen)
+            return (values, index), C
         if isinstance(init, tuple):  # a given start (restarts beyond the first perturb it slightly)
             Z, C = (t.detach().float() for t in init)  # never written in place: no copy
             if restart:
@@ -267,19 +294,21 @@ class SparseQuantizedFactorization:
         safe = torch.where(step > 0, step, torch.ones_like(step))
         level = (torch.floor(M[:, 0] / safe).clamp(-self.rank, self.rank - 1) + 0.5)  # the uniform code's level
         atom = (level.abs() - 0.5).long()
-        Z = torch.zeros(len(M), self.rank)
-        Z[torch.arange(len(M)), atom] = torch.sign(level) * step
+        Z = ((torch.sign(level) * step)[:, None], atom[:, None])  # one non-zero per row, as its support
         return Z, (torch.arange(self.rank, dtype=torch.float32) + 0.5)[:, None]
 
-    def _residual_kmeans(self, M: torch.Tensor, restart: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _residual_kmeans(self, M: torch.Tensor, restart: int) -> tuple[tuple[torch.Tensor, torch.Tensor],
+                                                                       torch.Tensor]:
         """Residual vector quantization: ``s`` stages, stage ``j`` a k-means codebook of about ``k / s`` codewords
         on what the earlier stages left; ``Z`` picks one codeword per stage with weight ±1 (``s = 1``: k-means;
-        the sign only for quantized values, ``z_values="ones"`` has none)."""
+        the sign only for quantized values, ``z_values="ones"`` has none), returned as its support (stage ``j``'s
+        codewords follow the earlier stages', so each row's positions ascend)."""
         from sklearn.cluster import KMeans
 
         s, k = self.nonzeros_per_row, self.rank
         sizes = [k // s + (j < k % s) for j in range(s)]
-        Z = torch.zeros(M.shape[0], k)
+        values = torch.zeros(M.shape[0], s)
+        index = torch.zeros(M.shape[0], s, dtype=torch.long)
         C = torch.zeros(k, M.shape[1])
         residual, start = M.double().numpy().copy(), 0
         for j, size in enumerate(sizes):
@@ -295,10 +324,10 @@ class SparseQuantizedFactorization:
                 residual * sign[:, None])
             labels = torch.as_tensor(km.labels_, dtype=torch.long)
             C[start:start + size_here] = torch.as_tensor(km.cluster_centers_, dtype=torch.float32)
-            Z[torch.arange(M.shape[0]), start + labels] = torch.as_tensor(sign, dtype=torch.float32)
+            values[:, j], index[:, j] = torch.as_tensor(sign, dtype=torch.float32), start + labels
             residual = residual - sign[:, None] * km.cluster_centers_[km.labels_]
             start += size
-        return Z, C
+        return (values, index), C
 
     # ---------- fit ----------
     def fit(self, W) -> "SparseQuantizedFactorization":
@@ -343,7 +372,11 @@ class SparseQuantizedFactorization:
 
     def _descend(self, M: torch.Tensor, norm: float, restart: int) -> dict:
         Zl, Cl = self._start(M, restart)
-        z = self._project_z(Zl)
+        if isinstance(Zl, tuple):  # a start given as its support
+            z = self._project_z_on(*Zl)
+            Zl = dense(*Zl, self.rank) if self.z_step == "gradient" else None
+        else:
+            z = self._project_z(Zl)
         c = self._project_c(Cl)
         history = []
         best = None
@@ -390,13 +423,12 @@ class SparseQuantizedFactorization:
         norms = (C * C).sum(1)  # (k,)
         if s == self.rank and not self._ones:  # dense Z: no support to choose, one least squares for all rows
             index = torch.arange(s).expand(n, s)
-            return self._project_z_on(ridge(C.T, M.T).T, index, weights=norms[index])
+            return self._project_z_on(ridge(C.T, M.T).T, index, weights=norms[index])  # (n, k): the values at index
         channel = torch.arange(n) // self._rows_per_channel
         step = torch.where(scales > 0, scales, torch.ones_like(scales))[channel][:, None]  # (n, 1)
         usable = norms > 0
         R = M.clone()
-        chosen = torch.zeros(n, self.rank, dtype=torch.bool)
-        picks = torch.empty(n, s, dtype=torch.long)
+        picks = torch.empty(n, s, dtype=torch.long)  # (no (n, k) mask of the chosen atoms: it can be gigabytes)
         rows = max(1, _CHUNK // self.rank)  # rows per block: the (rows, k) temporaries stay in cache
         for j in range(s):
             for a in range(0, n, rows):
@@ -407,34 +439,33 @@ class SparseQuantizedFactorization:
                 else:
                     value = step[a:b] * nearest_levels(corr / norms.clamp_min(1e-30), step[a:b], self.bits_z)
                     gain_err = 2 * value * corr - value ** 2 * norms
-                gain_err.masked_fill_(chosen[a:b] | ~usable, float("-inf"))
+                gain_err.masked_fill_(~usable, float("-inf")).scatter_(1, picks[a:b, :j], float("-inf"))
                 pick = gain_err.argmax(1)
-                chosen[torch.arange(a, b), pick] = True
                 picks[a:b, j] = pick
                 picked = 1.0 if self._ones else value.gather(1, pick[:, None])
                 R[a:b] -= picked * C[pick]
-        if bool((chosen.sum(1) == s).all()):  # s distinct atoms in every row: the picks are the support
-            index = picks.sort(dim=1).values
-        else:  # fewer usable atoms than s: the chosen ones first, then unused ones, still distinct
-            index = chosen.to(torch.int8).argsort(dim=1, descending=True, stable=True)[:, :s].sort(dim=1).values
+        index = picks.sort(dim=1).values  # s distinct atoms in a row: its picks are its support
+        short = (index.diff(dim=1) == 0).any(1).nonzero()[:, 0]  # fewer usable atoms than s: a pick repeated
+        if len(short):  # there the chosen atoms first, then unused ones, still distinct
+            chosen = torch.zeros(len(short), self.rank, dtype=torch.int8).scatter_(1, picks[short], 1)
+            index[short] = chosen.argsort(dim=1, descending=True, stable=True)[:, :s].sort(dim=1).values
         if self._ones:
-            return self._project_z_on(C, index)  # (only the support matters)
-        Zl = self._least_squares_on(M, C, index)
-        return self._project_z_on(Zl, index, weights=norms[index])
+            return self._project_z_on(torch.ones(index.shape), index)  # (only the support matters)
+        return self._project_z_on(self._least_squares_on(M, C, index), index, weights=norms[index])
 
     def _least_squares_on(self, M: torch.Tensor, C: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-        """``(n, k)`` with each row's least-squares values on its support ``index`` ``(n, s)`` (ridge-stabilised
-        ``s × s`` normal equations, batched), zero elsewhere."""
+        """``(n, s)``: each row's least-squares values on its support ``index`` ``(n, s)`` (ridge-stabilised
+        ``s × s`` normal equations, batched)."""
         A = C[index]  # (n, s, d)
         gram = A @ A.transpose(1, 2)
         ridge = 1e-6 * gram.diagonal(dim1=1, dim2=2).mean(1).clamp_min(1e-12)[:, None, None]
-        values = torch.linalg.solve(gram + ridge * torch.eye(gram.shape[1]), A @ M[:, :, None])[:, :, 0]
-        return torch.zeros(len(M), self.rank).scatter_(1, index, values)
+        return torch.linalg.solve(gram + ridge * torch.eye(gram.shape[1]), A @ M[:, :, None])[:, :, 0]
 
     def _debias_z(self, M: torch.Tensor, Zl: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
         """Hard thresholding pursuit's second half: on each row's top-s support of ``Zl`` the least-squares values
         ``z_S = argmin ‖m − z_S C_S‖`` (batched ``s × s`` normal equations, ridge-stabilised)."""
-        return self._least_squares_on(M, C, Zl.abs().topk(self.nonzeros_per_row, dim=1).indices)
+        index = Zl.abs().topk(self.nonzeros_per_row, dim=1).indices
+        return dense(self._least_squares_on(M, C, index), index, self.rank)
 
     def _converged(self, history: list[float], window: int = 25) -> bool:
         return len(history) > window and min(history[:-window]) - min(history[-window:]) < self.tol * history[0]
