@@ -20,9 +20,10 @@ def test_bad_setting_shows_a_message_not_a_traceback():
     pn.panel(e).get_root()  # the figures render empty, the text above them says why
     info = e.mask_view()[0]
     assert info.alert_type == "danger" and "approx" in info.object
-    e2 = Explorer(tensor="activation", activations="dense")
+    e2 = Explorer(tensor="activation", activations="dense")  # a valid setting with no mask: information, not an error
     pn.panel(e2).get_root()
-    assert e2.variance_view()[0].alert_type == "danger" and "dense" in e2.variance_view()[0].object
+    for view in (e2.mask_view, e2.variance_view, e2.bias_view):
+        assert view()[0].alert_type == "info" and "left dense" in view()[0].object
     e2.activations = "2:4"  # a valid setting: the text again
     assert e2.variance_view()[0].alert_type == "light" and "draws" in e2.variance_view()[0].object
 

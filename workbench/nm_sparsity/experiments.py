@@ -19,8 +19,8 @@ from workbench.nm_sparsity.training import capture_gradients, digits_data, make_
 from workbench.report import Report
 from workbench.runner import Runner, Task, require_complete
 
-__all__ = ["markdown_tables", "RUNS", "GRADIENT_MASK_KEYS", "Settings", "QUICK", "FULL", "TASK_VERSION", "reproduce", "tasks",
-           "train_task", "gradient_statistics_task", "gradient_mask_statistics"]
+__all__ = ["markdown_tables", "RUNS", "GRADIENT_MASK_KEYS", "Settings", "QUICK", "FULL", "TASK_VERSION", "reproduce",
+           "tasks", "train_task", "gradient_statistics_task", "gradient_mask_statistics"]
 
 #: (weights, activations, gradients, gradient_mask) of every training run
 RUNS: list[tuple] = [
@@ -164,7 +164,8 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     epochs, samples = cfg.epochs, cfg.samples
     runner = runner or (Runner.in_process() if quick else Runner())
     grid = tasks(cfg, seeds)
-    results = require_complete("nm_sparsity", runner.run("nm_sparsity", grid, TASK_VERSION, progress, desc="training runs"))
+    results = require_complete("nm_sparsity", runner.run("nm_sparsity", grid, TASK_VERSION, progress,
+                                                         desc="training runs"))
     stats = results[-1]
     histories = {}
     for t, r in zip(grid[:-1], results[:-1]):
@@ -188,7 +189,8 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
                       "± std": round(100 * std, 2), "Δ vs dense": round(100 * (mean - dense_acc), 2)})
     for key, st in stats.items():
         table.append({"setting": f"gradient mask {key.replace('_', ' ').upper()}",
-                      "rel. bias": round(st["relative_bias"], 4), "rel. bias exact": round(st["relative_bias_exact"], 4),
+                      "rel. bias": round(st["relative_bias"], 4),
+                      "rel. bias exact": round(st["relative_bias_exact"], 4),
                       "rel. variance": round(st["relative_variance"], 4),
                       "rel. variance exact": round(st["relative_variance_exact"], 4)})
     report_data = {

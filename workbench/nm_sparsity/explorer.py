@@ -63,6 +63,11 @@ class _Pending(Exception):
     """The statistics of the current setting are being computed (the text says so, as information)."""
 
 
+class _DensePattern(ValueError):
+    """The chosen tensor kind is left dense: no mask to show (the text says how to get one, as information: dense
+    is a valid setting, the activations' default)."""
+
+
 
 MASK_PARAMS = ["layer", "tensor", "weights", "activations", "gradients", "method"]
 #: a request for statistics answered within this many ms never shows "Drawing …": the browser gets one message
@@ -135,7 +140,8 @@ class Explorer(ExplorerBase):
     def _nm(self):
         pattern = self._pattern()
         if pattern == "dense":
-            raise ValueError(f"{self.tensor}s: pattern is 'dense'; choose an N:M pattern to see its mask")
+            raise _DensePattern(f"The {self.tensor}s are left dense: choose an N:M pattern for them (the "
+                                f"*{self.tensor.capitalize()}s* menu) to see their mask, its variance and its bias.")
         return parse_pattern(pattern)
 
     def _masked(self):
@@ -326,6 +332,8 @@ class Explorer(ExplorerBase):
             except _Pending as pending:
                 if say_pending:
                     self._texts[name].param.update(object=str(pending), alert_type="info")
+            except _DensePattern as dense:
+                self._texts[name].param.update(object=str(dense), alert_type="info")
             except Exception as exc:  # noqa: BLE001 - shown in the page, not raised
                 error_message(exc)  # logs the traceback
                 self._texts[name].param.update(object=f"**{type(exc).__name__}:** {public_text(str(exc))}",

@@ -25,7 +25,6 @@ from torch import nn
 
 from kernels import mvue_prune, nm_mask
 from kernels._blocks import check_pattern, check_types
-from workbench.checks import check_int
 
 __all__ = ["NMConfig", "sparsify", "unsparsify", "prune_gradient", "parse_pattern", "GRADIENT_MASKS"]
 
@@ -191,7 +190,8 @@ def _check_layer(name: str, module: nn.Module, cfg: NMConfig) -> None:
     else:
         reduction = features = module.in_features
     if cfg.weights and reduction % cfg.weights[1]:
-        raise ValueError(f"weights: layer {name!r} has reduction size {reduction}, not a multiple of m={cfg.weights[1]}")
+        raise ValueError(f"weights: layer {name!r} has reduction size {reduction}, not a multiple of "
+                         f"m={cfg.weights[1]}")
     if cfg.activations and features % cfg.activations[1]:
         raise ValueError(
             f"activations: layer {name!r} has {features} input features, not a multiple of m={cfg.activations[1]}"

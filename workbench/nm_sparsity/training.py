@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from workbench.classification import DigitsData, digits_data, evaluate, make_mlp
-from workbench.nm_sparsity.sparsify import check_int, check_seed
+from workbench.checks import check_int
+from workbench.nm_sparsity.sparsify import check_seed
 
 __all__ = ["DigitsData", "digits_data", "make_mlp", "train", "iter_train", "evaluate", "capture_gradients"]
 
