@@ -233,3 +233,46 @@ def test_conditioning_never_adds_variance(s, m, seed):
     mo = empirical_moments(f[:, :3], f[:, 3:])
     _, var = conditional(mo, torch.zeros(2, m, dtype=torch.float64))
     assert (var <= mo.var_x + 1e-8).all() and (var >= 0).all()
+
+
+def test_gp_prior_samples_a_fine_grid_in_float32_with_the_gp_covariance():
+    """80 inputs over 3.4 lengthscales (the page's grid): K is singular to float32 round-off, so the prior's jitter
+    (1e-6) alone fails to factorize; the raised jitter still gives samples whose covariance is the GP's. 20,000
+    samples: each entry of the empirical covariance has a standard error of at most sqrt(2 / S) · var = 0.01; the
+    tolerance 0.05 also holds the jitter actually added (at most 1e-3 here)."""
+    prior = GPPrior(1, lengthscale=1.0, variance=1.0)
+    x = torch.linspace(-1.7, 1.7, 80)[:, None]
+    k = rbf_kernel(x, x, 1.0, 1.0)
+    assert int(torch.linalg.cholesky_ex(k + 1e-6 * torch.eye(80))[1]) != 0  # the case the escalation is for
+    f = prior.sample(x, 20_000, torch.Generator().manual_seed(0)).detach()
+    assert f.dtype == torch.float32 and bool(torch.isfinite(f).all())
+    cov = torch.cov(f.T)
+    assert float((cov - k).abs().max()) < 0.05
+
+
+@settings(deadline=None, max_examples=40)
+@given(st.integers(2, 30), st.integers(0, 3), st.sampled_from([torch.float32, torch.float64]), st.integers(0, 10**6))
+def test_jittered_cholesky_factorizes_singular_psd_matrices_within_the_jitter_it_adds(n, rank, dtype, seed):
+    """A rank-deficient PSD matrix (rank < n, so singular: its Cholesky needs a jitter) is factorized with
+    ``L Lᵀ − a`` the jitter times I: at these sizes at most 1e-3 × the mean diagonal (the tries go up to 0.1 ×),
+    off the diagonal only round-off (1e-4 in float32); a matrix that factorizes with the given jitter gets exactly
+    that Cholesky."""
+    from workbench.implicit_processes.sparse import jittered_cholesky
+    g = torch.Generator().manual_seed(seed)
+    b = torch.randn(n, rank, generator=g, dtype=dtype)
+    a = b @ b.T
+    chol = jittered_cholesky(a, 1e-6, "a")
+    gap = chol @ chol.T - a
+    scale = max(1.0, float(a.diagonal().mean()))
+    assert float(gap.diagonal().max()) <= 1e-3 * scale * 1.01
+    assert float((gap - torch.diag(gap.diagonal())).abs().max()) <= 1e-4 * scale
+    spd = a + torch.eye(n, dtype=dtype)  # positive definite: the first try
+    assert torch.equal(jittered_cholesky(spd, 1e-6), torch.linalg.cholesky(spd + 1e-6 * torch.eye(n, dtype=dtype)))
+
+
+def test_jittered_cholesky_names_a_matrix_that_cannot_be_factorized():
+    from workbench.implicit_processes.sparse import jittered_cholesky
+    with pytest.raises(ValueError, match="cov_zz"):
+        jittered_cholesky(torch.full((3, 3), math.nan), 1e-5, "cov_zz")
+    with pytest.raises(ValueError, match="kernel"):
+        jittered_cholesky(-torch.eye(3) * 10, 1e-5, "the kernel")  # negative definite: no jitter tried fixes it

@@ -23,8 +23,10 @@ def test_the_page_keeps_its_elements_whatever_it_shows():
     assert "press Train" in e._status.object
     assert _kinds(e._density()) == ["Image", "Scatter", "Scatter"]
     assert len(e._density().get(2)) == 0  # no inducing inputs to show
-    curves = [el for el in e._prior_samples() if type(el).__name__ == "Curve"]
-    assert len(curves) == 12 and all(np.isfinite(c.dimension_values(1)).all() for c in curves)
+    for prior in ("ns", "bnn", "gp"):  # the GP's kernel on the page's 80-point grid is singular in float32
+        e.prior = prior
+        curves = [el for el in e._prior_samples() if type(el).__name__ == "Curve"]
+        assert len(curves) == 12 and all(np.isfinite(c.dimension_values(1)).all() for c in curves), prior
     e.prior = "oscillator"  # the physical prior belongs to the oscillator set
     assert "*oscillator* data set" in e._status.object
 

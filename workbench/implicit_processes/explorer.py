@@ -160,8 +160,9 @@ class Explorer(ExplorerBase):
     def _density(self, **_params):
         pic, source = self._picture()
         xs, ys = _grid(self.dataset)
-        if pic is not None:
-            xs, ys, dens = np.asarray(pic["x"]), np.asarray(pic["y"]), np.asarray(pic["density"])
+        if pic is not None:  # the shipped grids are rounded to 4 decimals: the even grids they came from again
+            xs, ys = (np.linspace(pic[k][0], pic[k][-1], len(pic[k])) for k in ("x", "y"))
+            dens = np.asarray(pic["density"])
         else:
             dens = np.zeros((len(ys), len(xs)))
         dx, dy = (xs[1] - xs[0]) / 2, (ys[1] - ys[0]) / 2

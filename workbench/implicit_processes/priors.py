@@ -19,6 +19,7 @@ import torch
 from torch import Tensor, nn
 
 from workbench.checks import check_int, check_real
+from workbench.implicit_processes.sparse import jittered_cholesky
 
 __all__ = ["ImplicitPrior", "BNNPrior", "NeuralSamplerPrior", "GPPrior", "OscillatorPrior", "PRIORS", "make_prior",
            "rbf_kernel", "check_inputs"]
@@ -162,7 +163,9 @@ def rbf_kernel(x1: Tensor, x2: Tensor, lengthscale: Tensor | float, variance: Te
 
 
 class GPPrior(ImplicitPrior):
-    """A zero-mean GP with an RBF kernel, sampled as an implicit process: ``f = L ε`` with ``L Lᵀ = K + jitter·I``.
+    """A zero-mean GP with an RBF kernel, sampled as an implicit process: ``f = L ε`` with ``L Lᵀ = K + jitter·I``
+    (the jitter raised tenfold while the factorization fails: a smooth kernel on many close inputs is singular to
+    float32 round-off; :func:`~workbench.implicit_processes.sparse.jittered_cholesky`).
     Lets the sparse approximation be checked against the exact GP posterior (see ``tests``)."""
 
     def __init__(self, in_dim: int, lengthscale: float = 1.0, variance: float = 1.0, jitter: float = 1e-6):
@@ -176,8 +179,7 @@ class GPPrior(ImplicitPrior):
         return rbf_kernel(x1, x2, self.log_lengthscale.exp(), self.log_variance.exp())
 
     def _sample(self, x, n_samples, generator):
-        k = self.kernel(x, x) + self.jitter * torch.eye(len(x), dtype=x.dtype)
-        chol = torch.linalg.cholesky(k)
+        chol = jittered_cholesky(self.kernel(x, x), self.jitter, "the GP prior's kernel matrix")
         eps = torch.randn((n_samples, len(x)), generator=generator, dtype=x.dtype)
         return eps @ chol.T
 

@@ -6,7 +6,8 @@ With ``S`` joint prior samples ``F_x`` ``(S, N)`` and ``F_z`` ``(S, M)``:
     m_x = mean_s F_x,   Δ_x = F_x − m_x,   K_xz = Δ_xᵀ Δ_z / (S − 1)   (unbiased), likewise K_zz, diag K_xx;
     p(f_x | u) ≈ N(m_x + K_xz K_zz⁻¹ (u − m_z),  diag(K_xx − K_xz K_zz⁻¹ K_zx)),
 
-with ``K_zz + jitter·I = L Lᵀ`` (Cholesky; jitter 1e-5 as the released code). For a GP prior and ``S → ∞`` this is
+with ``K_zz + jitter·I = L Lᵀ`` (Cholesky; jitter 1e-5 as the released code, raised tenfold while it fails:
+:func:`jittered_cholesky`). For a GP prior and ``S → ∞`` this is
 the exact GP conditional, which the tests check.
 """
 
@@ -19,10 +20,30 @@ from torch import Tensor
 
 from workbench.checks import check_real
 
-__all__ = ["Moments", "empirical_moments", "conditional", "initial_inducing_index", "JITTER", "MIN_VARIANCE"]
+__all__ = ["Moments", "empirical_moments", "conditional", "initial_inducing_index", "jittered_cholesky", "JITTER",
+           "MIN_VARIANCE"]
 
 JITTER = 1e-5
 MIN_VARIANCE = 1e-10
+JITTER_TRIES = 6  # jitter, then 10×, 100×, … (times the mean variance when above 1) before giving up
+
+
+def jittered_cholesky(a: Tensor, jitter: float, name: str = "a") -> Tensor:
+    """``L`` with ``L Lᵀ = a + j·I`` for the first ``j`` of ``jitter · 10^t``, ``t = 0 … 5``, that factorizes
+    (the later tries scaled by the mean of ``a``'s diagonal when it is above 1), as GPyTorch's ``psd_safe_cholesky``
+    does. A smooth kernel on a fine grid, or covariances estimated from fewer samples than points, are positive
+    definite only up to round-off: in float32 ``jitter`` alone can fail. ``ValueError`` naming ``name`` when no
+    try succeeds (e.g. NaN entries)."""
+    eye = torch.eye(a.shape[-1], dtype=a.dtype, device=a.device)
+    scale = max(1.0, float(a.detach().diagonal().mean())) if a.numel() else 1.0
+    for t in range(JITTER_TRIES):
+        j = jitter if t == 0 else max(jitter, 1e-8) * 10 ** t * scale
+        chol, info = torch.linalg.cholesky_ex(a + j * eye)
+        if int(info) == 0:
+            return chol
+    raise ValueError(f"{name}: expected a positive semi-definite matrix, got one whose Cholesky factorization fails "
+                     f"even with {j:.3g} added to its diagonal (entries from {float(a.min()):.3g} to "
+                     f"{float(a.max()):.3g})")
 
 
 @dataclass
@@ -58,7 +79,7 @@ def conditional(moments: Moments, u: Tensor, jitter: float = JITTER) -> tuple[Te
     m = moments.cov_zz.shape[0]
     if u.ndim != 2 or u.shape[1] != m:
         raise ValueError(f"u: expected shape (Q, {m}), got {tuple(u.shape)}")
-    chol = torch.linalg.cholesky(moments.cov_zz + jitter * torch.eye(m, dtype=u.dtype))
+    chol = jittered_cholesky(moments.cov_zz, jitter, "cov_zz")
     d = torch.linalg.solve_triangular(chol, moments.cov_xz.T, upper=False)  # L⁻¹ K_zx  (M, N)
     # K_xz K_zz⁻¹ (u − m_z)ᵀ = Dᵀ L⁻¹ (u − m_z)ᵀ
     w = torch.linalg.solve_triangular(chol, (u - moments.mean_z).T, upper=False)  # (M, Q)
