@@ -15,11 +15,11 @@ def test_explorer_renders_and_reacts():
     assert "gradient" in before and "weight" in after and before != after
 
 
-def test_bad_setting_shows_a_message_not_a_traceback():
+def test_a_setting_without_a_mask_says_how_to_get_one_not_a_traceback():
     e = Explorer(method="approx", gradients="1:2")
-    pn.panel(e).get_root()  # the figures render empty, the text above them says why
+    pn.panel(e).get_root()  # the figures render empty, the text above them says why, in the page's words
     info = e.mask_view()[0]
-    assert info.alert_type == "danger" and "approx" in info.object
+    assert info.alert_type == "info" and "2:4 masks only" in info.object and "method=" not in info.object
     e2 = Explorer(tensor="activation", activations="dense")  # a valid setting with no mask: information, not an error
     pn.panel(e2).get_root()
     for view in (e2.mask_view, e2.variance_view, e2.bias_view):

@@ -44,7 +44,7 @@ def test_nm_sparsity_interactions(page, app_url):
     # a setting the approx sampler cannot do: the page shows the message, not a traceback
     page.get_by_label("Weights", exact=True).select_option("1:2")
     page.get_by_role("button", name="approx", exact=True).click()
-    page.get_by_text("approx' is the sequential 2:4 sampler").first.wait_for(timeout=30_000)
+    page.get_by_text("draws 2:4 masks only").first.wait_for(timeout=30_000)
     page.get_by_role("button", name="mvue", exact=True).click()
     # training streams epochs into the page
     page.get_by_role("button", name="Train").click()

@@ -63,9 +63,9 @@ class _Pending(Exception):
     """The statistics of the current setting are being computed (the text says so, as information)."""
 
 
-class _DensePattern(ValueError):
-    """The chosen tensor kind is left dense: no mask to show (the text says how to get one, as information: dense
-    is a valid setting, the activations' default)."""
+class _NoMask(ValueError):
+    """A setting with no mask to show: the tensor kind left dense (a valid setting, the activations' default), or
+    the approximate sampler with a pattern other than 2:4. The text says how to get one, as information."""
 
 
 
@@ -139,9 +139,13 @@ class Explorer(ExplorerBase):
 
     def _nm(self):
         pattern = self._pattern()
+        menu = f"*{self.tensor.capitalize()}s*"
         if pattern == "dense":
-            raise _DensePattern(f"The {self.tensor}s are left dense: choose an N:M pattern for them (the "
-                                f"*{self.tensor.capitalize()}s* menu) to see their mask, its variance and its bias.")
+            raise _NoMask(f"The {self.tensor}s are left dense: choose an N:M pattern for them (the {menu} menu) to "
+                          "see their mask, its variance and its bias.")
+        if self.method == "approx" and pattern != "2:4":
+            raise _NoMask(f"The approximate sampler draws 2:4 masks only, and the {self.tensor}s are {pattern}: "
+                          f"choose 2:4 in the {menu} menu, or the MVUE or MSE method.")
         return parse_pattern(pattern)
 
     def _masked(self):
@@ -332,8 +336,8 @@ class Explorer(ExplorerBase):
             except _Pending as pending:
                 if say_pending:
                     self._texts[name].param.update(object=str(pending), alert_type="info")
-            except _DensePattern as dense:
-                self._texts[name].param.update(object=str(dense), alert_type="info")
+            except _NoMask as no_mask:
+                self._texts[name].param.update(object=str(no_mask), alert_type="info")
             except Exception as exc:  # noqa: BLE001 - shown in the page, not raised
                 error_message(exc)  # logs the traceback
                 self._texts[name].param.update(object=f"**{type(exc).__name__}:** {public_text(str(exc))}",
