@@ -20,6 +20,8 @@ def test_a_setting_without_a_mask_says_how_to_get_one_not_a_traceback():
     pn.panel(e).get_root()  # the figures render empty, the text above them says why, in the page's words
     info = e.mask_view()[0]
     assert info.alert_type == "info" and "2:4 masks only" in info.object and "method=" not in info.object
+    e._on_train()  # the same setting cannot train its gradients: said in the page's words, nothing runs
+    assert "2:4 gradients only" in e._status.object and not e._buttons.running and len(e._error) == 0
     e2 = Explorer(tensor="activation", activations="dense")  # a valid setting with no mask: information, not an error
     pn.panel(e2).get_root()
     for view in (e2.mask_view, e2.variance_view, e2.bias_view):

@@ -382,6 +382,10 @@ class Explorer(ExplorerBase):
         if self._buttons.running:
             return
         self._error.clear()
+        if self.method == "approx" and self.gradients != "2:4":  # said in the page's words, not the API's
+            self._status.object = (f"The approximate sampler trains with 2:4 gradients only, and they are "
+                                   f"{self.gradients}: choose 2:4 in the *Gradients* menu, or the MVUE or MSE method.")
+            return
         try:
             settings = self._settings()
             model = make_mlp(self.seed)
