@@ -160,7 +160,8 @@ class SparseQuantizedFactorization:
         if isinstance(self.init, tuple):
             self._check_given_start(n, d)
         elif not isinstance(self.init, str) or self.init not in INITS:
-            raise ValueError(f"init: expected one of {INITS} or a (Z, C) pair of tensors, got {self.init!r}")
+            raise ValueError(f"init: expected one of {INITS}, a (Z, C) pair or a (values, index, C) triple of "
+                             f"tensors, got {self.init!r}")
         if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float)) or not 0 <= self.tol < 1:
             raise ValueError(f"tol: expected a number in [0, 1), got {self.tol!r}")
 

@@ -68,7 +68,6 @@ class _NoMask(ValueError):
     the approximate sampler with a pattern other than 2:4. The text says how to get one, as information."""
 
 
-
 MASK_PARAMS = ["layer", "tensor", "weights", "activations", "gradients", "method"]
 #: a request for statistics answered within this many ms never shows "Drawing …": the browser gets one message
 #: (the new figures and texts) instead of two, and each text message costs it a layout of the page (~0.2 s)
