@@ -42,15 +42,15 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from kernels.quantized import grid_values
 from workbench.checks import check_int
-from workbench.compression.quantize import (check_bits, fit_group_scales, fit_scales, group_codes, nearest_levels,
-                                            quantize)
+from workbench.compression.quantize import check_bits, fit_group_scales, group_codes, nearest_levels, quantize
 from workbench.compression.shapes import as_rows, weight_matrix
 from workbench.compression.row_sparse import dense, least_squares_dictionary, product, ridge
+from workbench.compression.sqf_starts import (given_start, random_start, residual_kmeans_start, svd_start,
+                                              uniform_grid_start)
 from workbench.compression.storage import Storage, dense_values, sparse_values
 
 __all__ = ["SparseQuantizedFactorization", "INITS"]
@@ -237,98 +237,24 @@ class SparseQuantizedFactorization:
         return values, codes, scale
 
     # ---------- starts ----------
-    def _start(self, M: torch.Tensor, restart: int) -> tuple[torch.Tensor | tuple[torch.Tensor, torch.Tensor],
-                                                             torch.Tensor]:
-        """``(Z, C)``: ``Z`` dense ``(rows, k)`` or, from the starts that are sparse already (k-means, the grid, a
-        given support), as its support ``(values, index)``, both ``(rows, s)``."""
+    def _start(self, M: torch.Tensor, restart: int):
+        """``(Z, C)``, ``Z`` dense or as its support (:mod:`~workbench.compression.sqf_starts`)."""
         k = self.rank
         gen = torch.Generator().manual_seed(self.seed * 1000 + restart)
         init = self.init
         if self._identity:  # Z starts as W itself
             return M.clone(), torch.eye(k)
-        if isinstance(init, tuple) and len(init) == 3:  # a given support (restarts perturb its values slightly)
-            values, index, C = init[0].detach().float(), init[1], init[2].detach().float()
-            index, order = index.sort(dim=1)
-            values = values.gather(1, order)
-            if restart:
-                values = values + 0.01 * values.std(correction=0) * torch.randn(values.shape, generator=gen)
-            return (values, index), C
         if isinstance(init, tuple):  # a given start (restarts beyond the first perturb it slightly)
-            Z, C = (t.detach().float() for t in init)  # never written in place: no copy
-            if restart:
-                Z = Z + 0.01 * Z.std() * torch.randn(Z.shape, generator=gen)
-            return Z, C
+            return given_start(init, bool(restart), gen)
         if init == "auto":
             init = "kmeans" if self.nonzeros_per_row == 1 or k > M.shape[1] else "svd"
         if init == "kmeans":
-            return self._residual_kmeans(M, restart)
+            return residual_kmeans_start(M, k, self.nonzeros_per_row, not self._ones, self.seed * 1000 + restart * 10)
         if init == "grid":
-            return self._uniform_grid(M)
+            return uniform_grid_start(M, k, self.nonzeros_per_row, self._channels, self._ones)
         if init == "random":
-            Z = torch.randn(M.shape[0], k, generator=gen) / math.sqrt(k)
-            C = torch.linalg.lstsq(Z, M).solution
-            return Z, C
-        if k > min(M.shape):
-            raise ValueError(f"init: 'svd' gives at most min(rows, row length) = {min(M.shape)} components, rank is "
-                             f"{k}: use 'kmeans' (or 'auto') for an over-complete dictionary")
-        U, S, Vh = torch.linalg.svd(M.double(), full_matrices=False)
-        root = S[:k].sqrt()
-        Z, C = (U[:, :k] * root).float(), (root[:, None] * Vh[:k]).float()
-        if restart:
-            R, _ = torch.linalg.qr(torch.randn(k, k, generator=gen, dtype=torch.float64))
-            Z, C = (Z.double() @ R).float(), (R.T @ C.double()).float()
-        return Z, C
-
-    def _uniform_grid(self, M: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Scalar rows only: start at uniform quantization with ``2k`` levels and a scale per output channel
-        (``C`` the magnitudes ``a + ½``, ``Z`` the sign times the channel's step): ``s = 1``, ``bits_z = 1`` make it
-        exactly :class:`~workbench.compression.baselines.UniformQuantization` at ``1 + log2 k`` bits, which the
-        descent then moves to a non-uniform grid."""
-        if self._ones:
-            raise ValueError("init: 'grid' starts signed values, it needs z_values='quantized', got 'ones'")
-        if M.shape[1] != 1 or self.nonzeros_per_row != 1:
-            raise ValueError(f"init: 'grid' needs scalar rows (row_length=1) and nonzeros_per_row=1, got rows of "
-                             f"{M.shape[1]} and nonzeros_per_row={self.nonzeros_per_row}")
-        bits = max(1, math.ceil(math.log2(self.rank))) + 1
-        per_channel = M.reshape(self._channels, -1)
-        step = fit_scales(per_channel, bits, dim=0)[:, None].expand_as(per_channel).reshape(-1)
-        safe = torch.where(step > 0, step, torch.ones_like(step))
-        level = (torch.floor(M[:, 0] / safe).clamp(-self.rank, self.rank - 1) + 0.5)  # the uniform code's level
-        atom = (level.abs() - 0.5).long()
-        Z = ((torch.sign(level) * step)[:, None], atom[:, None])  # one non-zero per row, as its support
-        return Z, (torch.arange(self.rank, dtype=torch.float32) + 0.5)[:, None]
-
-    def _residual_kmeans(self, M: torch.Tensor, restart: int) -> tuple[tuple[torch.Tensor, torch.Tensor],
-                                                                       torch.Tensor]:
-        """Residual vector quantization: ``s`` stages, stage ``j`` a k-means codebook of about ``k / s`` codewords
-        on what the earlier stages left; ``Z`` picks one codeword per stage with weight ±1 (``s = 1``: k-means;
-        the sign only for quantized values, ``z_values="ones"`` has none), returned as its support (stage ``j``'s
-        codewords follow the earlier stages', so each row's positions ascend)."""
-        from sklearn.cluster import KMeans
-
-        s, k = self.nonzeros_per_row, self.rank
-        sizes = [k // s + (j < k % s) for j in range(s)]
-        values = torch.zeros(M.shape[0], s)
-        index = torch.zeros(M.shape[0], s, dtype=torch.long)
-        C = torch.zeros(k, M.shape[1])
-        residual, start = M.double().numpy().copy(), 0
-        for j, size in enumerate(sizes):
-            size_here = min(size, len(residual))
-            # fold each row by the sign of its projection on the top direction: Z's sign codes the fold, so k
-            # codewords act as 2k (the codebook ±C)
-            if self._ones:
-                sign = np.ones(len(residual))
-            else:
-                top = np.linalg.svd(residual, full_matrices=False)[2][0]
-                sign = np.where(residual @ top >= 0, 1.0, -1.0)
-            km = KMeans(size_here, n_init=1, random_state=self.seed * 1000 + restart * 10 + j).fit(
-                residual * sign[:, None])
-            labels = torch.as_tensor(km.labels_, dtype=torch.long)
-            C[start:start + size_here] = torch.as_tensor(km.cluster_centers_, dtype=torch.float32)
-            values[:, j], index[:, j] = torch.as_tensor(sign, dtype=torch.float32), start + labels
-            residual = residual - sign[:, None] * km.cluster_centers_[km.labels_]
-            start += size
-        return (values, index), C
+            return random_start(M, k, gen)
+        return svd_start(M, k, bool(restart), gen)
 
     # ---------- fit ----------
     def fit(self, W) -> "SparseQuantizedFactorization":
