@@ -160,7 +160,7 @@ def test_special_case_starts_are_never_worse_than_their_baseline():
 
 @pytest.mark.parametrize("kw", [dict(rank=16, nonzeros_per_row=1, bits_c=8, row_length=4, z_values="ones"),
                                 dict(rank=16, nonzeros_per_row=2, bits_z=3, bits_c=6, row_length=4),
-                                dict(rank=12, nonzeros_per_row=3, bits_z=4, bits_c=4, restarts=2)])
+                                dict(rank=12, nonzeros_per_row=3, bits_z=4, bits_c=4)])
 def test_a_start_given_as_its_support_is_the_dense_start_never_built_dense(kw, monkeypatch):
     """``init=(values, index, C)`` fits exactly as ``init=(Z, C)`` with that ``Z`` (same picks, same error: the
     projection of a row with ``s`` non-zeros keeps them), and with ``4 s <= k`` no ``(rows, k)`` tensor is built: a
@@ -169,15 +169,13 @@ def test_a_start_given_as_its_support_is_the_dense_start_never_built_dense(kw, m
     import workbench.compression.sqf as sqf
     g = _gen(21)
     W = torch.randn(32, 48, generator=g)
-    rows = W.numel() // kw.get("row_length", 48) if kw.get("row_length") else 32
+    rows = W.numel() // kw["row_length"] if "row_length" in kw else 32
     k, s = kw["rank"], kw["nonzeros_per_row"]
     index = torch.rand(rows, k, generator=g).argsort(1)[:, :s]  # unsorted: the start sorts each row
     values = torch.ones(rows, s) if kw.get("z_values") == "ones" else torch.randn(rows, s, generator=g)
     C = torch.randn(k, W.numel() // rows, generator=g)
     Z = torch.zeros(rows, k).scatter_(1, index, values)
     kw = dict(kw, steps=10)
-    if kw.get("restarts", 1) > 1:  # a restart perturbs differently (its values, not all of Z): compare the first
-        kw["restarts"] = 1
     dense_fit = SQF(init=(Z, C), **kw).fit(W)
 
     def never(values, index, k):
