@@ -20,13 +20,18 @@ def test_topic_is_complete(slug):
     assert f"/{slug}" in routes()
 
 
+def danger_alerts(obj) -> list[str]:
+    """The text of every error alert in the Panel tree of ``obj`` (nested layouts, the panes views returned)."""
+    return [a.object for a in pn.panel(obj).select(pn.pane.Alert) if a.alert_type == "danger"]
+
+
 def error_alerts(page) -> list[str]:
     """The text of every error alert anywhere in a rendered page: in the Panel tree (nested layouts, the panes
     that views returned) and in the Bokeh models it rendered to."""
     found = []
     for obj in [*page.main, *page.sidebar]:
         root = pn.panel(obj).get_root()
-        found += [a.object for a in pn.panel(obj).select(pn.pane.Alert) if a.alert_type == "danger"]
+        found += danger_alerts(obj)
         found += [getattr(m, "text", "") for m in root.references()
                   if "alert-danger" in (getattr(m, "css_classes", None) or [])]
     return found
@@ -156,8 +161,7 @@ def test_every_option_of_every_menu_renders_without_an_error(slug):
             start = widget.value
             for value in _control_settings(widget):
                 widget.value = value
-                shown = [a.object for a in view.select(pn.pane.Alert) if a.alert_type == "danger" and a.object]
-                failures += [f"{widget.name} = {value!r}: {text[:300]}" for text in shown]
+                failures += [f"{widget.name} = {value!r}: {text[:300]}" for text in danger_alerts(view)]
             widget.value = start
     finally:
         for logger in loggers:
