@@ -1,4 +1,5 @@
-"""scripts/relocate_firedrake_rpaths.py: cached Firedrake wheels must not load libraries from the venv that built them."""
+"""scripts/relocate_firedrake_rpaths.py: cached Firedrake wheels must not load libraries from the venv that built
+them."""
 
 import importlib.util
 from pathlib import Path

@@ -10,8 +10,8 @@
   masked against physically smaller, in ms per batch of 256 and bytes;
 * **a room**: :func:`workbench.ui.load.run_room`, 20 sessions over every page, trainings, half closed mid-run;
 * **probe during work**: while a page trains (or runs live, draws 2,000 Monte-Carlo masks, loads Citeseer), a
-  second client fetches a small static file every 0.25 s: the latency of every fetch (median and worst). The work runs off the server's event loop
-  (:mod:`workbench.ui.jobs`), so the other visitors should not notice it.
+  second client fetches a small static file every 0.25 s: the latency of every fetch (median and worst). The work runs
+  off the server's event loop (:mod:`workbench.ui.jobs`), so the other visitors should not notice it.
 
 A page is *ready* when a plot canvas exists and the server's websocket messages that change the document have
 stopped for ``QUIET_MS``, at the browser's paint after the last of them: timestamps are taken inside the page
@@ -169,7 +169,8 @@ def page_times(slugs, repeats: int = 3, url: str | None = None) -> list[dict]:
                 for _ in range(repeats):
                     slider.append(_slider_step(page, SLIDERS[slug]))
             rows.append({"page": f"/{slug}", "cold_s": cold, "warm_s": statistics.median(warm), "warm_all_s": warm,
-                         "slider": SLIDERS.get(slug), "slider_to_redraw_s": statistics.median(slider) if slider else None,
+                         "slider": SLIDERS.get(slug),
+                         "slider_to_redraw_s": statistics.median(slider) if slider else None,
                          "slider_all_s": slider, "page_errors": errors})
             ctx.close()
     return rows

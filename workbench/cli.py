@@ -48,7 +48,8 @@ def _cmd_reproduce(args) -> int:
     if runner is not None:
         kwargs["runner"] = runner
     # tqdm on stderr shows each task grid's progress with its ETA (the terminal's bar, or --json's log lines)
-    progress = (lambda it, **kw: tqdm(it, file=sys.stderr, mininterval=1.0 if args.json else 0.1, **kw))
+    def progress(it, **kw):
+        return tqdm(it, file=sys.stderr, mininterval=1.0 if args.json else 0.1, **kw)
     # with --json, stdout carries the JSON object alone: anything else printed goes to stderr
     try:
         with contextlib.redirect_stdout(sys.stderr):
@@ -139,8 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the interface to listen on (default localhost only; another needs --allow-websocket-origin)")
     s.add_argument("--prefix", default="", help="URL prefix (behind a proxy)")
     s.add_argument("--allow-websocket-origin", action="append",
-                   help="host[:port] that browsers use to reach the server (repeatable; replaces the localhost default)")
-    s.add_argument("--num-procs", type=int, default=1, help="server processes sharing the port (a workshop: one per core)")
+                   help="host[:port] that browsers use to reach the server (repeatable; replaces the localhost "
+                        "default)")
+    s.add_argument("--num-procs", type=int, default=1,
+                   help="server processes sharing the port (a workshop: one per core)")
     s.add_argument("--unix-socket", default=None, help="listen on this Unix socket instead of a port (behind a proxy)")
     s.add_argument("--max-jobs", type=int, default=None,
                    help="trainings and live runs at once, per process (default: $WORKBENCH_MAX_JOBS or one per core); "

@@ -7,8 +7,8 @@ Search order for a file-based data set ``name`` (a folder of files):
 3. ``data/cache/<name>/``, downloaded there from the public source when the machine is online.
 
 Every file with a known SHA-256 is verified once it is found; a download is verified under a temporary
-name before it is renamed into place (and deleted if it fails), so the cache holds only verified files. Data sets that ship
-with a Python package (scikit-learn's digits) need no files.
+name before it is renamed into place (and deleted if it fails), so the cache holds only verified files. Data sets
+that ship with a Python package (scikit-learn's digits) need no files.
 """
 
 from __future__ import annotations

@@ -40,7 +40,8 @@ def read_idx_labels(raw: bytes) -> np.ndarray:
         raise ValueError(f"raw: expected an IDX label file (8-byte header), got {len(raw)} bytes")
     magic, n = struct.unpack(">II", raw[:8])
     if magic != 2049 or len(raw) != 8 + n:
-        raise ValueError(f"raw: expected IDX labels (magic 2049, {8 + n} bytes), got magic {magic} and {len(raw)} bytes")
+        raise ValueError(f"raw: expected IDX labels (magic 2049, {8 + n} bytes), got magic {magic} and "
+                         f"{len(raw)} bytes")
     return np.frombuffer(raw, dtype=np.uint8, offset=8)
 
 

@@ -172,7 +172,8 @@ class _Cache:
         path = self.path(task)
         path.parent.mkdir(parents=True, exist_ok=True)
         record = {"topic": self.topic, "fn": task.fn, "params": task.params, "version": self.version,
-                  "result": result, "seconds": seconds, "finished": datetime.datetime.now().isoformat(timespec="seconds"),
+                  "result": result, "seconds": seconds,
+                  "finished": datetime.datetime.now().isoformat(timespec="seconds"),
                   "host": platform.node(), "commit": _commit()}
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(record))

@@ -47,7 +47,8 @@ TOPICS: dict[str, Topic] = {
             "N:M sparsity for weights, activations and neural gradients",
             "Largest-magnitude N:M masks are fine for weights and activations but biased for neural "
             "gradients; the minimum-variance unbiased (MVUE) mask trains like dense.",
-            "Chmiel, Hubara, Banner, Soudry. Minimum Variance Unbiased N:M Sparsity for the Neural Gradients. ICLR 2023",
+            "Chmiel, Hubara, Banner, Soudry. Minimum Variance Unbiased N:M Sparsity for the Neural Gradients. "
+            "ICLR 2023",
             "https://arxiv.org/abs/2203.10991",
         ),
         Topic(

@@ -189,7 +189,8 @@ def test_what_if_gives_each_candidates_step_exactly_and_changes_nothing(side):
     from workbench.execution.synthetic import simulate_day
 
     day = MarketDay.from_synthetic(simulate_day("mid_tick", seed=3, seconds=300.0))
-    make = lambda: ExecutionEnv(day, side=side, volume=2000, steps=5, step_seconds=20.0, reward="markout")
+    def make():
+        return ExecutionEnv(day, side=side, volume=2000, steps=5, step_seconds=20.0, reward="markout")
     asking, plain = make(), make()
     rng = np.random.default_rng(0)
     checked = set()

@@ -93,7 +93,8 @@ def test_control_characters_are_refused_naming_the_line(tmp_path, char):
     line number after them."""
     path = tmp_path / "nul.csv"
     path.write_bytes(("\n".join(GOOD[:3]) + "\n" + GOOD[3] + char + "\n" + "\n".join(GOOD[4:]) + "\n").encode())
-    with pytest.raises(ValueError, match=re.escape(f"nul.csv, line 4: expected printable ASCII text, got character {char!r}")):
+    with pytest.raises(ValueError,
+                       match=re.escape(f"nul.csv, line 4: expected printable ASCII text, got character {char!r}")):
         read_messages(path)
     with pytest.raises(ValueError, match="line 1: expected printable ASCII"):
         read_orderbook(io.StringIO(char + "10100,10,9900,5"))

@@ -26,7 +26,8 @@ def test_clement_interpolation_reproduces_constants_and_averages_by_area(grid):
     lin = grid.vertices[grid.triangles].mean(axis=1)[:, 0]  # x at the centroids
     # interior vertices of a symmetric patch: the area-weighted centroid average is the vertex's x
     got = clement_interpolate(grid.vertices, grid.triangles, lin)
-    inner = (grid.vertices[:, 0] > 1) & (grid.vertices[:, 0] < 1199) & (grid.vertices[:, 1] > 1) & (grid.vertices[:, 1] < 499)
+    inner = ((grid.vertices[:, 0] > 1) & (grid.vertices[:, 0] < 1199)
+             & (grid.vertices[:, 1] > 1) & (grid.vertices[:, 1] < 499))
     assert np.allclose(got[inner], grid.vertices[inner, 0], atol=1e-9)
 
 

@@ -132,7 +132,7 @@ def test_nm_masks_keep_n_of_every_m_along_the_inputs(digits):
 def test_channel_pruning_removes_whole_channels_and_shrinks_to_the_same_function():
     model = make_cnn(0)
     data = small_images()
-    pruner = Pruner("channel", 0.5, epochs=1, lr=0.01, batch_size=32).fit(model, data)
+    Pruner("channel", 0.5, epochs=1, lr=0.01, batch_size=32).fit(model, data)
     layers = list(prunable_layers(model).items())
     for name, layer in layers[:-1]:
         rows = layer.weight.flatten(1)
@@ -173,7 +173,8 @@ def test_rigl_keeps_its_sparsity_and_moves_its_mask(digits):
 @pytest.mark.parametrize("kwargs, name", [
     (dict(sparsity=1.0), "sparsity"), (dict(sparsity=-0.1), "sparsity"), (dict(sparsity=float("nan")), "sparsity"),
     (dict(sparsity="0.5"), "sparsity"), (dict(method="optimal brain surgeon"), "method"),
-    (dict(scope="net"), "scope"), (dict(epochs=0), "epochs"), (dict(lr=0), "lr"), (dict(method="nm", pattern="4:2"), "pattern"),
+    (dict(scope="net"), "scope"), (dict(epochs=0), "epochs"), (dict(lr=0), "lr"),
+    (dict(method="nm", pattern="4:2"), "pattern"),
     (dict(drop_fraction=1.5), "drop_fraction"),
 ])
 def test_bad_settings_are_named_before_any_training(digits, kwargs, name):

@@ -170,7 +170,8 @@ def test_lds_settings_are_checked(setting):
 
 
 @pytest.mark.parametrize("change, error, match", [
-    (dict(graph=np.where(np.eye(8) == 1, np.nan, 1.0)), ValueError, r"graph: expected finite edge weights >= 0, got nan"),
+    (dict(graph=np.where(np.eye(8) == 1, np.nan, 1.0)), ValueError,
+     r"graph: expected finite edge weights >= 0, got nan"),
     (dict(graph=-np.ones((8, 8))), ValueError, r"graph: expected finite edge weights >= 0, got -1.0"),
     (dict(y=np.array([0, 1, 0, 1, 0, 1, 0.5, 1])), ValueError, r"y: expected integer class labels .* 0.5 at node 6"),
     (dict(train_idx=[0.5, 1]), TypeError, r"train_idx: expected integer node indices"),

@@ -62,7 +62,8 @@ def tiny_problems(draw):
     y = np.array(draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)), dtype=float)
     y[nodes[n_train + n_val:]] = draw(st.sampled_from([-1.0, np.nan]))
     graph = draw(st.none() | st.lists(st.sampled_from([0.0, 1.0, 0.3]), min_size=n * n, max_size=n * n))
-    problem = dict(X=X, y=y, train_idx=train, val_idx=val, graph=None if graph is None else np.array(graph).reshape(n, n))
+    problem = dict(X=X, y=y, train_idx=train, val_idx=val,
+                   graph=None if graph is None else np.array(graph).reshape(n, n))
     if draw(st.integers(0, 2)) == 0:
         CORRUPTIONS[draw(st.sampled_from(sorted(CORRUPTIONS)))](problem, draw(st.sampled_from(
             [np.nan, np.inf, -1.0, 0.5, 2 * n, -1])))

@@ -23,8 +23,9 @@ since arrival (signed so that + favours us), the last child order's fill ratio, 
 touch relative to the slice, the last step's mid return and volatility (bps / 10), and the schedule
 deficit (inventory left minus time left).
 
-Reward per step (``reward="arrival"``), in basis points of the parent order: :math:`r_t = \\sum_{fills} q\\,\\epsilon\\,(p - P_0)/P_0
-\\cdot 10^4 / V` with :math:`\\epsilon = +1` for a sell and :math:`-1` for a buy, :math:`P_0` the arrival mid.
+Reward per step (``reward="arrival"``), in basis points of the parent order:
+:math:`r_t = \\sum_{fills} q\\,\\epsilon\\,(p - P_0)/P_0 \\cdot 10^4 / V` with :math:`\\epsilon = +1` for a sell and
+:math:`-1` for a buy, :math:`P_0` the arrival mid.
 The episode's return is minus the implementation shortfall. ``info`` at the end carries
 ``shortfall_bps`` (cost, positive = worse than arrival), ``pa_twap_bps`` and ``pa_vwap_bps`` (price
 advantage over the period's TWAP of the mid and VWAP of the trades; positive = better) and
@@ -55,8 +56,8 @@ OBS_BOUND = 10.0  # every feature is scaled to a few units; clipped to +-10
 
 def shortfall_bps(avg_price: float, arrival_mid: float, side: int) -> float:
     """The implementation shortfall of executing at ``avg_price`` against ``arrival_mid``, in basis points:
-    :math:`\\epsilon\\,(P_0 - \\bar p)/P_0 \\cdot 10^4` with :math:`\\epsilon = -\\mathrm{side}` (+1 for a sell); a cost,
-    positive = worse than arrival."""
+    :math:`\\epsilon\\,(P_0 - \\bar p)/P_0 \\cdot 10^4` with :math:`\\epsilon = -\\mathrm{side}` (+1 for a sell); a
+    cost, positive = worse than arrival."""
     if side not in (-1, 1):
         raise ValueError(f"side: expected -1 (sell) or +1 (buy), got {side!r}")
     if not arrival_mid > 0:

@@ -308,8 +308,8 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
             the comparison: more diverse training). Validation days per stock shrink so that their total
             stays about the same; held-out days cover every training stock.
         only: the learned agents to train (``--only`` on the command line), default ``continuous``, ``discrete``
-            and ``hybrid``; the research variants of
-            :mod:`~workbench.execution.research.hybrid_variants` (the first hybrid, ``hybrid_ppo``; how the hybrid's training starts: ``hybrid_anchored``, ``hybrid_staged``; its
+            and ``hybrid``; the research variants of :mod:`~workbench.execution.research.hybrid_variants` (the first
+            hybrid, ``hybrid_ppo``; how the hybrid's training starts: ``hybrid_anchored``, ``hybrid_staged``; its
             fine-grained head: ``hybrid_entropy``, ``hybrid_q``, ``hybrid_book``, ``hybrid_price``; how it learns:
             ``hybrid_counterfactual``) can be named too. Every seed's training is deterministic, so a variant run
             with ``--seed s`` pairs with the continuous agent's seeds of another run with the same ``--seed``.
@@ -404,7 +404,8 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         "Shortfall: implementation shortfall against the arrival mid in bps (lower is better); 'minus TWAP agent': "
         "the same episodes' shortfall minus the TWAP agent's (paired, so the market's drift cancels; negative = "
         "better than TWAP); PA: price advantage over the period's TWAP of the mid (higher is better).",
-        f"Synthetic stocks (zero-intelligence flow around a latent price): train {', '.join(map(_name, train_stocks))}; "
+        f"Synthetic stocks (zero-intelligence flow around a latent price): "
+        f"train {', '.join(map(_name, train_stocks))}; "
         f"held_out_stocks: {len(HELD_OUT_BLENDS)} blends of two of them ({blends}); out_of_range_stock: "
         f"{OUT_OF_RANGE_STOCK} (thinner and more volatile than any training stock).",
         *[_hybrid_vs_continuous(per_stock, results, h) for h in learners if h.startswith("hybrid")

@@ -118,7 +118,8 @@ def train(policy, env, config: PPOConfig | None = None, *, seed: int = 0, eval_e
         last[0] = seen
         if eval_episodes:
             curve.episodes.append(seen)
-            curve.shortfall_bps.append(float(np.mean([m["shortfall_bps"] for m in evaluate(policy, eval_env, eval_episodes)])))
+            curve.shortfall_bps.append(float(np.mean([m["shortfall_bps"]
+                                                      for m in evaluate(policy, eval_env, eval_episodes)])))
         if val_episodes:
             scored = evaluate(policy, val_env, val_episodes)
             if val_metric not in scored[0]:

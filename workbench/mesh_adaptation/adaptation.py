@@ -146,7 +146,8 @@ def adapt(case: FarmCase, target_complexity: float, method: str = "dwr", *, mode
         run.iterations.append(iteration)
         if i >= min_iterations and len(run.iterations) > 1:
             prev = run.iterations[-2]
-            if (abs(qoi - prev.qoi) < rtol * abs(prev.qoi) or abs(estimator - prev.estimator) < rtol * abs(prev.estimator)
+            if (abs(qoi - prev.qoi) < rtol * abs(prev.qoi)
+                    or abs(estimator - prev.estimator) < rtol * abs(prev.estimator)
                     or abs(iteration.n_cells - prev.n_cells) < rtol * prev.n_cells):
                 run.converged = True
                 break

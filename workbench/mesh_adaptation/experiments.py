@@ -34,9 +34,10 @@ from workbench.mesh_adaptation.firedrake_support import INSTALL_HINT, firedrake_
 from workbench.report import Report
 from workbench.runner import Runner, Task, require_complete
 
-__all__ = ["markdown_tables", "Settings", "QUICK", "FULL", "TASK_VERSION", "reproduce", "tasks", "e2n_network", "training_farm_task",
-           "reference_task", "adapt_task", "network_params", "network_from_params", "uniform_advantage",
-           "training_data", "train_network", "load_network", "NETWORK_PATH", "uniform_runs", "uniform_iteration"]
+__all__ = ["markdown_tables", "Settings", "QUICK", "FULL", "TASK_VERSION", "reproduce", "tasks", "e2n_network",
+           "training_farm_task", "reference_task", "adapt_task", "network_params", "network_from_params",
+           "uniform_advantage", "training_data", "train_network", "load_network", "NETWORK_PATH", "uniform_runs",
+           "uniform_iteration"]
 
 NETWORK_PATH = Path(__file__).resolve().parent / "weights" / "e2n.pt"
 TITLE = "E2N: error-estimation networks for goal-oriented mesh adaptation (Wallwork et al., 2022)"
@@ -188,8 +189,8 @@ def _notes(rows) -> list[str]:
         for method in ("dwr", "e2n"):
             ratios = [x for _, x in uniform_advantage(rows, case, method)]
             if ratios:
-                notes.append(f"{case}, {method}: QoI error {min(ratios):.0f}x to {max(ratios):.0f}x below the uniform mesh "
-                             f"with the next larger number of DoFs ({len(ratios)} runs).")
+                notes.append(f"{case}, {method}: QoI error {min(ratios):.0f}x to {max(ratios):.0f}x below the uniform "
+                             f"mesh with the next larger number of DoFs ({len(ratios)} runs).")
         d = {r["target_complexity"]: r for r in rows if r["case"] == case and r["method"] == "dwr"}
         e = {r["target_complexity"]: r for r in rows if r["case"] == case and r["method"] == "e2n"}
         common = sorted(set(d) & set(e))
@@ -266,8 +267,8 @@ def e2n_network(cfg: "Settings", seed: int = 0, progress: Callable | None = None
                                                   "iterations": cfg.training_iterations})
             for i in cfg.training_cases]
     t0 = time.perf_counter()
-    farms = require_complete("mesh_adaptation", (runner or Runner()).run("mesh_adaptation", grid, TASK_VERSION, progress,
-                                                                         desc="E2N training farms"))
+    farms = require_complete("mesh_adaptation", (runner or Runner()).run("mesh_adaptation", grid, TASK_VERSION,
+                                                                         progress, desc="E2N training farms"))
     x = np.concatenate([np.asarray(f["features"], dtype=np.float64) for f in farms])
     y = np.concatenate([np.asarray(f["indicators"], dtype=np.float64) for f in farms])
     t1 = time.perf_counter()
@@ -329,7 +330,8 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     else:
         model, training = network, {"given_network": True}
     grid = tasks(cfg, network_params(model))
-    results = require_complete("mesh_adaptation", runner.run("mesh_adaptation", grid, TASK_VERSION, progress, desc="references and adaptation runs"))
+    results = require_complete("mesh_adaptation", runner.run("mesh_adaptation", grid, TASK_VERSION, progress,
+                                                             desc="references and adaptation runs"))
     rows, references = [], {}
     by = {(t.name, t.params["case"], t.params.get("method"), t.params.get("target")): r for t, r in zip(grid, results)}
     for name in cfg.cases:

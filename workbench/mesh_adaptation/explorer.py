@@ -273,9 +273,10 @@ class Explorer(ExplorerBase):
         title = f"{self.case} farm, {self.method}, {'level' if self.method == 'uniform' else 'iteration'} {k}"
         try:
             self._surface.object = speed_surface(its[k], self.case, title)
-            self._surface_note.object = (f"Flow speed |u| over the **{self.method}** mesh ({its[k].summary['n_cells']:,} "
-                                         "cells): height and colour are |u| at the vertices; the turbines' wakes are "
-                                         "the troughs behind the white squares. Drag to turn it.")
+            self._surface_note.object = (f"Flow speed |u| over the **{self.method}** mesh "
+                                         f"({its[k].summary['n_cells']:,} cells): height and colour are |u| at the "
+                                         "vertices; the turbines' wakes are the troughs behind the white squares. "
+                                         "Drag to turn it.")
         except ValueError as exc:
             self._surface.object = None
             self._surface_note.object = f"*{public_text(str(exc))}*"

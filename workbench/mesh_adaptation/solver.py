@@ -11,9 +11,12 @@ with inflow :math:`\\mathbf u = (u_{in}, 0)` at ``x = 0`` (tag 1), :math:`\\eta 
 natural viscous condition) at ``x = L`` (tag 2) and free slip :math:`u_y = 0` on the walls (tag 3).
 The weak form is :math:`F(q; v) = 0` for all test functions :math:`v = (\\boldsymbol\\psi, \\phi)`:
 
-.. math::  F = \\int (\\mathbf u\\cdot\\nabla\\mathbf u)\\cdot\\boldsymbol\\psi + \\nu \\nabla\\mathbf u : \\nabla\\boldsymbol\\psi
-           + g \\nabla\\eta \\cdot \\boldsymbol\\psi + \\frac{(C_d + c_t)|\\mathbf u|}{H}\\mathbf u\\cdot\\boldsymbol\\psi
-           + \\nabla \\cdot (H \\mathbf u) \\phi \\,dx - \\int_{x=L} g \\eta\\, \\boldsymbol\\psi\\cdot\\mathbf n \\, ds.
+.. math::  F = \\int (\\mathbf u\\cdot\\nabla\\mathbf u)\\cdot\\boldsymbol\\psi
+           + \\nu \\nabla\\mathbf u : \\nabla\\boldsymbol\\psi
+           + g \\nabla\\eta \\cdot \\boldsymbol\\psi
+           + \\frac{(C_d + c_t)|\\mathbf u|}{H}\\mathbf u\\cdot\\boldsymbol\\psi
+           + \\nabla \\cdot (H \\mathbf u) \\phi \\,dx
+           - \\int_{x=L} g \\eta\\, \\boldsymbol\\psi\\cdot\\mathbf n \\, ds.
 
 This equals the form with :math:`g\\eta` and :math:`H\\mathbf u` integrated by parts (both are continuous, so no
 element edge carries a jump; :math:`\\boldsymbol\\psi = 0` on the inflow and :math:`\\boldsymbol\\psi\\cdot\\mathbf n =
@@ -76,7 +79,8 @@ class ShallowWaterProblem:
         def bump(s):
             return fd.conditional(fd.lt(s * s, 1.0), fd.exp(1.0 - 1.0 / (1.0 - s * s)), 0.0)
 
-        self.density = sum(bump((x - x0) / r) * bump((y - y0) / r) for x0, y0 in case.turbines) / (BUMP_INTEGRAL * r) ** 2
+        self.density = (sum(bump((x - x0) / r) * bump((y - y0) / r) for x0, y0 in case.turbines)
+                        / (BUMP_INTEGRAL * r) ** 2)
         self.turbine_drag = 0.5 * case.thrust_corrected * case.turbine_area * self.density
         self.bcs = [fd.DirichletBC(self.W.sub(0), fd.Constant((case.inflow, 0.0)), INFLOW_TAG),
                     fd.DirichletBC(self.W.sub(0).sub(1), fd.Constant(0.0), WALL_TAG)]

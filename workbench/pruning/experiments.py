@@ -33,7 +33,8 @@ from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
 
 __all__ = ["VARIANTS", "METHOD_NAMES", "NM_PATTERNS", "Settings", "ModelRun", "QUICK", "FULL", "TASK_VERSION",
-           "tasks", "prune_task", "latency_task", "pretrained_state", "fit_setting", "nm_pattern", "reproduce", "markdown_tables"]
+           "tasks", "prune_task", "latency_task", "pretrained_state", "fit_setting", "nm_pattern", "reproduce",
+           "markdown_tables"]
 
 #: every row of the comparison: the Pruner's settings (``schedule``: "one-shot" or the default gradual cubic)
 VARIANTS: dict[str, dict] = {
@@ -52,7 +53,8 @@ VARIANTS: dict[str, dict] = {
 METHOD_NAMES = {
     "dense": "dense (same fine-tuning)", "oneshot_global": "one-shot magnitude, global",
     "oneshot_layer": "one-shot magnitude, per layer", "gradual_magnitude": "gradual magnitude (Zhu & Gupta)",
-    "movement": "movement (Sanh et al.)", "first_order": "first-order |w·g|", "second_order": "second-order (OBD, Fisher)",
+    "movement": "movement (Sanh et al.)", "first_order": "first-order |w·g|",
+    "second_order": "second-order (OBD, Fisher)",
     "random": "random (control)", "channel": "channels (structured)", "nm": "N:M (kernels.nm_mask)",
     "rigl": "RigL (sparse from scratch)",
 }

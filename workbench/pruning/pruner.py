@@ -140,7 +140,8 @@ class Pruner:
             self._rigl_start(model)
         tracking = self.method in ("movement", "rigl")
         record_dense_gradients(model, tracking)
-        self._movement = {k: torch.zeros_like(m.weight) for k, m in layers.items()} if self.method == "movement" else None
+        self._movement = ({k: torch.zeros_like(m.weight) for k, m in layers.items()}
+                          if self.method == "movement" else None)
         opt = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=0.9)
         lr_schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total)
         loss_fn = nn.CrossEntropyLoss()

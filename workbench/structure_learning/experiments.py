@@ -22,8 +22,8 @@ from workbench.structure_learning.baselines import FixedGraphGCN, accuracy, logr
 from workbench.structure_learning.datasets import TABLES, load_planetoid, load_table, remove_edges
 from workbench.structure_learning.lds import LDS, knn_graph
 
-__all__ = ["PAPER_TABLE1", "markdown_tables", "DATASETS", "GRAPHS", "EDGES_RETAINED", "Settings", "QUICK", "FULL", "TASK_VERSION",
-           "reproduce", "tasks", "logreg_task", "knn_task", "graph_task", "run_graph"]
+__all__ = ["PAPER_TABLE1", "markdown_tables", "DATASETS", "GRAPHS", "EDGES_RETAINED", "Settings", "QUICK", "FULL",
+           "TASK_VERSION", "reproduce", "tasks", "logreg_task", "knn_task", "graph_task", "run_graph"]
 
 #: kNN-LDS / kNN-GCN / LogReg test accuracy (%) from the paper's Table 1; Cora/Citeseer LDS and GCN with
 #: the full graph from its Table 2 / appendix (see research notes).
@@ -223,8 +223,8 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     notes = [f"{len(seeds)} seed(s); splits as in the LDS code (stratified, random_state = seed); accuracy on the "
              f"test nodes in %. {len(grid)} tasks ({runner.describe()}).", f"Took {data['seconds']:.1f} s."]
     if runner.missing:
-        notes.insert(0, f"PARTIAL: {runner.missing} of {len(grid)} tasks are not computed yet (a report from the cache); "
-                        "each row lists the seeds it has.")
+        notes.insert(0, f"PARTIAL: {runner.missing} of {len(grid)} tasks are not computed yet (a report from the "
+                        "cache); each row lists the seeds it has.")
     if quick:
         notes.insert(0, "Quick run: Wine and Cancer only, one seed, k = 20, at most 12 outer iterations of 200 "
                         "inner steps; the full run (no --quick) follows the paper's schedule.")

@@ -47,7 +47,8 @@ def _data(dataset: str, seed: int):
 def _prepared(dataset: str, k: int, tau: int, seed: int) -> bool:
     """Whether everything the page shows for these settings is cached (else it is loaded off the event loop)."""
     return (_load.cached(dataset, _data_seed(dataset, seed)) and _start_graph.cached(dataset, k, seed)
-            and _layout.cached(dataset, k, seed) and (dataset not in FITTED or default_fit.cached(dataset, k, tau, seed)))
+            and _layout.cached(dataset, k, seed)
+            and (dataset not in FITTED or default_fit.cached(dataset, k, tau, seed)))
 
 
 def _prepare(dataset: str, k: int, tau: int, seed: int) -> None:
@@ -81,10 +82,12 @@ def default_fit(dataset: str = "wine", k: int = 20, tau: int = 5, seed: int = 0)
 class Explorer(ExplorerBase):
     """Inspect graphs learned by LDS (Franceschi et al., ICML 2019)."""
 
-    dataset = param.Selector(default="wine", objects=DATASETS, doc="Data set (Cora/Citeseer start from their citation graph)")
+    dataset = param.Selector(default="wine", objects=DATASETS,
+                             doc="Data set (Cora/Citeseer start from their citation graph)")
     k = param.Integer(default=20, bounds=(2, 50), doc="Neighbours of the starting kNN graph")
     tau = param.Integer(default=5, bounds=(1, 20), doc="Inner steps per hypergradient (truncation)")
-    threshold = param.Number(default=0.5, bounds=(0.05, 0.95), step=0.05, doc="Probability above which an edge counts as present")
+    threshold = param.Number(default=0.5, bounds=(0.05, 0.95), step=0.05,
+                             doc="Probability above which an edge counts as present")
     show = param.ListSelector(default=["kept", "added", "removed"], objects=["kept", "added", "removed"],
                               doc="Edges drawn, relative to the starting graph")
     node = param.Integer(default=0, bounds=(0, None), doc="Node whose neighbours are listed (or click a node)")
@@ -154,10 +157,12 @@ class Explorer(ExplorerBase):
     def _load_default(self):
         if self.dataset in FITTED:
             self._probs = default_fit(self.dataset, self.k, self.tau, self.seed)
-            self._status.object = f"Showing kNN-LDS learned on **{self.dataset}** (short schedule). Press **Train** to watch it learn."
+            self._status.object = (f"Showing kNN-LDS learned on **{self.dataset}** (short schedule). "
+                                   "Press **Train** to watch it learn.")
         else:
             self._probs = None
-            self._status.object = f"Showing the starting graph of **{self.dataset}**. Press **Train** to learn (slow: O(N²) per step)."
+            self._status.object = (f"Showing the starting graph of **{self.dataset}**. "
+                                   "Press **Train** to learn (slow: O(N²) per step).")
         self._learned_for = self._key()
         self._history = []
 
@@ -341,7 +346,8 @@ class Explorer(ExplorerBase):
     def controls(self):
         w = pn.Param(self.param, parameters=["dataset", "k", "tau", "threshold", "show", "node", "seed"],
                      widgets={"threshold": {"type": pn.widgets.FloatSlider, "throttled": True},
-                              "show": pn.widgets.CheckButtonGroup, "k": {"type": pn.widgets.IntSlider, "throttled": True}},
+                              "show": pn.widgets.CheckButtonGroup,
+                              "k": {"type": pn.widgets.IntSlider, "throttled": True}},
                      show_name=False, sizing_mode="stretch_width")
         return pn.Column("### Graph", w, self._buttons.row(), sizing_mode="stretch_width")
 

@@ -7,7 +7,8 @@ weights can be differentiated through optimizer steps (LDS's bilevel program).
 No biases, dropout on the hidden layer, as in LDS's code.
 
 Shapes:
-    x: ``(N, d)`` (or the sparse pair from :func:`sparse_features`); adjacency: ``(N, N)`` dense or sparse COO, symmetric; output: ``(N, C)`` logits.
+    x: ``(N, d)`` (or the sparse pair from :func:`sparse_features`); adjacency: ``(N, N)`` dense or sparse COO,
+    symmetric; output: ``(N, C)`` logits.
 """
 
 from __future__ import annotations

@@ -107,7 +107,8 @@ class LDS:
             should_stop: polled after every hypergradient step; ``True`` ends training (the best model so
                 far is kept).
         """
-        X, y, train_idx, val_idx, graph = check_graph_inputs(X, y, train_idx, val_idx, graph, k=None if graph is not None else self.k)
+        X, y, train_idx, val_idx, graph = check_graph_inputs(X, y, train_idx, val_idx, graph,
+                                                             k=None if graph is not None else self.k)
         if len(val_idx) < 2:
             raise ValueError(f"val_idx: expected at least 2 nodes (halved into hypergradient and early-stopping "
                              f"nodes), got {len(val_idx)}")
@@ -157,8 +158,8 @@ class LDS:
             probs = mean_prediction(weights, x, theta, self.n_samples, gen)
             es_acc = float((probs[self.es_idx_].argmax(-1) == y[self.es_idx_]).float().mean())
             es_loss = float(F.nll_loss(probs[self.es_idx_].clamp_min(1e-12).log(), y[self.es_idx_]))
-            record = {"outer": it, "es_accuracy": es_acc, "es_loss": es_loss, "val_loss": step.val_loss, "inner_steps": steps,
-                      "expected_edges": float(theta.sum())}
+            record = {"outer": it, "es_accuracy": es_acc, "es_loss": es_loss, "val_loss": step.val_loss,
+                      "inner_steps": steps, "expected_edges": float(theta.sum())}
             self.history_.append(record)
             if on_outer is not None:
                 on_outer({**record, "theta": theta.clone()})

@@ -3,7 +3,8 @@
 :math:`\\theta \\in [0,1]^{N \\times N}` lives on the strict upper triangle. A sample draws
 :math:`e_{ij} \\sim \\mathrm{Ber}(\\theta_{ij})` for :math:`i<j` and returns :math:`A = e + e^T`
 (symmetric, no self-loops). The straight-through estimator passes the gradient of the sampled
-:math:`A` to :math:`\\theta`: :math:`\\partial/\\partial\\theta_{ij} = \\partial/\\partial A_{ij} + \\partial/\\partial A_{ji}`.
+:math:`A` to :math:`\\theta`:
+:math:`\\partial/\\partial\\theta_{ij} = \\partial/\\partial A_{ij} + \\partial/\\partial A_{ji}`.
 
 Shapes:
     theta: ``(N, N)`` (only the strict upper triangle is used); samples: ``(N, N)``.

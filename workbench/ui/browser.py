@@ -90,7 +90,8 @@ def served_app(log_path: Path | str | None = None, args: tuple[str, ...] = (), t
 def chromium():
     """A headless Chromium (Playwright's sync API); ``FileNotFoundError`` naming the install command if absent."""
     if not Path(CHROMIUM).exists():
-        raise FileNotFoundError(f"Chromium not found at {CHROMIUM}: apt-get install chromium (or set WORKBENCH_CHROMIUM)")
+        raise FileNotFoundError(f"Chromium not found at {CHROMIUM}: apt-get install chromium "
+                                "(or set WORKBENCH_CHROMIUM)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -40,7 +40,8 @@ def rss_mb(pid: int) -> float:
 
 
 def probe_static(url: str, stop: threading.Event, latencies: list, failures: list, period: float = 0.25) -> None:
-    """Fetch ``url`` every ``period`` s until ``stop``: each latency (s) to ``latencies``, each error to ``failures``."""
+    """Fetch ``url`` every ``period`` s until ``stop``: each latency (s) to ``latencies``, each error to
+    ``failures``."""
     import urllib.request
 
     while not stop.is_set():
