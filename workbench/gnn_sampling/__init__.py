@@ -12,6 +12,7 @@ samplers people use: full batch, uniform nodes, GraphSAGE neighbours, LADIES lay
 * :mod:`.inspect`: what one drawn batch computes with, and each node's probability of being drawn;
 * :mod:`.experiments`: ``reproduce`` (quick in-process, the full grid on the runner);
 * :mod:`.scale`: seconds and peak memory per sampler as the SBM graph grows to a million nodes;
+* :mod:`.gain`: how much of uniform sampling's variance MVS's probabilities remove, along training;
 * :mod:`.explorer`: the page (``Explorer``, loaded on first use: the core never imports the UI).
 """
 

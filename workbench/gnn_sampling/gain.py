@@ -1,0 +1,161 @@
+"""When importance sampling pays: the share of uniform sampling's stochastic variance that MVS's probabilities
+keep, along a training run.
+
+For per-node gradient norms ``ḡ`` ``(N,)`` and a batch of ``B``, the variance of the importance-weighted mean
+gradient with independent draws of probability ``p_i`` is ``V(p) = Σ ḡ_i² (1/p_i − 1) / N²``
+(:func:`~workbench.gnn_sampling.mvs.sampling_variance`). :func:`variance_ratio` is
+``V(p_MVS) / V(B/N)``: at most 1 (the paper's Lemma 4.3: ``V(uniform) − V(MVS) ≥ 0``), equal to 1 when every norm is
+the same, and small when a few nodes carry most of the gradient. It depends on how *unequal* the norms are, and
+they are equal at initialisation: a model that fits no node yet has ``ḡ_i ≈`` the same for every ``i``.
+
+:func:`gain_over_training` trains the grid's GCN with a sampler and, every ``eval_every`` steps, computes the ratio
+for the current model from the exact norms of every training node, beside the validation F1. Its records say
+how much variance MVS *could* remove at the step where a validation target is crossed, against the end of training.
+
+``python -m workbench.gnn_sampling.gain [--graphs cora,citeseer] [--batch-sizes 16,64] [--seeds 5] [--steps N]
+[--json PATH]``
+prints, per graph and batch size, the mean ± standard error over seeds of the mini-batches to the graph's target
+(:data:`~workbench.gnn_sampling.experiments.TARGETS`) and of the ratio at 10 % of the run, at that step, at half
+and at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import numbers
+from pathlib import Path
+
+import torch
+
+from workbench.checks import check_int
+from workbench.gnn_sampling.mvs import mvs_probabilities, sampling_variance, uniform_probabilities
+
+__all__ = ["variance_ratio", "gain_over_training", "summarise", "main"]
+
+
+def variance_ratio(norms: torch.Tensor, batch_size: int) -> float:
+    """``V(p_MVS) / V(p_uniform)`` in ``[0, 1]`` for gradient norms ``norms`` ``(N,)`` and batch size
+    ``batch_size`` (``1 ≤ B ≤ N``); 1 where uniform sampling has no variance to remove (``B = N``, or every norm 0)."""
+    p = mvs_probabilities(norms, batch_size)  # checks norms and batch_size, naming them
+    g = norms.detach().to(torch.float64)
+    uniform = sampling_variance(g, uniform_probabilities(len(g), batch_size))
+    if uniform == 0:
+        return 1.0
+    return min(1.0, sampling_variance(g, p) / uniform)  # min: the lemma holds exactly, float64 round-off need not
+
+
+def gain_over_training(graph: str, batch_size: int, seed: int = 0, steps: int | None = None, eval_every: int = 5,
+                       sampler: str = "mvs") -> dict:
+    """Train on the grid's graph ``graph`` (:data:`~workbench.gnn_sampling.experiments.GRAPHS`) with ``sampler``
+    as a grid task does (GCN 2 × 64, dropout 0.1, Adam lr 0.01, the sampler's grid options, ``steps``: the grid's
+    for that graph) and, every ``eval_every`` steps, take the exact norms of every training node (dropout off).
+
+    Returns ``{"graph", "sampler", "batch_size", "seed", "target_val_f1", "steps_to_target" (None if never),
+    "records": [{"step", "val_f1", "ratio"}, ...]}``."""
+    from workbench.gnn_sampling import experiments as ex
+    from workbench.gnn_sampling.inspect import training_gradient_norms
+    from workbench.gnn_sampling.model import GCN
+    from workbench.gnn_sampling.samplers import SAMPLERS, make_sampler
+    from workbench.gnn_sampling.training import iter_train
+
+    if graph not in ex.GRAPHS:
+        raise ValueError(f"graph: expected one of {list(ex.GRAPHS)}, got {graph!r}")
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler: expected one of {list(SAMPLERS)}, got {sampler!r}")
+    seed = check_int("seed", seed, 0)
+    eval_every = check_int("eval_every", eval_every, 1)
+    steps = ex.FULL.steps.get(graph, 400) if steps is None else check_int("steps", steps, 1)
+    g = ex.load_graph(graph)
+    n = len(g.train_idx)
+    batch_size = check_int("batch_size", batch_size, 1)
+    if batch_size > n:
+        raise ValueError(f"batch_size: expected at most the {n} training nodes of {graph}, got {batch_size}")
+    s = make_sampler(sampler, g, batch_size, **ex.sampler_options(graph, sampler))
+    model = GCN(g.X.shape[1], g.num_classes, hidden=64, layers=2, dropout=0.1, seed=seed)
+    target = ex.TARGETS[graph]
+    records, reached = [], None
+    for rec in iter_train(g, s, steps, lr=0.01, eval_every=eval_every, seed=seed, model=model):
+        ratio = variance_ratio(training_gradient_norms(model, g), batch_size)
+        records.append({"step": rec["step"], "val_f1": rec["val_f1"], "ratio": ratio})
+        if reached is None and rec["val_f1"] >= target:
+            reached = rec["step"]
+    return {"graph": graph, "sampler": sampler, "batch_size": batch_size, "seed": seed, "target_val_f1": target,
+            "steps_to_target": reached, "records": records}
+
+
+def _mean_se(values: list) -> tuple[float | None, float | None]:
+    values = [v for v in values if v is not None]
+    if not values:
+        return None, None
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, None
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1) / len(values))
+
+
+def _ratio_at(records: list, step: numbers.Real | None) -> float | None:
+    """The ratio at the last record at or before ``step``."""
+    if step is None:
+        return None
+    before = [r for r in records if r["step"] <= step]
+    return (before[-1] if before else records[0])["ratio"]
+
+
+def summarise(runs: list[dict]) -> dict:
+    """Means ± standard errors over the runs of one (graph, sampler, batch size): ``steps_to_target`` and the
+    ratio at 10 % of the run (``ratio_early``), at each run's own target step (``ratio_at_target``; runs that
+    never reach it are left out), at half (``ratio_half``) and at the end (``ratio_end``); each ``[mean, se]``."""
+    if not runs:
+        raise ValueError("runs: expected at least one run of gain_over_training, got none")
+    last = runs[0]["records"][-1]["step"]
+    out = {k: runs[0][k] for k in ("graph", "sampler", "batch_size", "target_val_f1")}
+    out["seeds"] = [r["seed"] for r in runs]
+    out["steps_to_target"] = list(_mean_se([r["steps_to_target"] for r in runs]))
+    for key, at in (("ratio_early", lambda r: 0.1 * last), ("ratio_at_target", lambda r: r["steps_to_target"]),
+                    ("ratio_half", lambda r: 0.5 * last), ("ratio_end", lambda r: last)):
+        out[key] = list(_mean_se([_ratio_at(r["records"], at(r)) for r in runs]))
+    return out
+
+
+def _pm(pair: list, digits: int) -> str:
+    mean, se = pair
+    if mean is None:
+        return "–"
+    return f"{mean:.{digits}f}" + ("" if se is None else f" ± {se:.{digits}f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m workbench.gnn_sampling.gain", description=__doc__.split("\n")[0])
+    parser.add_argument("--graphs", default="cora,citeseer")
+    parser.add_argument("--batch-sizes", default="16,64")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--sampler", default="mvs")
+    parser.add_argument("--steps", type=int, default=None, help="mini-batches per run (default: the grid's)")
+    parser.add_argument("--json", type=Path, default=None, help="write every run's records here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    sizes = [int(b) for b in args.batch_sizes.split(",")]
+    rows, runs_out = [], []
+    print("| graph | B | mini-batches to the target | V(MVS)/V(uniform) at 10 % | at the target | at half | "
+          "at the end |")
+    print("|---|---|---|---|---|---|---|")
+    for graph in args.graphs.split(","):
+        for b in sizes:
+            runs = [gain_over_training(graph, b, seed=s, steps=args.steps, sampler=args.sampler)
+                    for s in range(args.seeds)]
+            runs_out += runs
+            rows.append(summarise(runs))
+            r = rows[-1]
+            print(f"| {graph} | {b:,} | {_pm(r['steps_to_target'], 0)} | {_pm(r['ratio_early'], 2)} | "
+                  f"{_pm(r['ratio_at_target'], 2)} | {_pm(r['ratio_half'], 2)} | {_pm(r['ratio_end'], 2)} |",
+                  flush=True)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"summary": rows, "runs": runs_out}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
