@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import numbers
 from pathlib import Path
 
@@ -85,16 +84,6 @@ def gain_over_training(graph: str, batch_size: int, seed: int = 0, steps: int | 
             "steps_to_target": reached, "records": records}
 
 
-def _mean_se(values: list) -> tuple[float | None, float | None]:
-    values = [v for v in values if v is not None]
-    if not values:
-        return None, None
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return mean, None
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1) / len(values))
-
-
 def _ratio_at(records: list, step: numbers.Real | None) -> float | None:
     """The ratio at the last record at or before ``step``."""
     if step is None:
@@ -112,6 +101,8 @@ def summarise(runs: list[dict]) -> dict:
     last = runs[0]["records"][-1]["step"]
     out = {k: runs[0][k] for k in ("graph", "sampler", "batch_size", "target_val_f1")}
     out["seeds"] = [r["seed"] for r in runs]
+    from workbench.gnn_sampling.experiments import _mean_se  # the grid's: None left out, se None for one value
+
     out["steps_to_target"] = list(_mean_se([r["steps_to_target"] for r in runs]))
     for key, at in (("ratio_early", lambda r: 0.1 * last), ("ratio_at_target", lambda r: r["steps_to_target"]),
                     ("ratio_half", lambda r: 0.5 * last), ("ratio_end", lambda r: last)):
