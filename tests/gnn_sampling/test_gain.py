@@ -113,3 +113,13 @@ def test_the_command_prints_a_row_and_writes_every_run(tmp_path, capsys):
     assert table[-1].startswith("| cora | 64 | – |")  # 10 steps do not reach the target
     data = json.loads(out.read_text())
     assert len(data["runs"]) == 1 and data["summary"][0]["batch_size"] == 64
+
+
+@pytest.mark.parametrize("argv, name", [
+    (["--batch-sizes", "16,many"], "--batch-sizes"), (["--seeds", "0"], "--seeds"),
+    (["--graphs", "reddit", "--seeds", "1"], "graph"), (["--batch-sizes", "0", "--seeds", "1"], "batch_size"),
+])
+def test_the_command_names_a_bad_argument_and_exits_2(argv, name, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("python -m workbench.gnn_sampling.gain: " + name + ":"), err

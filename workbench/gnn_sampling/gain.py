@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import numbers
+import sys
 from pathlib import Path
 
 import torch
@@ -96,13 +97,13 @@ def summarise(runs: list[dict]) -> dict:
     """Means ± standard errors over the runs of one (graph, sampler, batch size): ``steps_to_target`` and the
     ratio at 10 % of the run (``ratio_early``), at each run's own target step (``ratio_at_target``; runs that
     never reach it are left out), at half (``ratio_half``) and at the end (``ratio_end``); each ``[mean, se]``."""
+    from workbench.gnn_sampling.experiments import _mean_se  # the grid's: None left out, se None for one value
+
     if not runs:
         raise ValueError("runs: expected at least one run of gain_over_training, got none")
     last = runs[0]["records"][-1]["step"]
     out = {k: runs[0][k] for k in ("graph", "sampler", "batch_size", "target_val_f1")}
     out["seeds"] = [r["seed"] for r in runs]
-    from workbench.gnn_sampling.experiments import _mean_se  # the grid's: None left out, se None for one value
-
     out["steps_to_target"] = list(_mean_se([r["steps_to_target"] for r in runs]))
     for key, at in (("ratio_early", lambda r: 0.1 * last), ("ratio_at_target", lambda r: r["steps_to_target"]),
                     ("ratio_half", lambda r: 0.5 * last), ("ratio_end", lambda r: last)):
@@ -127,7 +128,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="write every run's records here")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    sizes = [int(b) for b in args.batch_sizes.split(",")]
+    try:
+        try:
+            sizes = [int(b) for b in args.batch_sizes.split(",")]
+        except ValueError:
+            raise ValueError(f"--batch-sizes: expected integers separated by commas, got {args.batch_sizes!r}")
+        if args.seeds < 1:
+            raise ValueError(f"--seeds: expected at least 1, got {args.seeds}")
+        return _print_table(args, sizes)
+    except ValueError as e:
+        print(f"{parser.prog}: {e}", file=sys.stderr)
+        return 2
+
+
+def _print_table(args: argparse.Namespace, sizes: list[int]) -> int:
     rows, runs_out = [], []
     print("| graph | B | mini-batches to the target | V(MVS)/V(uniform) at 10 % | at the target | at half | "
           "at the end |")
