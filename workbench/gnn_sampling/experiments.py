@@ -28,7 +28,7 @@ from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
 
 __all__ = ["GRAPHS", "TARGETS", "sampler_options", "Settings", "QUICK", "FULL", "TASK_VERSION", "load_graph",
-           "train_task", "tasks", "reproduce", "markdown_tables", "CLAIM_GRAPHS"]
+           "LR", "task_setup", "train_task", "tasks", "reproduce", "markdown_tables", "CLAIM_GRAPHS"]
 
 #: graph name -> how to build it (SBM graphs: seed 0, the defaults of :func:`sbm_graph`)
 GRAPHS = {"cora": lambda: from_planetoid("cora"), "citeseer": lambda: from_planetoid("citeseer"),
@@ -101,16 +101,28 @@ def load_graph(name: str) -> Graph:
     return GRAPHS[name]()
 
 
-def train_task(graph: str, sampler: str, batch_size: int, seed: int, steps: int, eval_every: int,
-               checkpoints: list, draws: int) -> dict:
-    """One training run (see the module): its curve, variance checkpoints, final test F1 and timing."""
+#: the learning rate of every grid task (Adam)
+LR = 0.01
+
+
+def task_setup(graph: str, sampler: str, batch_size: int, seed: int) -> tuple:
+    """``(graph, batch size, sampler, model)`` of one grid task: the graph ``graph`` of :data:`GRAPHS`, the batch
+    (every training node for ``full``, else ``batch_size`` capped there), ``sampler`` with its
+    :func:`sampler_options`, and the untrained GCN (2 layers, hidden 64, dropout 0.1) of ``seed``."""
     g = load_graph(graph)
     batch = len(g.train_idx) if sampler == "full" else min(batch_size, len(g.train_idx))
     s = make_sampler(sampler, g, batch, **sampler_options(graph, sampler))
     model = GCN(g.X.shape[1], g.num_classes, hidden=64, layers=2, dropout=0.1, seed=seed)
+    return g, batch, s, model
+
+
+def train_task(graph: str, sampler: str, batch_size: int, seed: int, steps: int, eval_every: int,
+               checkpoints: list, draws: int) -> dict:
+    """One training run (see the module): its curve, variance checkpoints, final test F1 and timing."""
+    g, batch, s, model = task_setup(graph, sampler, batch_size, seed)
     at = sorted({max(1, round(c * steps)) for c in checkpoints})
     curve, variance = [], []
-    for record in iter_train(g, s, steps, lr=0.01, eval_every=eval_every, seed=seed, model=model,
+    for record in iter_train(g, s, steps, lr=LR, eval_every=eval_every, seed=seed, model=model,
                              variance_at=tuple(at), draws=draws):
         v = record.pop("variance", None)
         if v is not None:

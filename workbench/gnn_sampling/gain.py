@@ -56,8 +56,7 @@ def gain_over_training(graph: str, batch_size: int, seed: int = 0, steps: int | 
     "records": [{"step", "val_f1", "ratio"}, ...]}``."""
     from workbench.gnn_sampling import experiments as ex
     from workbench.gnn_sampling.inspect import training_gradient_norms
-    from workbench.gnn_sampling.model import GCN
-    from workbench.gnn_sampling.samplers import SAMPLERS, make_sampler
+    from workbench.gnn_sampling.samplers import SAMPLERS
     from workbench.gnn_sampling.training import iter_train
 
     if graph not in ex.GRAPHS:
@@ -67,16 +66,14 @@ def gain_over_training(graph: str, batch_size: int, seed: int = 0, steps: int | 
     seed = check_int("seed", seed, 0)
     eval_every = check_int("eval_every", eval_every, 1)
     steps = ex.FULL.steps.get(graph, 400) if steps is None else check_int("steps", steps, 1)
-    g = ex.load_graph(graph)
-    n = len(g.train_idx)
+    n = len(ex.load_graph(graph).train_idx)
     batch_size = check_int("batch_size", batch_size, 1)
     if batch_size > n:
         raise ValueError(f"batch_size: expected at most the {n} training nodes of {graph}, got {batch_size}")
-    s = make_sampler(sampler, g, batch_size, **ex.sampler_options(graph, sampler))
-    model = GCN(g.X.shape[1], g.num_classes, hidden=64, layers=2, dropout=0.1, seed=seed)
+    g, _, s, model = ex.task_setup(graph, sampler, batch_size, seed)  # the ratio stays at batch_size, even for "full"
     target = ex.TARGETS[graph]
     records, reached = [], None
-    for rec in iter_train(g, s, steps, lr=0.01, eval_every=eval_every, seed=seed, model=model):
+    for rec in iter_train(g, s, steps, lr=ex.LR, eval_every=eval_every, seed=seed, model=model):
         ratio = variance_ratio(training_gradient_norms(model, g), batch_size)
         records.append({"step": rec["step"], "val_f1": rec["val_f1"], "ratio": ratio})
         if reached is None and rec["val_f1"] >= target:
@@ -112,10 +109,9 @@ def summarise(runs: list[dict]) -> dict:
 
 
 def _pm(pair: list, digits: int) -> str:
-    mean, se = pair
-    if mean is None:
-        return "–"
-    return f"{mean:.{digits}f}" + ("" if se is None else f" ± {se:.{digits}f}")
+    from workbench.gnn_sampling.experiments import _pm as plus_minus  # the grid's tables' "mean ± se", "–"
+
+    return plus_minus(*pair, f".{digits}f")
 
 
 def main(argv: list[str] | None = None) -> int:
