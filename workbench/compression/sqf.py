@@ -166,14 +166,14 @@ class SparseQuantizedFactorization:
             raise ValueError(f"tol: expected a number in [0, 1), got {self.tol!r}")
 
     def _check_given_start(self, n: int, d: int) -> None:
-        s = self.nonzeros_per_row
-        shapes = ((n, self.rank), (self.rank, d)) if len(self.init) != 3 else ((n, s), (n, s), (self.rank, d))
-        form = "a (Z, C) pair" if len(self.init) != 3 else "a (values, index, C) triple"
+        s, triple = self.nonzeros_per_row, len(self.init) == 3
+        shapes = ((n, s), (n, s), (self.rank, d)) if triple else ((n, self.rank), (self.rank, d))
+        form = "a (values, index, C) triple" if triple else "a (Z, C) pair"
         if len(self.init) not in (2, 3) or not all(isinstance(t, torch.Tensor) and tuple(t.shape) == shape
                                                    for t, shape in zip(self.init, shapes)):
             raise ValueError(f"init: expected {form} of tensors of shapes {shapes}, got "
                              f"{[tuple(getattr(t, 'shape', ())) for t in self.init]}")
-        if len(self.init) == 3:
+        if triple:
             index = self.init[1]
             if self.support != "row":
                 raise ValueError(f"init: a (values, index, C) start needs support='row', got {self.support!r}")
