@@ -6,6 +6,7 @@ from panel.io.state import set_curdoc
 
 from tests.sessions import FakeSession
 from workbench.aux_weighting import Explorer
+from workbench.aux_weighting.experiments import FULL
 from workbench.aux_weighting.explorer import shipped, shipped_row
 from workbench.aux_weighting.tasks import AUXILIARY, TASKS
 
@@ -41,10 +42,27 @@ def test_the_shipped_run_shows_the_meta_weights_and_a_dropped_task():
     assert all(len(c) == 0 for c in _curves(e._weights()) if c.label == "random labels (harmful)")
 
 
+@pytest.mark.skipif(not shipped(), reason="no shipped full run in this checkout (docs/results/aux_weighting.json)")
+def test_the_few_label_setting_shows_its_own_shipped_run():
+    e = Explorer()
+    split_summary = e._summary.object
+    e.labels = FULL.few_labels
+    row = shipped_row("cora", "meta", AUXILIARY, FULL.few_labels)
+    assert row["labels_per_class"] == FULL.few_labels and row is not shipped_row("cora", "meta", AUXILIARY)
+    assert f"({FULL.few_labels} labels per class)" in e._status.object and "shipped run" in e._status.object
+    drawn = {c.label: c for c in _curves(e._weights())}
+    last = row["along"][-1]["weights"]
+    assert drawn["masked attributes"].dimension_values(1)[-1] == pytest.approx(last["attribute"][0])
+    assert f"| meta (AUX-TS) | {100 * row['test_accuracy_mean']:.1f}" in e._summary.object
+    assert e._summary.object != split_summary
+    e.tasks = ["link", "attribute"]  # no task is left out in the shipped few-label runs
+    assert "press Train" in e._status.object
+
+
 def test_train_streams_a_live_run_and_a_new_setting_stops_it():
     session = FakeSession()
     with set_curdoc(session.doc):
-        e = Explorer(method="target_only", epochs=20)
+        e = Explorer(method="target_only", epochs=20, labels=FULL.few_labels)  # labels drawn as the full run's
         e._on_train()
         assert not e._buttons.stop.disabled
         session.wait_and_drain(e._buttons.job)

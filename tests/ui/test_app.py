@@ -163,6 +163,13 @@ def test_aux_weighting_drops_a_task_and_trains_in_the_page(page, app_url):
     page.locator("strong", has_text="meta (AUX-TS)").first.wait_for(timeout=60_000)
     titles = "() => [...Bokeh.documents[0].all_models].filter(m => m.type === 'Title').map(m => m.text).join('|')"
     assert "each task's weight" in page.evaluate(titles) and "gradient cosine" in page.evaluate(titles)
+    # the few-label setting has a shipped run of its own
+    labels = page.get_by_label("Labelled training nodes", exact=True)
+    labels.select_option(label="5 per class")
+    page.get_by_text("(5 labels per class)").first.wait_for(timeout=60_000)
+    assert page.get_by_text("shipped run, mean over 5 seeds").count() > 0
+    labels.select_option(label="20 per class (Planetoid's split)")
+    page.get_by_text("(Planetoid's split) with").first.wait_for(timeout=60_000)
     # untick a task: the page says which run it shows
     page.get_by_label("random_labels", exact=True).uncheck()
     page.get_by_text("left out: random_labels").first.wait_for(timeout=60_000)

@@ -40,7 +40,9 @@ TASKS = "workbench.aux_weighting.experiments"
 class Settings:
     """``graphs`` × ``methods`` × ``seeds`` with all of ``tasks``, plus ``meta`` without each of ``drop`` for
     ``drop_seeds`` seeds; ``epochs`` (and ``pretrain_epochs`` before them for ``finetune``), evaluated every
-    ``eval_every``; ``labels_per_class`` labelled training nodes per class (None: Planetoid's 20)."""
+    ``eval_every``; ``labels_per_class`` labelled training nodes per class (None: Planetoid's 20). ``few_labels``:
+    the few-label setting, every method on every graph again with that many labels per class (drawn per seed) for
+    ``seeds`` seeds (None: not run)."""
 
     graphs: tuple[str, ...] = GRAPHS
     methods: tuple[str, ...] = METHODS
@@ -52,6 +54,7 @@ class Settings:
     labels_per_class: int | None = None
     drop: tuple[str, ...] = AUXILIARY
     drop_seeds: int = 2
+    few_labels: int | None = 5
 
     def __post_init__(self):
         check_names("graphs", self.graphs, GRAPHS)
@@ -68,12 +71,17 @@ class Settings:
         check_int("eval_every", self.eval_every, 1)
         if self.labels_per_class is not None:
             check_int("labels_per_class", self.labels_per_class, 1)
+        if self.few_labels is not None:
+            check_int("few_labels", self.few_labels, 1)
+            if self.few_labels == self.labels_per_class:
+                raise ValueError(f"few_labels: expected a setting other than labels_per_class={self.labels_per_class}"
+                                 f", got {self.few_labels}")
 
     def config(self) -> TrainConfig:
         return TrainConfig(epochs=self.epochs, pretrain_epochs=self.pretrain_epochs, eval_every=self.eval_every)
 
 
-QUICK = Settings(graphs=("cora",), seeds=1, epochs=100, pretrain_epochs=50, drop=(), drop_seeds=0)
+QUICK = Settings(graphs=("cora",), seeds=1, epochs=100, pretrain_epochs=50, drop=(), drop_seeds=0, few_labels=None)
 FULL = Settings()
 
 
@@ -96,7 +104,7 @@ def train_task(graph: str, method: str, seed: int, tasks: list, epochs: int, pre
     t0 = time.perf_counter()
     curve = list(iter_train(g, method, tuple(tasks), cfg, seed=seed))
     last = curve[-1]
-    return {"graph": graph, "method": method, "seed": seed, "tasks": list(tasks),
+    return {"graph": graph, "method": method, "seed": seed, "tasks": list(tasks), "labels_per_class": labels_per_class,
             "test_accuracy": last["test_at_best_val"], "best_val_accuracy": last["best_val"],
             "seconds": time.perf_counter() - t0,
             "curve": [{k: r[k] for k in ("epoch", "loss", "val_accuracy", "test_accuracy", "weights", "cosines")}
@@ -118,6 +126,13 @@ def tasks(settings: Settings, first_seed: int = 0) -> list[Task]:
                 for s in range(first_seed, first_seed + settings.drop_seeds):
                     out.append(Task(f"{TASKS}:train_task", {"graph": graph, "method": "meta", "seed": s,
                                                             "tasks": kept, **common}))
+    if settings.few_labels is not None:
+        few = {**common, "labels_per_class": settings.few_labels}
+        for graph in settings.graphs:
+            for method in settings.methods:
+                for s in range(first_seed, first_seed + settings.seeds):
+                    out.append(Task(f"{TASKS}:train_task", {"graph": graph, "method": method, "seed": s,
+                                                            "tasks": list(settings.tasks), **few}))
     return out
 
 
@@ -132,7 +147,9 @@ def _mean_std_se(values: list[float]) -> tuple[float, float, float | None]:
 def summarise(runs: list[dict]) -> dict:
     """One row from the runs of one (graph, method, task set): accuracy mean, standard deviation and standard error
     over seeds, and per evaluation epoch the means over seeds of the accuracies, each task's mean weight and spread
-    over examples, and the gradient cosines."""
+    over examples, and the gradient cosines; ``test_accuracies`` in the order of ``seeds`` (for paired
+    comparisons: a seed draws the same labelled nodes for every method)."""
+    runs = sorted(runs, key=lambda r: r["seed"])
     mean, std, se = _mean_std_se([r["test_accuracy"] for r in runs])
     first = runs[0]
     along = []
@@ -145,8 +162,10 @@ def summarise(runs: list[dict]) -> dict:
                                   for t in rec["weights"]},
                       "cosines": {t: sum(x["cosines"][t] for x in recs) / len(recs) for t in rec["cosines"]}})
     return {"graph": first["graph"], "method": first["method"], "tasks": first["tasks"],
+            "labels_per_class": first.get("labels_per_class"),
             "test_accuracy_mean": mean, "test_accuracy_std": std, "test_accuracy_se": se,
-            "seeds": sorted(r["seed"] for r in runs), "seconds_mean": sum(r["seconds"] for r in runs) / len(runs),
+            "seeds": [r["seed"] for r in runs], "test_accuracies": [r["test_accuracy"] for r in runs],
+            "seconds_mean": sum(r["seconds"] for r in runs) / len(runs),
             "along": along}
 
 
@@ -177,15 +196,15 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     cells: dict[tuple, list[dict]] = {}
     for r in results:
         if r is not None:  # None: not computed yet (--cached-only)
-            cells.setdefault((r["graph"], r["method"], tuple(r["tasks"])), []).append(r)
+            cells.setdefault((r["graph"], r.get("labels_per_class"), r["method"], tuple(r["tasks"])), []).append(r)
     rows, dropped, weights, table = [], [], [], []
-    for (graph, method, kept), runs in cells.items():
+    for (graph, labels, method, kept), runs in cells.items():
         row = summarise(runs)
         if kept == tuple(cfg.tasks):
             rows.append(row)
-            weights += [{"graph": graph, "method": method, "epoch": a["epoch"], **a["weights"]}
-                        for a in row["along"]]
-            table.append({"graph": graph, "method": method, "seeds": len(runs),
+            weights += [{"graph": graph, "labels_per_class": labels, "method": method, "epoch": a["epoch"],
+                         **a["weights"]} for a in row["along"]]
+            table.append({"graph": graph, "labels per class": labels or "split", "method": method, "seeds": len(runs),
                           "test accuracy": round(row["test_accuracy_mean"], 4),
                           "std": round(row["test_accuracy_std"], 4),
                           "final weights": {t: round(w[0], 2) for t, w in row["along"][-1]["weights"].items()}})
@@ -213,47 +232,72 @@ def _pm(mean, se, scale: float = 100.0, digits: int = 1) -> str:
     return f"{mean * scale:.{digits}f}" + ("" if se is None else f" ± {se * scale:.{digits}f}")
 
 
+def _paired(a: dict, b: dict) -> str:
+    """``a − b`` seed by seed (points): mean ± standard error, and on how many seeds ``a`` is ahead; "–" without
+    per-seed accuracies for the same seeds."""
+    if "test_accuracies" not in a or "test_accuracies" not in b or a["seeds"] != b["seeds"] or len(a["seeds"]) < 2:
+        return "–"
+    diffs = [x - y for x, y in zip(a["test_accuracies"], b["test_accuracies"])]
+    mean, _, se = _mean_std_se(diffs)
+    return f"{mean * 100:+.1f} ± {se * 100:.1f} ({sum(d > 0 for d in diffs)} of {len(diffs)} seeds ahead)"
+
+
+def _labels_name(labels: int | None) -> str:
+    return "Planetoid's 20" if labels is None else str(labels)
+
+
 def markdown_tables(data: dict) -> dict[str, str]:
-    """The results page's tables: ``status``; ``accuracy`` (every method on every graph: test accuracy in %, mean ±
-    standard error over seeds); ``weights`` (``meta``'s and ``cosine``'s final weight per task); ``claim`` (``meta``
-    against target only and equal weights, the gap in standard errors); ``dropped`` (``meta`` with one task left
-    out)."""
+    """The results page's tables: ``status``; ``accuracy`` (every method on every graph and label setting: test
+    accuracy in %, mean ± standard error over seeds); ``weights`` (``meta``'s and ``cosine``'s final weight per
+    task); ``claim`` (``meta`` against target only and equal weights: the gap in standard errors of the difference
+    of the means, and seed by seed, where a seed draws the same labelled nodes for both); ``dropped``
+    (``meta`` with one task left out)."""
     out = {"status": grid_status(data)}
     rows = data["results"]
     graphs = [g for g in data.get("settings", {}).get("graphs", GRAPHS)]
-    by = {(r["graph"], r["method"]): r for r in rows}
-    lines = ["| method | " + " | ".join(f"{g.capitalize()} (%)" for g in graphs) + " |",
-             "|---" * (1 + len(graphs)) + "|"]
+    by = {(r["graph"], r.get("labels_per_class"), r["method"]): r for r in rows}
+    settings = sorted({r.get("labels_per_class") for r in rows}, key=lambda k: -1 if k is None else k)
+    columns = [(g, k) for k in settings for g in graphs]
+
+    def column_name(g, k):
+        return f"{g.capitalize()} (%)" if k is None else f"{g.capitalize()}, {k} labels per class (%)"
+
+    lines = ["| method | " + " | ".join(column_name(g, k) for g, k in columns) + " |",
+             "|---" * (1 + len(columns)) + "|"]
     for m in METHODS:
-        if any((g, m) in by for g in graphs):
-            cells = [(_pm(by[g, m]["test_accuracy_mean"], by[g, m]["test_accuracy_se"])
-                      + f" ({len(by[g, m]['seeds'])})") if (g, m) in by else "–" for g in graphs]
+        if any((g, k, m) in by for g, k in columns):
+            cells = [(_pm(by[g, k, m]["test_accuracy_mean"], by[g, k, m]["test_accuracy_se"])
+                      + f" ({len(by[g, k, m]['seeds'])})") if (g, k, m) in by else "–" for g, k in columns]
             lines.append(f"| {METHOD_NAMES[m]} | " + " | ".join(cells) + " |")
     out["accuracy"] = "\n".join(lines) if len(lines) > 2 else "*Not computed yet.*"
     tasks = data.get("settings", {}).get("tasks", AUXILIARY)
-    lines = ["| graph | method | target | " + " | ".join(tasks) + " |", "|---" * (3 + len(tasks)) + "|"]
-    for g in graphs:
-        for m in ("meta", "cosine", "uncertainty"):
-            if (g, m) in by:
-                w = by[g, m]["along"][-1]["weights"]
-                lines.append(f"| {g} | {METHOD_NAMES[m]} | " + " | ".join(
-                    f"{w[t][0]:.2f}" + (f" ± {w[t][1]:.2f}" if m == "meta" else "") for t in ("target", *tasks))
-                    + " |")
+    lines = ["| graph | labels per class | method | target | " + " | ".join(tasks) + " |",
+             "|---" * (4 + len(tasks)) + "|"]
+    for k in settings:
+        for g in graphs:
+            for m in ("meta", "cosine", "uncertainty"):
+                if (g, k, m) in by:
+                    w = by[g, k, m]["along"][-1]["weights"]
+                    lines.append(f"| {g} | {_labels_name(k)} | {METHOD_NAMES[m]} | " + " | ".join(
+                        f"{w[t][0]:.2f}" + (f" ± {w[t][1]:.2f}" if m == "meta" else "") for t in ("target", *tasks))
+                        + " |")
     out["weights"] = "\n".join(lines) if len(lines) > 2 else "*Not computed yet.*"
-    lines = ["| graph | meta (%) | target only (%) | equal (%) | meta − target only | beats both? |",
-             "|---" * 6 + "|"]
-    for g in graphs:
-        if not {(g, "meta"), (g, "target_only"), (g, "equal")} <= set(by):
-            continue
-        meta, target, equal = by[g, "meta"], by[g, "target_only"], by[g, "equal"]
-        gap = meta["test_accuracy_mean"] - target["test_accuracy_mean"]
-        se = math.hypot(meta["test_accuracy_se"] or 0, target["test_accuracy_se"] or 0)
-        beats = meta["test_accuracy_mean"] > max(target["test_accuracy_mean"], equal["test_accuracy_mean"])
-        verdict = "yes" if beats and se and gap > se else "yes, within one s.e." if beats else "no"
-        gap_text = f"{gap * 100:+.1f}" + (f" ({gap / se:+.1f} s.e.)" if se else "")
-        lines.append(f"| {g} | {_pm(meta['test_accuracy_mean'], meta['test_accuracy_se'])} | "
-                     f"{_pm(target['test_accuracy_mean'], target['test_accuracy_se'])} | "
-                     f"{_pm(equal['test_accuracy_mean'], equal['test_accuracy_se'])} | {gap_text} | {verdict} |")
+    lines = ["| graph | labels per class | meta (%) | target only (%) | equal (%) | meta − target only | "
+             "seed by seed | beats both? |", "|---" * 8 + "|"]
+    for k in settings:
+        for g in graphs:
+            if not {(g, k, "meta"), (g, k, "target_only"), (g, k, "equal")} <= set(by):
+                continue
+            meta, target, equal = by[g, k, "meta"], by[g, k, "target_only"], by[g, k, "equal"]
+            gap = meta["test_accuracy_mean"] - target["test_accuracy_mean"]
+            se = math.hypot(meta["test_accuracy_se"] or 0, target["test_accuracy_se"] or 0)
+            beats = meta["test_accuracy_mean"] > max(target["test_accuracy_mean"], equal["test_accuracy_mean"])
+            verdict = "yes" if beats and se and gap > se else "yes, within one s.e." if beats else "no"
+            gap_text = f"{gap * 100:+.1f}" + (f" ({gap / se:+.1f} s.e.)" if se else "")
+            lines.append(f"| {g} | {_labels_name(k)} | {_pm(meta['test_accuracy_mean'], meta['test_accuracy_se'])} | "
+                         f"{_pm(target['test_accuracy_mean'], target['test_accuracy_se'])} | "
+                         f"{_pm(equal['test_accuracy_mean'], equal['test_accuracy_se'])} | {gap_text} | "
+                         f"{_paired(meta, target)} | {verdict} |")
     out["claim"] = "\n".join(lines) if len(lines) > 2 else "*Not computed yet.*"
     drops = data.get("dropped", [])
     lines = ["| graph | left out | seeds | test accuracy (%) | final weights |", "|---" * 5 + "|"]

@@ -38,20 +38,27 @@ def shipped() -> dict:
     return json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.is_file() else {}
 
 
-def shipped_row(graph: str, method: str, tasks: tuple[str, ...]) -> dict | None:
+def shipped_row(graph: str, method: str, tasks: tuple[str, ...], labels_per_class: int | None = None) -> dict | None:
     """The shipped row of ``method`` on ``graph`` trained with the auxiliary ``tasks`` (every task, or ``meta``
-    with one left out), or None."""
+    with one left out) and ``labels_per_class`` labelled nodes per class (None: Planetoid's split), or None."""
     data = shipped()
     for r in data.get("results", []) + data.get("dropped", []):
-        if r["graph"] == graph and r["method"] == method and tuple(r["tasks"]) == tuple(tasks):
+        if (r["graph"] == graph and r["method"] == method and tuple(r["tasks"]) == tuple(tasks)
+                and r.get("labels_per_class") == labels_per_class):
             return r
     return None
+
+
+#: the page's label settings: Planetoid's split (20 per class) and the full run's few-label setting
+LABELS = {"20 per class (Planetoid's split)": 20, f"{FULL.few_labels} per class": FULL.few_labels}
 
 
 class Explorer(ExplorerBase):
     """Meta-learned weights for auxiliary tasks (AUX-TS; Han, Huang, An, Bai, KDD 2021)."""
 
     graph = param.Selector(default="cora", objects=["cora", "citeseer"], doc="Graph")
+    labels = param.Selector(default=20, objects=LABELS, label="Labelled training nodes",
+                            doc="Planetoid's 20 per class, or the full run's few-label setting")
     method = param.Selector(default="meta", objects={v: k for k, v in METHOD_NAMES.items()},
                             doc="Weighting whose weights and cosines are shown (and trained)")
     tasks = param.ListSelector(default=list(AUXILIARY), objects=list(AUXILIARY),
@@ -70,7 +77,7 @@ class Explorer(ExplorerBase):
         self._status = pn.pane.Markdown("")
         self._summary = pn.pane.Markdown("")
         self._error = pn.Column()
-        streams = [hv.streams.Params(self, ["graph", "method", "tasks", "_curves"])]
+        streams = [hv.streams.Params(self, ["graph", "labels", "method", "tasks", "_curves"])]
         self._weights_pane = pn.pane.HoloViews(hv.DynamicMap(self._weights, streams=streams))
         self._cosines_pane = pn.pane.HoloViews(hv.DynamicMap(self._cosines, streams=streams))
         self._accuracy_pane = pn.pane.HoloViews(hv.DynamicMap(self._accuracy, streams=streams))
@@ -78,31 +85,35 @@ class Explorer(ExplorerBase):
 
     # ---------- what is shown ----------
     def _key(self) -> tuple:
-        return (self.graph, self.method, tuple(t for t in AUXILIARY if t in self.tasks), int(self.seed))
+        """``(graph, labels_per_class, method, kept tasks, seed)``; ``labels_per_class`` None for Planetoid's split
+        (as the runs record it)."""
+        labels = None if self.labels == 20 else int(self.labels)
+        return (self.graph, labels, self.method, tuple(t for t in AUXILIARY if t in self.tasks), int(self.seed))
 
     def _records(self) -> tuple[list[dict], str]:
         """The records the weight and cosine views draw (a Train of this setting, else the shipped row's means
         over seeds) and where they come from."""
-        graph, method, kept, _seed = self._key()
-        if self._run_key is not None and self._run_key[:3] == (graph, method, kept) and self._run:
+        graph, labels, method, kept, _seed = self._key()
+        if self._run_key is not None and self._run_key[:4] == (graph, labels, method, kept) and self._run:
             return self._run, "your run"
-        row = shipped_row(graph, method, kept) if kept else None
+        row = shipped_row(graph, method, kept, labels) if kept else None
         if row is None:
             return [], "not in the shipped run: press Train"
         return row["along"], f"shipped run, mean over {len(row['seeds'])} seeds"
 
     def _describe(self) -> None:
-        graph, method, kept, _ = self._key()
+        graph, labels, method, kept, _ = self._key()
         data = shipped()
         if not kept:
             self._status.object = "Choose at least one auxiliary task."
         else:
             _, source = self._records()
             dropped = [t for t in AUXILIARY if t not in kept]
-            self._status.object = (f"**{METHOD_NAMES[method]}** on **{graph}** with "
+            setting = "Planetoid's split" if labels is None else f"{labels} labels per class"
+            self._status.object = (f"**{METHOD_NAMES[method]}** on **{graph}** ({setting}) with "
                                    f"{', '.join(TASK_NAMES[t] for t in kept)}"
                                    + (f" (left out: {', '.join(dropped)})" if dropped else "") + f": {source}.")
-        rows = [r for r in data.get("results", []) if r["graph"] == graph]
+        rows = [r for r in data.get("results", []) if r["graph"] == graph and r.get("labels_per_class") == labels]
         if not rows:
             self._summary.object = "*No shipped full run in this checkout: Train measures a method live.*"
             return
@@ -113,7 +124,7 @@ class Explorer(ExplorerBase):
                          + (f" ± {100 * se:.1f}" if se else "") + f" | {len(r['seeds'])} |")
         self._summary.object = "\n".join(lines)
 
-    @param.depends("graph", "method", "tasks", "seed", watch=True)
+    @param.depends("graph", "labels", "method", "tasks", "seed", watch=True)
     def _settings_changed(self):
         """New settings: a Train of the old ones is stopped (its curves belong to the setting it started with)."""
         self._buttons.abandon()
@@ -146,14 +157,15 @@ class Explorer(ExplorerBase):
             framewise=True, legend_position="right", ylim=(-1.05, 1.05))
 
     def _accuracy(self, **_params):
-        graph, method, kept, _ = self._key()
+        graph, labels, method, kept, _ = self._key()
         layers = []
         for m in METHODS:
-            row = shipped_row(graph, m, tuple(AUXILIARY))
+            row = shipped_row(graph, m, tuple(AUXILIARY), labels)
             pts = [(r["epoch"], r["val_accuracy"]) for r in (row["along"] if row else [])]
             layers.append(hv.Curve(pts, "epoch", "validation accuracy", label=METHOD_NAMES[m]).opts(
                 color=METHOD_COLORS[m], line_width=4 if m == method else 1.5, tools=["hover"]))
-        live = self._run if self._run_key is not None and self._run_key[:3] == (graph, method, kept) else []
+        live = (self._run if self._run_key is not None and self._run_key[:4] == (graph, labels, method, kept)
+                else [])
         layers.append(hv.Curve([(r["epoch"], r["val_accuracy"]) for r in live], "epoch", "validation accuracy",
                                label="your run").opts(color="black", line_dash="dashed", line_width=3))
         return hv.Overlay(layers).opts(
@@ -166,7 +178,7 @@ class Explorer(ExplorerBase):
             return
         self._error.clear()
         key = self._key()
-        graph, method, kept, seed = key
+        graph, labels, method, kept, seed = key
         if not kept:
             self._status.object = "Choose at least one auxiliary task to train with."
             return
@@ -175,7 +187,7 @@ class Explorer(ExplorerBase):
         self._run, self._run_key = [], key
 
         def work(report, cancelled):
-            g = load_graph(graph)
+            g = load_graph(graph, labels, seed if labels is not None else 0)  # as the full run draws them
             for record in iter_train(g, method, kept, config, seed=seed):
                 report(record)
                 if cancelled.is_set():
@@ -207,7 +219,8 @@ class Explorer(ExplorerBase):
 
     # ---------- layout ----------
     def controls(self):
-        setting = pn.Param(self.param, parameters=["graph", "method"], show_name=False, sizing_mode="stretch_width")
+        setting = pn.Param(self.param, parameters=["graph", "labels", "method"], show_name=False,
+                           sizing_mode="stretch_width")
         tasks = pn.widgets.CheckBoxGroup.from_param(self.param.tasks, name="Auxiliary tasks", inline=False)
         train = pn.Param(self.param, parameters=["epochs", "seed"], show_name=False, sizing_mode="stretch_width",
                          widgets={"epochs": {"type": pn.widgets.IntSlider, "throttled": True}})
