@@ -176,16 +176,18 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     Args:
         quick: :data:`QUICK`: Cora, one seed, 100 epochs (50 of pre-training before them for ``finetune``), in
             this process (under a minute on 2 cores). Otherwise :data:`FULL` (Cora and Citeseer, 5 seeds, 200 epochs,
-            ``meta`` also without each auxiliary task for 2 seeds) as a task grid on ``runner`` (default: a Dask
-            LocalCluster, cached).
+            ``meta`` also without each auxiliary task for 2 seeds, and every method again with 5 labels per class)
+            as a task grid on ``runner`` (default: a Dask LocalCluster, cached).
 
     Returns:
-        ``Report`` whose ``data["results"]`` has one object per (graph, method) with every auxiliary task:
-        ``graph``, ``method`` (``"target_only"``, ``"equal"``, ``"finetune"``, ``"cosine"``, ``"uncertainty"``,
-        ``"meta"``), ``test_accuracy_mean``, ``test_accuracy_std`` and ``test_accuracy_se`` (fractions, over
-        seeds), ``seeds``, ``tasks``, ``along`` (per evaluation: epoch, mean validation and test accuracy, each
-        task's ``[mean, spread]`` weight, the gradient cosines); ``data["weights"]``: per graph and method, the
-        learned weight of each task over training (``{"graph", "method", "epoch", "<task>": [mean, spread]}``);
+        ``Report`` whose ``data["results"]`` has one object per (graph, label setting, method) with every
+        auxiliary task: ``graph``, ``labels_per_class`` (None: Planetoid's split), ``method`` (``"target_only"``,
+        ``"equal"``, ``"finetune"``, ``"cosine"``, ``"uncertainty"``, ``"meta"``), ``test_accuracy_mean``,
+        ``test_accuracy_std`` and ``test_accuracy_se`` (fractions, over seeds), ``seeds``, ``test_accuracies`` (in
+        the order of ``seeds``), ``tasks``, ``along`` (per evaluation: epoch, mean validation and test accuracy,
+        each task's ``[mean, spread]`` weight, the gradient cosines); ``data["weights"]``: per graph, label setting
+        and method, the learned weight of each task over training (``{"graph", "labels_per_class", "method",
+        "epoch", "<task>": [mean, spread]}``);
         ``data["dropped"]``: ``meta`` rows with one auxiliary task left out (``"dropped"`` names it).
     """
     t0 = time.perf_counter()
@@ -217,8 +219,9 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     notes = ["Test accuracy at the epoch of best validation accuracy; mean and standard deviation over seeds.",
              f"{len(grid)} tasks ({runner.describe()}). Took {data['seconds']:.1f} s."]
     if quick:
-        notes.insert(0, "Quick run: Cora, one seed, 100 epochs; the full run adds Citeseer, 5 seeds, 200 epochs and "
-                        "meta with each auxiliary task left out.")
+        notes.insert(0, "Quick run: Cora, one seed, 100 epochs; the full run adds Citeseer, 5 seeds, 200 epochs, "
+                        f"meta with each auxiliary task left out, and every method with {FULL.few_labels} labels per "
+                        "class.")
     if runner.missing:
         notes.insert(0, f"PARTIAL: {runner.missing} of {len(grid)} tasks are not computed yet (a report from the "
                         "cache).")
