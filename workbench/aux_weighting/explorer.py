@@ -1,4 +1,5 @@
-"""Dashboard "which auxiliary task helps": choose a graph, a weighting method and which auxiliary tasks take part;
+"""Dashboard "which auxiliary task helps": choose a graph, the labels per class (Planetoid's 20 or the full run's
+few-label setting), a weighting method and which auxiliary tasks take part;
 see each task's weight over training (the mean over its examples, and their spread), each task's gradient cosine
 with the target's, and every method's validation accuracy over training, from the shipped full run
 (``docs/results/aux_weighting.json``). Dropping a task shows the meta-learned weights of the run without it (shipped
