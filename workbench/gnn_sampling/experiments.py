@@ -151,7 +151,9 @@ def tasks(settings: Settings, first_seed: int = 0) -> list[Task]:
     return out
 
 
-def _mean_se(values: list) -> tuple[float | None, float | None]:
+def mean_se(values: list) -> tuple[float | None, float | None]:
+    """Mean and standard error over ``values`` with the ``None`` entries (runs that never got there) left out;
+    ``(None, None)`` for no value, ``(mean, None)`` for one."""
     values = [v for v in values if v is not None]
     if not values:
         return None, None
@@ -201,12 +203,12 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
                             ("variance_stochastic", [v["stochastic"]["mean"] for v in last]),
                             ("variance_embedding", [v["embedding"]["mean"] for v in last]),
                             ("seconds_per_epoch", [r["seconds_per_epoch"] for r in runs])):
-            row[key], row[f"{key}_se"] = _mean_se(values)
+            row[key], row[f"{key}_se"] = mean_se(values)
         reached = [r["steps_to_target"] for r in runs]
-        row["steps_to_target"], row["steps_to_target_se"] = (_mean_se(reached) if None not in reached
+        row["steps_to_target"], row["steps_to_target_se"] = (mean_se(reached) if None not in reached
                                                              else (None, None))
         row["seeds_reached"] = sum(r is not None for r in reached)
-        row["variance_along"] = [{"step": v["step"], **{k: _mean_se([r["variance"][i][k]["mean"] for r in runs])[0]
+        row["variance_along"] = [{"step": v["step"], **{k: mean_se([r["variance"][i][k]["mean"] for r in runs])[0]
                                                          for k in ("total", "stochastic", "embedding")}}
                                  for i, v in enumerate(runs[0]["variance"])]
         rows.append(row)
@@ -238,7 +240,9 @@ CLAIM_GRAPHS = ("cora", "sbm-100k")
 SAMPLER_ORDER = tuple(SAMPLERS)
 
 
-def _pm(mean, se, fmt: str) -> str:
+def plus_minus(mean, se, fmt: str) -> str:
+    """``"mean ± se"`` in the tables (``fmt`` a format spec), ``"mean"`` without a standard error, "–" without a
+    mean."""
     if mean is None:
         return "–"
     return format(mean, fmt) + ("" if se is None else f" ± {format(se, fmt)}")
@@ -248,7 +252,7 @@ def _steps(row: dict) -> str:
     n = len(row["seeds"])
     if row["steps_to_target"] is None:
         return f"{row.get('seeds_reached', 0)} of {n} seeds reached it"
-    return _pm(row["steps_to_target"], row["steps_to_target_se"], ".0f")
+    return plus_minus(row["steps_to_target"], row["steps_to_target_se"], ".0f")
 
 
 def markdown_tables(data: dict) -> dict[str, str]:
@@ -268,11 +272,11 @@ def markdown_tables(data: dict) -> dict[str, str]:
                  f"mini-batches to {mine[0]['target_val_f1']:.2f} val. F1 | s / epoch |", "|---" * 9 + "|"]
         for r in mine:
             lines.append(f"| {r['batch_size']:,} | {r['sampler']} | {len(r['seeds'])} | "
-                         f"{_pm(r['test_f1_micro'], r['test_f1_micro_se'], '.3f')} | "
-                         f"{_pm(r['gradient_variance'], r['gradient_variance_se'], '.3g')} | "
-                         f"{_pm(r['variance_stochastic'], r['variance_stochastic_se'], '.3g')} | "
-                         f"{_pm(r['variance_embedding'], r['variance_embedding_se'], '.3g')} | {_steps(r)} | "
-                         f"{_pm(r['seconds_per_epoch'], None, '.3f')} |")
+                         f"{plus_minus(r['test_f1_micro'], r['test_f1_micro_se'], '.3f')} | "
+                         f"{plus_minus(r['gradient_variance'], r['gradient_variance_se'], '.3g')} | "
+                         f"{plus_minus(r['variance_stochastic'], r['variance_stochastic_se'], '.3g')} | "
+                         f"{plus_minus(r['variance_embedding'], r['variance_embedding_se'], '.3g')} | {_steps(r)} | "
+                         f"{plus_minus(r['seconds_per_epoch'], None, '.3f')} |")
         out[graph] = "\n".join(lines)
     claim = ["| graph | B | MVS variance | uniform | GraphSAGE | lower? | MVS mini-batches | uniform | GraphSAGE | "
              "fewer? |", "|---" * 10 + "|"]
@@ -295,7 +299,7 @@ def markdown_tables(data: dict) -> dict[str, str]:
             else:
                 fewer = "no"
             claim.append(f"| {graph} | {b:,} | " + " | ".join(
-                _pm(r["gradient_variance"], r["gradient_variance_se"], ".3g") for r in (mvs, *others))
+                plus_minus(r["gradient_variance"], r["gradient_variance_se"], ".3g") for r in (mvs, *others))
                 + f" | {'yes' if lower else 'no'} | " + " | ".join(_steps(r) for r in (mvs, *others))
                 + f" | {fewer} |")
     out["claim"] = "\n".join(claim) if len(claim) > 2 else "*Not computed yet.*"

@@ -30,7 +30,11 @@ from pathlib import Path
 import torch
 
 from workbench.checks import check_int
+from workbench.gnn_sampling import experiments as ex
+from workbench.gnn_sampling.inspect import training_gradient_norms
 from workbench.gnn_sampling.mvs import mvs_probabilities, sampling_variance, uniform_probabilities
+from workbench.gnn_sampling.samplers import SAMPLERS
+from workbench.gnn_sampling.training import iter_train
 
 __all__ = ["variance_ratio", "gain_over_training", "summarise", "main"]
 
@@ -54,11 +58,6 @@ def gain_over_training(graph: str, batch_size: int, seed: int = 0, steps: int | 
 
     Returns ``{"graph", "sampler", "batch_size", "seed", "target_val_f1", "steps_to_target" (None if never),
     "records": [{"step", "val_f1", "ratio"}, ...]}``."""
-    from workbench.gnn_sampling import experiments as ex
-    from workbench.gnn_sampling.inspect import training_gradient_norms
-    from workbench.gnn_sampling.samplers import SAMPLERS
-    from workbench.gnn_sampling.training import iter_train
-
     if graph not in ex.GRAPHS:
         raise ValueError(f"graph: expected one of {list(ex.GRAPHS)}, got {graph!r}")
     if sampler not in SAMPLERS:
@@ -94,24 +93,20 @@ def summarise(runs: list[dict]) -> dict:
     """Means ± standard errors over the runs of one (graph, sampler, batch size): ``steps_to_target`` and the
     ratio at 10 % of the run (``ratio_early``), at each run's own target step (``ratio_at_target``; runs that
     never reach it are left out), at half (``ratio_half``) and at the end (``ratio_end``); each ``[mean, se]``."""
-    from workbench.gnn_sampling.experiments import _mean_se  # the grid's: None left out, se None for one value
-
     if not runs:
         raise ValueError("runs: expected at least one run of gain_over_training, got none")
     last = runs[0]["records"][-1]["step"]
     out = {k: runs[0][k] for k in ("graph", "sampler", "batch_size", "target_val_f1")}
     out["seeds"] = [r["seed"] for r in runs]
-    out["steps_to_target"] = list(_mean_se([r["steps_to_target"] for r in runs]))
+    out["steps_to_target"] = list(ex.mean_se([r["steps_to_target"] for r in runs]))
     for key, at in (("ratio_early", lambda r: 0.1 * last), ("ratio_at_target", lambda r: r["steps_to_target"]),
                     ("ratio_half", lambda r: 0.5 * last), ("ratio_end", lambda r: last)):
-        out[key] = list(_mean_se([_ratio_at(r["records"], at(r)) for r in runs]))
+        out[key] = list(ex.mean_se([_ratio_at(r["records"], at(r)) for r in runs]))
     return out
 
 
 def _pm(pair: list, digits: int) -> str:
-    from workbench.gnn_sampling.experiments import _pm as plus_minus  # the grid's tables' "mean ± se", "–"
-
-    return plus_minus(*pair, f".{digits}f")
+    return ex.plus_minus(*pair, f".{digits}f")
 
 
 def main(argv: list[str] | None = None) -> int:
