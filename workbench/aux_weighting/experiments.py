@@ -112,27 +112,24 @@ def train_task(graph: str, method: str, seed: int, tasks: list, epochs: int, pre
 
 
 def tasks(settings: Settings, first_seed: int = 0) -> list[Task]:
-    common = {"epochs": settings.epochs, "pretrain_epochs": settings.pretrain_epochs,
-              "eval_every": settings.eval_every, "labels_per_class": settings.labels_per_class}
+    seeds = range(first_seed, first_seed + settings.seeds)
+
+    def train(graph: str, method: str, seed: int, kept, labels_per_class: int | None) -> Task:
+        return Task(f"{TASKS}:train_task", {"graph": graph, "method": method, "seed": seed, "tasks": list(kept),
+                                            "epochs": settings.epochs, "pretrain_epochs": settings.pretrain_epochs,
+                                            "eval_every": settings.eval_every, "labels_per_class": labels_per_class})
+
     out = []
     for graph in settings.graphs:
-        for method in settings.methods:
-            for s in range(first_seed, first_seed + settings.seeds):
-                out.append(Task(f"{TASKS}:train_task", {"graph": graph, "method": method, "seed": s,
-                                                        "tasks": list(settings.tasks), **common}))
+        out += [train(graph, m, s, settings.tasks, settings.labels_per_class) for m in settings.methods for s in seeds]
         if "meta" in settings.methods:
             for dropped in settings.drop:
                 kept = [t for t in settings.tasks if t != dropped]
-                for s in range(first_seed, first_seed + settings.drop_seeds):
-                    out.append(Task(f"{TASKS}:train_task", {"graph": graph, "method": "meta", "seed": s,
-                                                            "tasks": kept, **common}))
+                out += [train(graph, "meta", s, kept, settings.labels_per_class)
+                        for s in range(first_seed, first_seed + settings.drop_seeds)]
     if settings.few_labels is not None:
-        few = {**common, "labels_per_class": settings.few_labels}
-        for graph in settings.graphs:
-            for method in settings.methods:
-                for s in range(first_seed, first_seed + settings.seeds):
-                    out.append(Task(f"{TASKS}:train_task", {"graph": graph, "method": method, "seed": s,
-                                                            "tasks": list(settings.tasks), **few}))
+        out += [train(graph, m, s, settings.tasks, settings.few_labels)
+                for graph in settings.graphs for m in settings.methods for s in seeds]
     return out
 
 

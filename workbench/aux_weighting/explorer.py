@@ -50,15 +50,16 @@ def shipped_row(graph: str, method: str, tasks: tuple[str, ...], labels_per_clas
     return None
 
 
-#: the page's label settings: Planetoid's split (20 per class) and the full run's few-label setting
-LABELS = {"20 per class (Planetoid's split)": 20, f"{FULL.few_labels} per class": FULL.few_labels}
+#: the page's label settings, as the runs record them: Planetoid's split (20 per class: None) and the full run's
+#: few-label setting
+LABELS = {"20 per class (Planetoid's split)": None, f"{FULL.few_labels} per class": FULL.few_labels}
 
 
 class Explorer(ExplorerBase):
     """Meta-learned weights for auxiliary tasks (AUX-TS; Han, Huang, An, Bai, KDD 2021)."""
 
     graph = param.Selector(default="cora", objects=["cora", "citeseer"], doc="Graph")
-    labels = param.Selector(default=20, objects=LABELS, label="Labelled training nodes",
+    labels = param.Selector(default=None, objects=LABELS, label="Labelled training nodes",
                             doc="Planetoid's 20 per class, or the full run's few-label setting")
     method = param.Selector(default="meta", objects={v: k for k, v in METHOD_NAMES.items()},
                             doc="Weighting whose weights and cosines are shown (and trained)")
@@ -86,10 +87,9 @@ class Explorer(ExplorerBase):
 
     # ---------- what is shown ----------
     def _key(self) -> tuple:
-        """``(graph, labels_per_class, method, kept tasks, seed)``; ``labels_per_class`` None for Planetoid's split
-        (as the runs record it)."""
-        labels = None if self.labels == 20 else int(self.labels)
-        return (self.graph, labels, self.method, tuple(t for t in AUXILIARY if t in self.tasks), int(self.seed))
+        """``(graph, labels_per_class, method, kept tasks, seed)``; ``labels_per_class`` None for Planetoid's
+        split."""
+        return (self.graph, self.labels, self.method, tuple(t for t in AUXILIARY if t in self.tasks), int(self.seed))
 
     def _records(self) -> tuple[list[dict], str]:
         """The records the weight and cosine views draw (a Train of this setting, else the shipped row's means
