@@ -164,3 +164,25 @@ def test_one_worker_starts_the_tasks_in_the_order_given(tmp_path):
     tasks = [Task(fn, {"x": x, "log": str(log), "delay": 0.05}) for fn, x in zip(kinds, order)]
     Runner(workers=1, cache_dir=tmp_path / "cache").run("demo", tasks, 1)
     assert calls(log) == order
+
+
+def test_the_cache_command_writes_and_reads_gzip_when_the_name_ends_in_gz(tmp_path, monkeypatch, capsys):
+    import gzip
+
+    from workbench.cli import main
+
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path / "a"))
+    Runner(workers=0).run("nm_sparsity", grid(3, log), 1)
+    plain, packed = tmp_path / "tasks.jsonl", tmp_path / "tasks.jsonl.gz"
+    assert main(["cache", "export", "nm_sparsity", "-o", str(plain)]) == 0
+    assert main(["cache", "export", "nm_sparsity", "-o", str(packed)]) == 0
+    assert packed.read_bytes()[:2] == b"\x1f\x8b"  # gzip's magic number, not text
+    with gzip.open(packed, "rt") as f:
+        assert f.read() == plain.read_text() and len(plain.read_text().splitlines()) == 3  # the same records
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path / "b"))
+    capsys.readouterr()
+    assert main(["cache", "import", str(packed)]) == 0
+    assert "3 new of 3 task records" in capsys.readouterr().out
+    assert Runner(workers=0).run("nm_sparsity", grid(3, log), 1) == [{"x": x, "square": x * x} for x in range(3)]
+    assert len(calls(log)) == 3  # the second cache answered from the imported records: nothing computed again
