@@ -56,3 +56,18 @@ def test_scale_figures_come_from_a_fresh_process_per_row():
         # the graph's own tensors are a small part of what the process holds (Python, torch): both are measured
         assert 0 < r["graph_mib"] < r["peak_mib"] and r["seconds_per_step"] > 0 and r["edges"] > 0
         assert r["seconds_per_epoch"] == pytest.approx(r["seconds_per_step"] * 900 / 64, rel=1e-9)  # 60 % train
+
+
+def test_a_history_task_measures_its_variance_over_a_cycle_and_again_with_fresh_histories():
+    from workbench.gnn_sampling.experiments import train_task
+
+    kw = dict(graph="sbm-10k", batch_size=200, seed=0, steps=40, eval_every=20, checkpoints=[1.0], draws=10)
+    mvs, uniform = train_task(sampler="mvs", **kw), train_task(sampler="uniform", **kw)
+    assert uniform["variance_fresh_history"] is None  # nothing stale to refresh
+    fresh, end = mvs["variance_fresh_history"], mvs["variance"][-1]
+    assert fresh["step"] == end["step"] == 40
+    # with fresh histories the values are exact but nothing flows back through them: the embedding part stays
+    # positive; the batches are drawn alike, so the stochastic part is of the same size (a factor 3 covers 10 draws
+    # of a heavy-tailed squared norm)
+    assert fresh["embedding"]["mean"] > 0 and end["embedding"]["mean"] > 0
+    assert 1 / 3 < fresh["stochastic"]["mean"] / end["stochastic"]["mean"] < 3

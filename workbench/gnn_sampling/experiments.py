@@ -4,7 +4,8 @@ how many mini-batches reach a stated validation F1 (Cong et al., KDD 2020, Fig. 
 A task trains one GCN (2 layers, hidden 64, dropout 0.1, Adam lr 0.01) with one sampler for ``steps`` mini-batches
 and measures, at ``checkpoints`` (fractions of the run) and with dropout off, the squared distance of the
 sampler's gradient to the full-batch gradient over ``draws`` batches, split into the stochastic part (the same
-batch computed exactly) and the embedding part (:func:`~workbench.gnn_sampling.training.gradient_variance`).
+batch computed exactly) and the embedding part (:func:`~workbench.gnn_sampling.training.gradient_variance`); for
+MVS the draws are spread over its last refresh cycle (``variance_window``), the others' are at the checkpoint.
 ``steps_to_target``: the first evaluation (every ``eval_every`` steps) whose validation F1-micro reaches the
 graph's target (None if never). ``seconds_per_epoch``: training seconds per ``N_train / B`` steps.
 """
@@ -22,7 +23,7 @@ from workbench.gnn_sampling.graph import Graph, from_planetoid
 from workbench.gnn_sampling.model import GCN
 from workbench.gnn_sampling.samplers import SAMPLERS, make_sampler
 from workbench.gnn_sampling.sbm import sbm_graph
-from workbench.gnn_sampling.training import iter_train
+from workbench.gnn_sampling.training import gradient_variance, iter_train
 from workbench.report import Report
 from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
@@ -38,7 +39,7 @@ GRAPHS = {"cora": lambda: from_planetoid("cora"), "citeseer": lambda: from_plane
 #: Cora's full batch ends near 0.87)
 TARGETS = {"cora": 0.84, "citeseer": 0.70, "sbm-10k": 0.88, "sbm-100k": 0.88, "sbm-1m": 0.88}
 PLANETOID = ("cora", "citeseer")
-TASK_VERSION = 2
+TASK_VERSION = 3
 
 
 def sampler_options(graph: str, sampler: str) -> dict:
@@ -123,17 +124,25 @@ def train_task(graph: str, sampler: str, batch_size: int, seed: int, steps: int,
     at = sorted({max(1, round(c * steps)) for c in checkpoints})
     curve, variance = [], []
     for record in iter_train(g, s, steps, lr=LR, eval_every=eval_every, seed=seed, model=model,
-                             variance_at=tuple(at), draws=draws):
+                             variance_at=tuple(at), draws=draws, variance_window=s.cycle):
         v = record.pop("variance", None)
         if v is not None:
             variance.append({"step": record["step"], **{k: v[k] for k in ("total", "stochastic", "embedding")}})
         curve.append(record)
+    fresh = None
+    if getattr(s, "use_history", False):
+        # the end's variance again with the histories refreshed at the final weights: what is left of the embedding
+        # part is not staleness (nothing flows back through the histories)
+        s.refresh_now(model, g.X)
+        v = gradient_variance(model, g, s, draws=draws, seed=seed + steps)
+        fresh = {"step": steps, **{k: v[k] for k in ("total", "stochastic", "embedding")}}
     target = TARGETS[graph]
     reached = next((r["step"] for r in curve if r["val_f1"] >= target), None)
     per_epoch = curve[-1]["seconds"] / steps * (len(g.train_idx) / batch)
     # the full batch's row says how many nodes its batches hold
     return {"graph": graph, "sampler": sampler, "batch_size": batch, "seed": seed, "curve": curve,
-            "variance": variance, "test_f1_micro": curve[-1]["test_f1"], "val_f1_micro": curve[-1]["val_f1"],
+            "variance": variance, "variance_fresh_history": fresh, "test_f1_micro": curve[-1]["test_f1"],
+            "val_f1_micro": curve[-1]["val_f1"],
             "steps_to_target": reached, "target_val_f1": target, "seconds_per_epoch": per_epoch}
 
 
@@ -179,10 +188,12 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         ``graph``, ``sampler`` (``"full"``, ``"uniform"``, ``"sage"``, ``"ladies"``, ``"saint"``, ``"mvs"``),
         ``batch_size``, ``test_f1_micro`` (fraction), ``gradient_variance`` (total, at the run's end) with
         ``variance_embedding`` and ``variance_stochastic`` (and ``*_se``: the standard error over seeds),
-        ``variance_along`` (per checkpoint: step and the three means), ``steps_to_target`` (mini-batches to the
-        target validation F1; ``None`` if a seed never reached it; ``seeds_reached``: how many did),
-        ``target_val_f1``, ``seconds_per_epoch``,
-        ``seeds``, and ``curve`` (the first seed's records: step, seconds, loss, val/test F1).
+        ``variance_along`` (per checkpoint: step and the three means); for samplers with historical embeddings
+        (MVS on the SBM graph) ``gradient_variance_fresh_history`` and ``variance_embedding_fresh_history``: the
+        end's total and embedding part again right after a refresh of the histories (their floor),
+        ``steps_to_target`` (mini-batches to the target validation F1; ``None`` if a seed never reached it;
+        ``seeds_reached``: how many did), ``target_val_f1``, ``seconds_per_epoch``, ``seeds``, and ``curve`` (the
+        first seed's records: step, seconds, loss, val/test F1).
     """
     t0 = time.perf_counter()
     cfg = settings or (QUICK if quick else FULL)
@@ -208,6 +219,11 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         row["steps_to_target"], row["steps_to_target_se"] = (mean_se(reached) if None not in reached
                                                              else (None, None))
         row["seeds_reached"] = sum(r is not None for r in reached)
+        fresh = [r.get("variance_fresh_history") for r in runs]
+        if None not in fresh:  # samplers with histories: the end's total and embedding part with fresh ones
+            for key, part in (("gradient_variance_fresh_history", "total"),
+                              ("variance_embedding_fresh_history", "embedding")):
+                row[key], row[f"{key}_se"] = mean_se([f[part]["mean"] for f in fresh])
         row["variance_along"] = [{"step": v["step"], **{k: mean_se([r["variance"][i][k]["mean"] for r in runs])[0]
                                                          for k in ("total", "stochastic", "embedding")}}
                                  for i, v in enumerate(runs[0]["variance"])]

@@ -323,7 +323,7 @@ class Explorer(ExplorerBase):
             s = make_sampler(sampler, g, batch, **sampler_options(graph, sampler))
             model = GCN(g.X.shape[1], g.num_classes, hidden=64, layers=2, dropout=0.1, seed=seed)
             for record in iter_train(g, s, steps, eval_every=max(1, steps // 40), seed=seed, model=model,
-                                     variance_at=checkpoints, draws=TRAIN_DRAWS):
+                                     variance_at=checkpoints, draws=TRAIN_DRAWS, variance_window=s.cycle):
                 report(record)
                 if cancelled.is_set():
                     break

@@ -43,9 +43,11 @@ __all__ = ["SAMPLERS", "Sampler", "FullBatch", "UniformNodes", "NeighbourSamplin
 class Sampler:
     """What every sampler has: ``sample(generator) -> MiniBatch``; ``refresh(model, X)`` (called every step before
     ``sample``; MVS's checkpoints) and ``update(batch, hidden)`` (after a step; MVS's histories) do nothing by
-    default; ``history``: the embeddings stale inputs are read from (None)."""
+    default; ``history``: the embeddings stale inputs are read from (None); ``cycle``: the steps between refreshes
+    of the sampler's state (1: nothing goes stale; MVS: ``refresh_every``), over which its variance is measured."""
 
     name = "sampler"
+    cycle = 1
 
     def __init__(self, graph: Graph, batch_size: int, layers: int = 2):
         self.graph = check_graph(graph)
@@ -240,7 +242,7 @@ class MinimalVariance(Sampler):
     def __init__(self, graph: Graph, batch_size: int, refresh_every: int = 20, history: bool = True,
                  on_the_fly: bool = False, checkpoint_ratio: float = 1.0, layers: int = 2, seed: int = 0):
         super().__init__(graph, batch_size, layers)
-        self.refresh_every = check_int("refresh_every", refresh_every, 1)
+        self.refresh_every = self.cycle = check_int("refresh_every", refresh_every, 1)
         self.checkpoint_ratio = check_real("checkpoint_ratio", checkpoint_ratio, 0.0, 1.0)
         self._gen = torch.Generator().manual_seed(check_int("seed", seed, 0))
         self._scale = len(graph.train_idx)  # |V_S|: what the importance weights divide by
@@ -252,14 +254,17 @@ class MinimalVariance(Sampler):
         self._steps = 0
 
     def refresh(self, model, X: torch.Tensor) -> None:
-        """Every ``refresh_every`` calls: an exact pass over the graph (no dropout) gives every node's hidden
-        pre-activations (the history) and the training nodes' gradient norms, hence new probabilities."""
-        from workbench.gnn_sampling.model import node_gradient_norms
-
+        """Every ``refresh_every`` calls: :meth:`refresh_now`."""
         due = self._steps % self.refresh_every == 0
         self._steps += 1
-        if not due:
-            return
+        if due:
+            self.refresh_now(model, X)
+
+    def refresh_now(self, model, X: torch.Tensor) -> None:
+        """An exact pass over the graph (no dropout) gives every node's hidden pre-activations (the history) and
+        the training nodes' gradient norms, hence new probabilities; the refresh schedule is left as it was."""
+        from workbench.gnn_sampling.model import node_gradient_norms
+
         train = self.graph.train_idx
         if self.checkpoint_ratio == 1:  # V_S: every training node; the pass computes every node
             sample, everyone = torch.arange(len(train)), torch.arange(self.graph.num_nodes)

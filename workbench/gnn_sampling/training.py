@@ -9,12 +9,19 @@ defines them, each estimated by holding the other fixed: the *stochastic* part `
 batch's gradient computed exactly (its nodes' full ``L``-hop neighbourhoods, fresh embeddings), and the
 *embedding* part ``E‖g̃ − g‖²`` (the same batch: only the approximation of the embeddings differs). Each is a mean
 over ``draws`` batches with its standard error.
+
+A sampler whose state goes stale between refreshes (MVS: histories and gradient norms refreshed every ``K`` steps)
+injects a variance that depends on where in that cycle a step falls: it grows as the weights move away from those
+the state was computed at. :func:`iter_train`'s ``variance_window=W`` measures the variance at step ``v`` over the ``W``
+steps up to ``v``, the ``draws`` spread evenly over them, each draw at that step's weights and state against that
+step's full gradient: with ``W = K``, the variance the optimiser meets over one whole cycle, not at one phase of it.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from typing import Iterator
 
 import torch
@@ -26,7 +33,7 @@ from workbench.gnn_sampling.graph import Graph
 from workbench.gnn_sampling.model import GCN, node_gradient_norms
 from workbench.gnn_sampling.samplers import Sampler
 
-__all__ = ["batch_loss", "f1_micro", "evaluate", "iter_train", "gradient_variance", "full_gradient"]
+__all__ = ["batch_loss", "f1_micro", "evaluate", "iter_train", "gradient_variance", "full_gradient", "window_draws"]
 
 
 def batch_loss(model: GCN, X: torch.Tensor, y: torch.Tensor, batch: MiniBatch, history=None):
@@ -58,15 +65,19 @@ def evaluate(model: GCN, graph: Graph, full_nodes: MiniBatch | None = None) -> d
 
 def iter_train(graph: Graph, sampler: Sampler, steps: int, *, hidden: int = 64, dropout: float = 0.1,
                lr: float = 0.01, eval_every: int = 10, seed: int = 0, model: GCN | None = None,
-               variance_at: tuple = (), draws: int = 30) -> Iterator[dict]:
+               variance_at: tuple = (), draws: int = 30, variance_window: int = 1) -> Iterator[dict]:
     """Adam on the sampler's mini-batch losses for ``steps`` steps; every ``eval_every`` steps (and at the end) a
     record ``{"step", "seconds", "loss", "val_f1", "test_f1"}`` (``seconds``: training time so far, evaluations
-    excluded). At the steps in ``variance_at`` the record also has ``"variance"``: :func:`gradient_variance` over
-    ``draws`` batches (not counted in ``seconds``). The model is ``model`` or a new :class:`GCN` (``hidden``,
-    ``dropout``, ``seed``)."""
+    excluded). At the steps in ``variance_at`` the record also has ``"variance"``: the gradient variance over
+    ``draws`` batches drawn in the ``variance_window`` steps up to it (:func:`window_draws`; 1: all at that step,
+    :func:`gradient_variance`), each after its step's update; not counted in ``seconds``, and the training run is
+    the same with or without it. The model is ``model`` or a new :class:`GCN` (``hidden``, ``dropout``,
+    ``seed``)."""
     steps = check_int("steps", steps, 1)
     eval_every = check_int("eval_every", eval_every, 1)
     variance_at = {check_int("variance_at", v, 1) for v in variance_at}
+    draws = check_int("draws", draws, 2)
+    variance_window = check_int("variance_window", variance_window, 1)
     lr = check_real("lr", lr)
     model = model or GCN(graph.X.shape[1], graph.num_classes, hidden, sampler.layers, dropout, seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -74,6 +85,9 @@ def iter_train(graph: Graph, sampler: Sampler, steps: int, *, hidden: int = 64, 
     nodes = torch.cat([graph.val_idx, graph.test_idx])
     eval_batch = exact_minibatch(graph, nodes, torch.ones(len(nodes)), model.num_layers)
     spent, loss = 0.0, float("nan")
+    plan = {v: window_draws(v, variance_window, draws) for v in variance_at}  # checkpoint -> {step: draws}
+    measured = {v: {"total": [], "stochastic": [], "embedding": []} for v in variance_at}
+    generators = {v: torch.Generator().manual_seed(seed + v) for v in variance_at}
     model.train()
     for step in range(1, steps + 1):
         t0 = time.perf_counter()
@@ -87,10 +101,14 @@ def iter_train(graph: Graph, sampler: Sampler, steps: int, *, hidden: int = 64, 
             sampler.update(batch, hidden_rows, node_gradient_norms(logits, a, graph.y[batch.nodes]))
             loss = float(total.detach())
         spent += time.perf_counter() - t0
+        for v, counts in plan.items():
+            if counts.get(step):
+                for key, values in _variance_draws(model, graph, sampler, counts[step], generators[v]).items():
+                    measured[v][key].extend(values)
         if step % eval_every == 0 or step == steps or step in variance_at:
             record = {"step": step, "seconds": spent, "loss": loss, **evaluate(model, graph, eval_batch)}
             if step in variance_at:
-                record["variance"] = gradient_variance(model, graph, sampler, draws=draws, seed=seed + step)
+                record["variance"] = _summary(measured.pop(step))
             yield record
 
 
@@ -107,28 +125,49 @@ def full_gradient(model: GCN, graph: Graph) -> torch.Tensor:
     return _flat_grad(model, batch_loss(model, graph.X, graph.y, batch)[0])
 
 
-def gradient_variance(model: GCN, graph: Graph, sampler: Sampler, draws: int = 30, seed: int = 0) -> dict:
-    """``{"total", "stochastic", "embedding"}`` (each ``{"mean", "se"}``, squared gradient norms) and ``"draws"``
-    for ``sampler`` at the model's weights (see the module); the model is left in training mode."""
-    draws = check_int("draws", draws, 2)
-    gen = torch.Generator().manual_seed(check_int("seed", seed, 0))
+def window_draws(step: int, window: int, draws: int) -> dict[int, int]:
+    """``{step: draws}`` for a measurement at ``step`` over the ``window`` steps up to it (the first step is 1):
+    draw ``k`` of ``draws`` falls ``⌊k W / draws⌋`` steps into the window, so the draws are spread evenly over it
+    (several per step when ``draws > W``, every few steps when fewer)."""
+    step, window, draws = check_int("step", step, 1), check_int("window", window, 1), check_int("draws", draws, 1)
+    window = min(window, step)
+    first = step - window + 1
+    return dict(Counter(first + (k * window) // draws for k in range(draws)))
+
+
+def _variance_draws(model: GCN, graph: Graph, sampler: Sampler, draws: int, gen: torch.Generator) -> dict:
+    """Squared distances of ``draws`` batches' gradients at the current weights and sampler state (no dropout):
+    ``{"total", "stochastic", "embedding"}``, each a list of ``draws`` floats (see the module)."""
     model.eval()  # no dropout: the variance the sampler injects, nothing else
     try:
         reference = full_gradient(model, graph)
-        sums = {"total": [], "stochastic": [], "embedding": []}
+        out = {"total": [], "stochastic": [], "embedding": []}
         for _ in range(draws):
             batch = sampler.sample(gen)
             approx = _flat_grad(model, batch_loss(model, graph.X, graph.y, batch, sampler.history)[0])
             exact = exact_minibatch(graph, batch.nodes, batch.weights, model.num_layers)
             same_batch = _flat_grad(model, batch_loss(model, graph.X, graph.y, exact)[0])
-            sums["total"].append(float(((approx - reference) ** 2).sum()))
-            sums["stochastic"].append(float(((same_batch - reference) ** 2).sum()))
-            sums["embedding"].append(float(((approx - same_batch) ** 2).sum()))
+            out["total"].append(float(((approx - reference) ** 2).sum()))
+            out["stochastic"].append(float(((same_batch - reference) ** 2).sum()))
+            out["embedding"].append(float(((approx - same_batch) ** 2).sum()))
     finally:
         model.train()
-    out = {}
-    for key, values in sums.items():
-        v = torch.tensor(values, dtype=torch.float64)
-        out[key] = {"mean": float(v.mean()), "se": float(v.std() / math.sqrt(len(v)))}
-    out["draws"] = draws
     return out
+
+
+def _summary(values: dict) -> dict:
+    out = {}
+    for key, vals in values.items():
+        v = torch.tensor(vals, dtype=torch.float64)
+        out[key] = {"mean": float(v.mean()), "se": float(v.std() / math.sqrt(len(v)))}
+    out["draws"] = len(values["total"])
+    return out
+
+
+def gradient_variance(model: GCN, graph: Graph, sampler: Sampler, draws: int = 30, seed: int = 0) -> dict:
+    """``{"total", "stochastic", "embedding"}`` (each ``{"mean", "se"}``, squared gradient norms) and ``"draws"``
+    for ``sampler`` at the model's weights and the sampler's current state (see the module); the model is left in
+    training mode."""
+    draws = check_int("draws", draws, 2)
+    gen = torch.Generator().manual_seed(check_int("seed", seed, 0))
+    return _summary(_variance_draws(model, graph, sampler, draws, gen))
