@@ -91,11 +91,16 @@ class Explorer(ExplorerBase):
         split."""
         return (self.graph, self.labels, self.method, tuple(t for t in AUXILIARY if t in self.tasks), int(self.seed))
 
+    def _live_run(self) -> list[dict]:
+        """The records of the last Train if it trained the setting shown (any seed), else none."""
+        same = self._run_key is not None and self._run_key[:4] == self._key()[:4]
+        return self._run if same else []
+
     def _records(self) -> tuple[list[dict], str]:
         """The records the weight and cosine views draw (a Train of this setting, else the shipped row's means
         over seeds) and where they come from."""
         graph, labels, method, kept, _seed = self._key()
-        if self._run_key is not None and self._run_key[:4] == (graph, labels, method, kept) and self._run:
+        if self._live_run():
             return self._run, "your run"
         row = shipped_row(graph, method, kept, labels) if kept else None
         if row is None:
@@ -158,15 +163,14 @@ class Explorer(ExplorerBase):
             framewise=True, legend_position="right", ylim=(-1.05, 1.05))
 
     def _accuracy(self, **_params):
-        graph, labels, method, kept, _ = self._key()
+        graph, labels, method, _kept, _seed = self._key()
         layers = []
         for m in METHODS:
             row = shipped_row(graph, m, tuple(AUXILIARY), labels)
             pts = [(r["epoch"], r["val_accuracy"]) for r in (row["along"] if row else [])]
             layers.append(hv.Curve(pts, "epoch", "validation accuracy", label=METHOD_NAMES[m]).opts(
                 color=METHOD_COLORS[m], line_width=4 if m == method else 1.5, tools=["hover"]))
-        live = (self._run if self._run_key is not None and self._run_key[:4] == (graph, labels, method, kept)
-                else [])
+        live = self._live_run()
         layers.append(hv.Curve([(r["epoch"], r["val_accuracy"]) for r in live], "epoch", "validation accuracy",
                                label="your run").opts(color="black", line_dash="dashed", line_width=3))
         return hv.Overlay(layers).opts(

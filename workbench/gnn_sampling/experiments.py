@@ -23,7 +23,7 @@ from workbench.gnn_sampling.graph import Graph, from_planetoid
 from workbench.gnn_sampling.model import GCN
 from workbench.gnn_sampling.samplers import SAMPLERS, make_sampler
 from workbench.gnn_sampling.sbm import sbm_graph
-from workbench.gnn_sampling.training import gradient_variance, iter_train
+from workbench.gnn_sampling.training import PARTS, gradient_variance, iter_train
 from workbench.report import Report
 from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
@@ -127,7 +127,7 @@ def train_task(graph: str, sampler: str, batch_size: int, seed: int, steps: int,
                              variance_at=tuple(at), draws=draws, variance_window=s.cycle):
         v = record.pop("variance", None)
         if v is not None:
-            variance.append({"step": record["step"], **{k: v[k] for k in ("total", "stochastic", "embedding")}})
+            variance.append({"step": record["step"], **{k: v[k] for k in PARTS}})
         curve.append(record)
     fresh = None
     if getattr(s, "use_history", False):
@@ -135,7 +135,7 @@ def train_task(graph: str, sampler: str, batch_size: int, seed: int, steps: int,
         # part is not staleness (nothing flows back through the histories)
         s.refresh_now(model, g.X)
         v = gradient_variance(model, g, s, draws=draws, seed=seed + steps)
-        fresh = {"step": steps, **{k: v[k] for k in ("total", "stochastic", "embedding")}}
+        fresh = {"step": steps, **{k: v[k] for k in PARTS}}
     target = TARGETS[graph]
     reached = next((r["step"] for r in curve if r["val_f1"] >= target), None)
     per_epoch = curve[-1]["seconds"] / steps * (len(g.train_idx) / batch)
@@ -225,8 +225,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
                               ("variance_embedding_fresh_history", "embedding")):
                 row[key], row[f"{key}_se"] = mean_se([f[part]["mean"] for f in fresh])
         row["variance_along"] = [{"step": v["step"], **{k: mean_se([r["variance"][i][k]["mean"] for r in runs])[0]
-                                                         for k in ("total", "stochastic", "embedding")}}
-                                 for i, v in enumerate(runs[0]["variance"])]
+                                                         for k in PARTS}} for i, v in enumerate(runs[0]["variance"])]
         rows.append(row)
         table.append({"graph": graph, "sampler": sampler, "B": batch,
                       "test F1": round(row["test_f1_micro"], 3),

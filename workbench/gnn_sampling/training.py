@@ -33,7 +33,11 @@ from workbench.gnn_sampling.graph import Graph
 from workbench.gnn_sampling.model import GCN, node_gradient_norms
 from workbench.gnn_sampling.samplers import Sampler
 
-__all__ = ["batch_loss", "f1_micro", "evaluate", "iter_train", "gradient_variance", "full_gradient", "window_draws"]
+__all__ = ["PARTS", "batch_loss", "f1_micro", "evaluate", "iter_train", "gradient_variance", "full_gradient",
+           "window_draws"]
+
+#: what a variance measurement reports: the total and its two parts (see the module)
+PARTS = ("total", "stochastic", "embedding")
 
 
 def batch_loss(model: GCN, X: torch.Tensor, y: torch.Tensor, batch: MiniBatch, history=None):
@@ -86,7 +90,7 @@ def iter_train(graph: Graph, sampler: Sampler, steps: int, *, hidden: int = 64, 
     eval_batch = exact_minibatch(graph, nodes, torch.ones(len(nodes)), model.num_layers)
     spent, loss = 0.0, float("nan")
     plan = {v: window_draws(v, variance_window, draws) for v in variance_at}  # checkpoint -> {step: draws}
-    measured = {v: {"total": [], "stochastic": [], "embedding": []} for v in variance_at}
+    measured = {v: {k: [] for k in PARTS} for v in variance_at}
     generators = {v: torch.Generator().manual_seed(seed + v) for v in variance_at}
     model.train()
     for step in range(1, steps + 1):
@@ -141,7 +145,7 @@ def _variance_draws(model: GCN, graph: Graph, sampler: Sampler, draws: int, gen:
     model.eval()  # no dropout: the variance the sampler injects, nothing else
     try:
         reference = full_gradient(model, graph)
-        out = {"total": [], "stochastic": [], "embedding": []}
+        out = {k: [] for k in PARTS}
         for _ in range(draws):
             batch = sampler.sample(gen)
             approx = _flat_grad(model, batch_loss(model, graph.X, graph.y, batch, sampler.history)[0])
