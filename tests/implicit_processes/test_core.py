@@ -235,6 +235,43 @@ def test_conditioning_never_adds_variance(s, m, seed):
     assert (var <= mo.var_x + 1e-8).all() and (var >= 0).all()
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.integers(3, 60), st.integers(2, 30), st.floats(1e-4, 1.0), st.integers(0, 10_000))
+def test_the_jitter_bounds_how_far_u_moves_the_mean(s, m, jitter, seed):
+    """With ``K_zz + jI`` in the conditional, ``|mean_x − m_x| = |k_xᵀ (K_zz + jI)⁻¹ (u − m_z)|`` is at most
+    ``sqrt(K_xx) ‖u − m_z‖ / sqrt(j)`` (Cauchy–Schwarz in the ``(K_zz + jI)⁻¹`` inner product, and
+    ``k_xᵀ (K_zz + jI)⁻¹ k_x ≤ K_xx`` since the joint estimated covariance is PSD): the nugget bounds how much any
+    ``u``, off the prior's span or not, can move the function. Low-rank samples (``s`` may be below ``m``) make
+    ``K_zz`` singular, where a 1e-5 jitter would allow a 300× amplification; 1e-6 relative slack for round-off."""
+    g = torch.Generator().manual_seed(seed)
+    f = torch.randn(s, 4, generator=g, dtype=torch.float64) @ torch.randn(4, 2 + m, generator=g, dtype=torch.float64)
+    mo = empirical_moments(f[:, :2], f[:, 2:])
+    u = mo.mean_z + 5 * torch.randn(3, m, generator=g, dtype=torch.float64)
+    mean, _ = conditional(mo, u, jitter)
+    bound = mo.var_x.sqrt()[None, :] * (u - mo.mean_z).norm(dim=1, keepdim=True) / math.sqrt(jitter)
+    assert ((mean - mo.mean_x).abs() <= bound * (1 + 1e-6) + 1e-12).all()
+
+
+def test_prior_dropout_is_the_rate_asked_for():
+    """make_prior passes the rate to the BNN and neural-sampler priors (None: their released rates) and refuses one
+    for the priors without dropout; a BNN prior at rate 0 draws the same functions in training and evaluation mode,
+    and at 0.1 not."""
+    from workbench.implicit_processes.priors import make_prior
+    assert make_prior("bnn", 1).dropout == 0.1 and make_prior("bnn", 1, dropout=0.0).dropout == 0.0
+    assert make_prior("ns", 1).features.dropout == 0.05 and make_prior("ns", 1, dropout=0.2).features.dropout == 0.2
+    assert isinstance(make_prior("gp", 1, dropout=0.0), GPPrior)
+    with pytest.raises(ValueError, match="dropout"):
+        make_prior("gp", 1, dropout=0.1)
+    with pytest.raises(ValueError, match="dropout"):
+        make_prior("bnn", 1, dropout=1.0)
+    x = torch.linspace(-1, 1, 7)[:, None]
+    for rate, same in ((0.0, True), (0.1, False)):
+        prior = make_prior("bnn", 1, torch.Generator().manual_seed(0), dropout=rate)
+        train = prior.train().sample(x, 5, torch.Generator().manual_seed(1))
+        evaluate = prior.eval().sample(x, 5, torch.Generator().manual_seed(1))
+        assert torch.equal(train, evaluate) == same
+
+
 def test_gp_prior_samples_a_fine_grid_in_float32_with_the_gp_covariance():
     """80 inputs over 3.4 lengthscales (the page's grid): K is singular to float32 round-off, so the prior's jitter
     (1e-6) alone fails to factorize; the raised jitter still gives samples whose covariance is the GP's. 20,000

@@ -96,7 +96,9 @@ def test_assumed_oscillator_is_exact_on_its_own_model_and_wrong_on_damped_data()
 def test_sip_bad_inputs_name_the_argument(small_bimodal):
     x_tr, y_tr, _, _ = small_bimodal
     for kw, name in [({"alpha": 0.0}, "alpha"), ({"alpha": 1.01}, "alpha"), ({"alpha": -1}, "alpha"),
-                     ({"n_inducing": 0}, "n_inducing"), ({"prior": "spline"}, "prior"), ({"kl": "reverse"}, "kl")]:
+                     ({"n_inducing": 0}, "n_inducing"), ({"prior": "spline"}, "prior"), ({"kl": "reverse"}, "kl"),
+                     ({"prior_dropout": 1.0}, "prior_dropout"), ({"prior_dropout": "none"}, "prior_dropout"),
+                     ({"jitter": -1e-3}, "jitter"), ({"jitter": "large"}, "jitter")]:
         with pytest.raises(ValueError, match=name):
             SIP(**kw).fit(x_tr, y_tr)
     with pytest.raises(ValueError, match="y"):
@@ -134,11 +136,26 @@ def test_check_xy_errors():
         D.load("boston")
 
 
+def test_prior_dropout_and_jitter_schedule_and_released(small_bimodal):
+    """Our schedule trains the BNN prior without dropout and with a 1e-2 jitter, and keeps the neural sampler's
+    dropout and the 1e-5 jitter; "released" gives the released code's; a value applies to either prior."""
+    x_tr, y_tr, _, _ = small_bimodal
+    kw = {"epochs": 1, "batch_size": 50, "n_inducing": 10, "n_samples": 20}
+    bnn = SIP(prior="bnn", **kw).fit(x_tr, y_tr)
+    assert bnn.prior_.dropout == 0.0 and bnn._jitter() == 1e-2
+    released = SIP(prior="bnn", prior_dropout="released", jitter="released", **kw).fit(x_tr, y_tr)
+    assert released.prior_.dropout == 0.1 and released._jitter() == 1e-5
+    ns = SIP(prior="ns", **kw).fit(x_tr, y_tr)
+    assert ns.prior_.features.dropout == 0.05 and ns._jitter() == 1e-5
+    ns0 = SIP(prior="ns", prior_dropout=0.0, jitter=0.1, **kw).fit(x_tr, y_tr)
+    assert ns0.prior_.features.dropout == 0.0 and ns0._jitter() == 0.1
+
+
 def test_a_prediction_between_epochs_leaves_the_training_as_it_was(small_bimodal):
     """The page predicts between epochs of iter_fit: the prior is back in training mode (dropout on) afterwards,
     and in evaluation mode once the fit has ended."""
     x_tr, y_tr, x_te, _ = small_bimodal
-    model = SIP(epochs=2, batch_size=50, n_inducing=10, n_samples=20)
+    model = SIP(epochs=2, batch_size=50, n_inducing=10, n_samples=20, prior_dropout="released")
     for _ in model.iter_fit(x_tr, y_tr):
         model.predict(x_te, n_samples=10)
         model.prior_samples(x_te, 3)

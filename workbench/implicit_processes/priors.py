@@ -208,14 +208,20 @@ class OscillatorPrior(ImplicitPrior):
 PRIORS = ("bnn", "ns", "gp", "oscillator")
 
 
-def make_prior(name: str, in_dim: int, generator: torch.Generator | None = None, init: str = "scaled"
-               ) -> ImplicitPrior:
+def make_prior(name: str, in_dim: int, generator: torch.Generator | None = None, init: str = "scaled",
+               dropout: float | None = None) -> ImplicitPrior:
     """The prior ``name`` (one of :data:`PRIORS`) for ``in_dim`` inputs, with the released code's architectures
-    (``init`` the BNN prior's starting point)."""
+    (``init`` the BNN prior's starting point; ``dropout`` the training-time rate of the BNN and neural-sampler
+    priors, None for the released code's 0.1 and 0.05; the GP and oscillator priors have none, so only None or 0)."""
+    if dropout is not None:
+        dropout = check_real("dropout", dropout, 0.0, 1.0, low_open=False, high_open=True)
+    rate = {} if dropout is None else {"dropout": dropout}
+    if name in ("gp", "oscillator") and dropout:
+        raise ValueError(f"dropout: the {name} prior has no dropout, expected None or 0, got {dropout!r}")
     if name == "bnn":
-        return BNNPrior(in_dim, init=init, generator=generator)
+        return BNNPrior(in_dim, init=init, generator=generator, **rate)
     if name == "ns":
-        return NeuralSamplerPrior(in_dim, generator=generator)
+        return NeuralSamplerPrior(in_dim, generator=generator, **rate)
     if name == "gp":
         return GPPrior(in_dim)
     if name == "oscillator":

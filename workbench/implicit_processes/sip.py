@@ -18,11 +18,12 @@ inputs ``Z`` and ``u = f(Z)``:
   deterministic start: prior means ``N(0, 0.05²)`` with tiny weight scales, ``q``'s noise variance ``e⁻⁵`` and
   ``log σ² = −5``. That is about 4 CPU-hours per fit in PyTorch; :data:`RELEASED` holds it. Our default
   (:class:`SIP`'s defaults) reaches the same kind of fit in 5,400 steps (300 epochs of 100 points; on one core about
-  40 s with the neural-sampler prior, 3 to 6 minutes with the BNN prior):
+  40 s with the neural-sampler prior, 2 minutes with the BNN prior):
   Adam at 3e-3 (1e-3 for ``log σ²``, so that the noise does not grow to explain what the functions should),
   ``"scaled"`` initialisations of the BNN prior and of ``q`` (weights ``N(0, 1/fan_in)``, unit noise into ``q``),
-  so that samples vary from the first step. ``S = 100`` samples in training, 500 for prediction; ``X`` and ``y``
-  standardised on the training set.
+  so that samples vary from the first step; the BNN prior trained without dropout, as it predicts, and a jitter
+  of 1e-2 on ``K_zz`` in its place (see :class:`SIP`'s ``prior_dropout`` and ``jitter``). ``S = 100`` samples in
+  training, 500 for prediction; ``X`` and ``y`` standardised on the training set.
 
 The predictive distribution at ``x*`` is the mixture ``(1/S) Σ_s N(y | mean_*(u_s), var_* + σ²)``, ``u_s ~ q``.
 """
@@ -47,14 +48,22 @@ from workbench.implicit_processes.predictive import GaussianMixture
 from workbench.implicit_processes.priors import PRIORS, ImplicitPrior, make_prior
 from workbench.implicit_processes.sparse import JITTER, conditional, empirical_moments, initial_inducing_index
 
-__all__ = ["SIP", "Standardiser", "RELEASED", "N_INDUCING"]
+__all__ = ["SIP", "Standardiser", "RELEASED", "N_INDUCING", "PRIOR_DROPOUT", "PRIOR_JITTER"]
 
 #: the released code's number of inducing points per prior (SIP_bnn.py, SIP_ns.py)
 N_INDUCING = {"bnn": 50, "ns": 100}
 
 #: the released code's schedule and initialisation (SIP_bnn.py), for ``SIP(**RELEASED)``
 RELEASED = {"epochs": 5000, "batch_size": 10, "lr": 1e-4, "noise_lr": 1e-4, "disc_lr": 1e-3, "prior_init": "released",
-            "q_init": "released", "q_noise_log_var": -5.0, "init_noise_log_var": -5.0}
+            "q_init": "released", "q_noise_log_var": -5.0, "init_noise_log_var": -5.0, "prior_dropout": "released",
+            "jitter": "released"}
+
+#: the priors' training-time dropout: the released code's, and our schedule's (see :class:`SIP`'s ``prior_dropout``)
+PRIOR_DROPOUT = {"released": {"bnn": 0.1, "ns": 0.05}, "schedule": {"bnn": 0.0, "ns": 0.05}}
+
+#: the jitter on the estimated ``K_zz`` where it is not the released code's :data:`~.sparse.JITTER` (see
+#: :class:`SIP`'s ``jitter``)
+PRIOR_JITTER = {"released": {}, "schedule": {"bnn": 1e-2}}
 
 
 @dataclass
@@ -95,6 +104,21 @@ class SIP:
         kl: ``"symmetric"`` (the released code's estimate) or ``"forward"`` (see :mod:`.discriminator`).
         prior_init, q_init, q_noise_log_var, init_noise_log_var: the starting point (``"scaled"`` or
             ``"released"``; see the module and :data:`RELEASED`).
+        prior_dropout: the training-time dropout rate of a named BNN or neural-sampler prior: a rate, or
+            ``"released"`` (0.1 and 0.05) or ``"schedule"`` (ours: 0 for the BNN prior, 0.05 for the neural sampler);
+            an :class:`~.priors.ImplicitPrior` passed in keeps its own. The released BNN prior drops out every
+            pre-activation, its output too, independently per sample and input, while training and not when
+            predicting: that noise, whose variance grows with ``f²``, enters the estimated covariances as a
+            nugget the fit relies on, and is gone from the predictive (docs/implicit_processes.md has the runs).
+            The neural sampler's dropout acts on its features ``a(x)``, shared by every sample, and on its
+            coefficients ``v_s``, shared by every input: neither adds a nugget, and it keeps it.
+        jitter: added to the diagonal of the estimated ``K_zz`` before its Cholesky factor: a value, or
+            ``"released"`` (1e-5 for every prior) or ``"schedule"`` (ours: 1e-2 for the BNN prior, in the
+            standardised units of ``y``, and 1e-5 for the others). ``S`` samples of the smooth BNN prior give a
+            ``K_zz`` whose eigenvalues run from round-off to 10³; without dropout's noise on its diagonal,
+            ``K_xz K_zz⁻¹ (u − m_z)`` amplifies whatever part of ``u`` lies off the prior's span (by at most
+            ``sqrt(K_xx / jitter)`` per unit of ``‖u − m_z‖``). The other priors keep their dropout, or have none
+            to lose, and 1e-2 made the neural sampler worse on diabetes.
         seed: every random draw (initialisation, minibatches, samples) comes from it; CPU results repeat exactly.
 
     Learned attributes: ``prior_``, ``q_``, ``discriminator_``, ``inducing_`` (``(M, D)``, standardised inputs),
@@ -116,6 +140,8 @@ class SIP:
     q_init: str = "scaled"
     q_noise_log_var: float = 0.0
     init_noise_log_var: float = -5.0
+    prior_dropout: float | str = "schedule"
+    jitter: float | str = "schedule"
     seed: int = 0
     history_: list = field(default_factory=list, init=False, repr=False)
 
@@ -138,6 +164,17 @@ class SIP:
         check_real("q_noise_log_var", self.q_noise_log_var, -math.inf)
         check_real("init_noise_log_var", self.init_noise_log_var, -math.inf)
         check_real("anneal", self.anneal, 0.0, 1.0, low_open=False)
+        if isinstance(self.prior_dropout, str):
+            if self.prior_dropout not in PRIOR_DROPOUT:
+                raise ValueError(f"prior_dropout: expected a rate in [0, 1) or one of {list(PRIOR_DROPOUT)}, got "
+                                 f"{self.prior_dropout!r}")
+        else:
+            check_real("prior_dropout", self.prior_dropout, 0.0, 1.0, low_open=False, high_open=True)
+        if isinstance(self.jitter, str):
+            if self.jitter not in PRIOR_JITTER:
+                raise ValueError(f"jitter: expected a value >= 0 or one of {list(PRIOR_JITTER)}, got {self.jitter!r}")
+        else:
+            check_real("jitter", self.jitter, 0.0, low_open=False)
         if self.kl not in KL_ESTIMATORS:
             raise ValueError(f"kl: expected one of {list(KL_ESTIMATORS)}, got {self.kl!r}")
         check_int("seed", self.seed, 0)
@@ -162,7 +199,7 @@ class SIP:
         n, d = xs.shape
         gen = torch.Generator().manual_seed(self.seed)  # every draw below takes it: the global generator is untouched
         prior = (self.prior if isinstance(self.prior, ImplicitPrior)
-                 else make_prior(self.prior, d, gen, init=self.prior_init))
+                 else make_prior(self.prior, d, gen, init=self.prior_init, dropout=self._dropout()))
         if prior.in_dim != d:
             raise ValueError(f"prior: expected a prior for {d} input dimensions, got in_dim={prior.in_dim}")
         m = self.n_inducing
@@ -197,6 +234,20 @@ class SIP:
             yield record
         self.prior_.eval()
 
+    def _dropout(self) -> float | None:
+        """The rate for the named prior (None for the priors without dropout)."""
+        if self.prior not in PRIOR_DROPOUT["released"]:
+            return None
+        if isinstance(self.prior_dropout, str):
+            return PRIOR_DROPOUT[self.prior_dropout][self.prior]
+        return float(self.prior_dropout)
+
+    def _jitter(self) -> float:
+        """The jitter for this prior (the released one for a prior passed in as an object)."""
+        if not isinstance(self.jitter, str):
+            return float(self.jitter)
+        return PRIOR_JITTER[self.jitter].get(self.prior if isinstance(self.prior, str) else None, JITTER)
+
     def _joint_prior(self, x: Tensor, n_samples: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
         f = self.prior_.sample(torch.cat([x, self.inducing_]), n_samples, gen)
         return f[:, :len(x)], f[:, len(x):]
@@ -210,7 +261,7 @@ class SIP:
         disc.backward()
         opt_disc.step()
         # everything else, with the updated discriminator's KL
-        mean, var = conditional(empirical_moments(f_x, f_z), u, JITTER)
+        mean, var = conditional(empirical_moments(f_x, f_z), u, self._jitter())
         f = mean + var.sqrt() * torch.randn(mean.shape, generator=gen)
         energy = alpha_energy(f, yb, self.log_noise_var_, self.alpha).sum()
         kl = kl_estimate(self.discriminator_(u), self.discriminator_(f_z), self.kl)
@@ -253,7 +304,7 @@ class SIP:
         with self._prior_without_dropout():
             for lo in range(0, len(xs), chunk):
                 f_x, f_z = self._joint_prior(xs[lo:lo + chunk], n_samples, gen)
-                mean, var = conditional(empirical_moments(f_x, f_z), u, JITTER)
+                mean, var = conditional(empirical_moments(f_x, f_z), u, self._jitter())
                 means.append(mean)
                 variances.append(var)
         mean, var = torch.cat(means, 1), torch.cat(variances)
