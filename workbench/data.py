@@ -157,6 +157,21 @@ DATASETS: dict[str, Dataset] = {
                     "heteroc.txt": "het/heteroc.txt", "heteroc_test.txt": "het/heteroc_test.txt"},
         ),
         Dataset(
+            "sip-splits",
+            "the released code's 20 train/test permutations of the SIP paper's bimodal and heteroscedastic sets "
+            "(one comma-separated permutation of the 2,000 points per line)",
+            "github.com/simonrsantana/sparse-implicit-processes data/bim/permutations_bim_data.txt, "
+            "data/het/permutations_heteroc.txt",
+            files={
+                "permutations_bim_data.txt": "2259982ffa7a70b837b2962a1c5596a2aa79fdea6f6168682391b2065a469fe5",
+                "permutations_heteroc.txt": "2259982ffa7a70b837b2962a1c5596a2aa79fdea6f6168682391b2065a469fe5",
+            },
+            base_url="https://raw.githubusercontent.com/simonrsantana/sparse-implicit-processes/"
+                     "97592c5a33267cabefe6a93e06905efa65ccd6a2/data/",
+            remote={"permutations_bim_data.txt": "bim/permutations_bim_data.txt",
+                    "permutations_heteroc.txt": "het/permutations_heteroc.txt"},
+        ),
+        Dataset(
             "mnist",
             "MNIST test set: 10,000 handwritten digits, 28x28 greyscale, 10 classes",
             "LeCun, Cortes, Burges, the MNIST database (t10k files), as mirrored in "

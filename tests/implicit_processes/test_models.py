@@ -161,3 +161,45 @@ def test_a_prediction_between_epochs_leaves_the_training_as_it_was(small_bimodal
         model.prior_samples(x_te, 3)
         assert model.prior_.training
     assert not model.prior_.training
+
+
+def test_released_splits_follow_the_released_permutation_files(monkeypatch, tmp_path):
+    """split(source="released") takes split k's order from row k of the released file, its first 90 % training in
+    that order; a row that does not permute the data set's points is refused, naming the file."""
+    from workbench import data
+
+    n = 50
+    toy = D.RegressionData("bimodal", np.arange(n, dtype=float)[:, None], 2.0 * np.arange(n), "toy", True)
+    monkeypatch.setattr(D, "load", lambda name: toy)
+    monkeypatch.setattr(data, "find", lambda name, **kw: tmp_path)
+    rng = np.random.default_rng(0)
+    perms = np.stack([rng.permutation(n) for _ in range(3)])
+    np.savetxt(tmp_path / "permutations_bim_data.txt", perms, fmt="%d", delimiter=",")
+    x_tr, y_tr, x_te, y_te = D.split(toy, 2, source="released")
+    assert np.array_equal(x_tr[:, 0], perms[2, :45]) and np.array_equal(x_te[:, 0], perms[2, 45:])
+    assert np.array_equal(y_tr, 2.0 * perms[2, :45]) and np.array_equal(y_te, 2.0 * perms[2, 45:])
+    with pytest.raises(ValueError, match="index"):
+        D.split(toy, 3, source="released")
+    with pytest.raises(ValueError, match="source"):
+        D.split(toy, 0, source="paper")
+    with pytest.raises(ValueError, match="name"):
+        D.released_permutations("engel")
+    perms[1, 0] = perms[1, 1]
+    np.savetxt(tmp_path / "permutations_bim_data.txt", perms, fmt="%d", delimiter=",")
+    with pytest.raises(ValueError, match="permutations_bim_data"):
+        D.released_permutations("bimodal")
+
+
+def test_the_grid_asks_for_released_splits_only_where_they_exist():
+    """Settings(split_source="released") puts the released splits on the bimodal and heteroscedastic tasks only;
+    seeded tasks carry no split_source key, so their cache keys are those of the shipped run."""
+    from workbench.implicit_processes.experiments import Settings, tasks
+
+    released = tasks(Settings(datasets=("bimodal", "engel"), methods=("gp_exact",), splits=2, split_source="released"))
+    assert [t.params.get("split_source") for t in released] == ["released", "released", None, None]
+    seeded = tasks(Settings(datasets=("bimodal",), methods=("gp_exact",), splits=2))
+    assert all("split_source" not in t.params for t in seeded)
+    with pytest.raises(ValueError, match="split_source"):
+        Settings(split_source="paper")
+    with pytest.raises(ValueError, match="splits"):
+        Settings(split_source="released", splits=21)

@@ -7,8 +7,10 @@
   expenditure against income: real and heteroscedastic): real sets that ship with their packages.
 
 The generators :func:`bimodal` and :func:`heteroscedastic` follow the laws fitted to the paper's files (research
-notes, misc.md §3.3) so that a workshop can draw fresh sets of any size. Splits are 90/10 over seeded permutations
-(the released code's 20 permutation files are not in the shared data; ours are ``default_rng(split)``).
+notes, misc.md §3.3) so that a workshop can draw fresh sets of any size. Splits are 90/10 over permutations:
+``"seeded"`` ones (``default_rng(split)``, every data set; the shipped results) or, for the two synthetic sets of
+the paper, the released code's 20 (``"released"``: data set ``sip-splits`` of :mod:`workbench.data`, which is not
+in the shared data offline).
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ import numpy as np
 
 from workbench.checks import check_int, check_real
 
-__all__ = ["RegressionData", "DATASETS", "SYNTHETIC", "load", "split", "bimodal", "heteroscedastic", "oscillator",
-           "check_x", "check_xy"]
+__all__ = ["RegressionData", "DATASETS", "SYNTHETIC", "SPLIT_SOURCES", "RELEASED_SPLITS", "load", "split",
+           "released_permutations", "bimodal", "heteroscedastic", "oscillator", "check_x", "check_xy"]
 
 DATASETS = ("bimodal", "heteroscedastic", "oscillator", "diabetes", "engel")
 SYNTHETIC = ("bimodal", "heteroscedastic", "oscillator")
+SPLIT_SOURCES = ("seeded", "released")
+#: the released code's permutation file of each data set that has one (in data set ``sip-splits``)
+RELEASED_SPLITS = {"bimodal": "permutations_bim_data.txt", "heteroscedastic": "permutations_heteroc.txt"}
 
 
 @dataclass(frozen=True)
@@ -123,13 +128,41 @@ def load(name: str) -> RegressionData:
     raise ValueError(f"name: expected one of {list(DATASETS)}, got {name!r}")
 
 
-def split(data: RegressionData, index: int, train_fraction: float = 0.9
+def released_permutations(name: str) -> np.ndarray:
+    """The released code's permutations of data set ``name`` (a key of :data:`RELEASED_SPLITS`), ``(20, N)`` int:
+    row ``k`` is split ``k``'s order, its first ``round(0.9 N)`` points training (``SIP_bnn.py``). Each row is checked
+    to be a permutation of the data set's ``N`` points."""
+    from workbench import data
+
+    if name not in RELEASED_SPLITS:
+        raise ValueError(f"name: the released code has permutations for {list(RELEASED_SPLITS)}, got {name!r}")
+    perms = np.atleast_2d(np.loadtxt(data.find("sip-splits") / RELEASED_SPLITS[name], delimiter=",", dtype=np.int64))
+    n = len(load(name).y)
+    if perms.shape[1] != n or not (np.sort(perms, axis=1) == np.arange(n)).all():
+        raise ValueError(f"{RELEASED_SPLITS[name]}: expected rows that permute the {n} points of {name}, got shape "
+                         f"{perms.shape}")
+    return perms
+
+
+def split(data: RegressionData, index: int, train_fraction: float = 0.9, source: str = "seeded"
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Split ``index``: ``(x_train, y_train, x_test, y_test)``, the first ``round(0.9 N)`` points of a permutation
-    drawn with seed ``index`` for training."""
+    for training: drawn with seed ``index`` (``source="seeded"``), or the released code's ``index``-th
+    (``"released"``, :func:`released_permutations`, ``index < 20``)."""
     index = check_int("index", index, 0)
     train_fraction = check_real("train_fraction", train_fraction, 0.0, 1.0, high_open=True)
-    perm = np.random.default_rng(index).permutation(len(data.y))
+    if source not in SPLIT_SOURCES:
+        raise ValueError(f"source: expected one of {list(SPLIT_SOURCES)}, got {source!r}")
+    if source == "released":
+        perms = released_permutations(data.name)
+        if index >= len(perms):
+            raise ValueError(f"index: the released code has {len(perms)} splits of {data.name}, got {index}")
+        perm = perms[index]
+        if len(perm) != len(data.y):
+            raise ValueError(f"data: expected the {len(perm)} points of the released {data.name} set, got "
+                             f"{len(data.y)}")
+    else:
+        perm = np.random.default_rng(index).permutation(len(data.y))
     n_train = int(round(len(data.y) * train_fraction))
     tr, te = perm[:n_train], perm[n_train:]
     return data.x[tr], data.y[tr], data.x[te], data.y[te]
