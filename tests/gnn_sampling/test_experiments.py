@@ -8,7 +8,8 @@ import pytest
 from workbench.gnn_sampling.experiments import FULL, QUICK, Settings, reproduce, tasks
 
 KEYS = {"graph", "sampler", "batch_size", "test_f1_micro", "gradient_variance", "variance_embedding",
-        "variance_stochastic", "steps_to_target", "seconds_per_epoch", "seeds", "curve", "variance_along"}
+        "variance_stochastic", "steps_to_target", "seconds_per_epoch", "seeds", "curve", "variance_along", "train_loss",
+        "steps_to_loss"}
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -27,6 +28,10 @@ def test_quick_run_has_every_sampler_with_the_documented_keys(quick):
         # 120 Adam steps learn Cora far above the majority class's 30 %: every sampler's estimate points downhill
         assert r["test_f1_micro"] > 0.6, r["sampler"]
         assert math.isfinite(r["gradient_variance"]) and r["seconds_per_epoch"] > 0
+        # the full-batch training loss falls below log 7, a uniform guess's, and is the last record's (one seed)
+        assert r["train_loss"] == r["curve"][-1]["train_loss"] < math.log(7), r["sampler"]
+        counts = [lv["steps"] for lv in r["steps_to_loss"] if lv["steps"] is not None]
+        assert counts == sorted(counts), r["sampler"]  # a lower loss is reached no sooner
     assert rows["full"]["batch_size"] == 1208  # the full batch holds every training node
     assert rows["full"]["gradient_variance"] < 1e-12  # the reference against itself
     assert rows["uniform"]["variance_embedding"] < 1e-12  # exact computation: only the batch is random

@@ -55,6 +55,10 @@ def test_a_new_setting_is_prepared_off_the_loop_and_train_streams_its_curve():
     assert measured and all(v["total"]["mean"] > 0 and v["draws"] == 8 for v in measured)
     assert e._state()["where"] == "your trained model (20 steps)"  # the picture now shows its probabilities
     assert any(el.label == "your run" for el in e._convergence("step"))
+    # the loss tab: the run's full-batch training loss (positive, on a log axis), not the noisy mini-batch loss
+    mine = next(el for el in e._convergence("step", "train_loss") if el.label == "your run")
+    assert list(mine.dimension_values(1)) == [r["train_loss"] for r in records]
+    assert all(r["train_loss"] > 0 for r in records)
 
 
 def test_the_ring_picture_puts_each_role_on_its_ring_without_overlaps():

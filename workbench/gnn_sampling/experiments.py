@@ -7,7 +7,8 @@ sampler's gradient to the full-batch gradient over ``draws`` batches, split into
 batch computed exactly) and the embedding part (:func:`~workbench.gnn_sampling.training.gradient_variance`); for
 MVS the draws are spread over its last refresh cycle (``variance_window``), the others' are at the checkpoint.
 ``steps_to_target``: the first evaluation (every ``eval_every`` steps) whose validation F1-micro reaches the
-graph's target (None if never). ``seconds_per_epoch``: training seconds per ``N_train / B`` steps.
+graph's target (None if never); the curve also has the full-batch training loss, and the rows count mini-batches to
+each of :data:`LOSS_LEVELS` in the same way. ``seconds_per_epoch``: training seconds per ``N_train / B`` steps.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
 
 __all__ = ["GRAPHS", "TARGETS", "sampler_options", "Settings", "QUICK", "FULL", "TASK_VERSION", "load_graph",
-           "LR", "task_setup", "train_task", "tasks", "reproduce", "markdown_tables", "CLAIM_GRAPHS"]
+           "LR", "task_setup", "train_task", "tasks", "reproduce", "markdown_tables", "CLAIM_GRAPHS",
+           "LOSS_LEVELS", "steps_to_loss", "claim_loss_level"]
 
 #: graph name -> how to build it (SBM graphs: seed 0, the defaults of :func:`sbm_graph`)
 GRAPHS = {"cora": lambda: from_planetoid("cora"), "citeseer": lambda: from_planetoid("citeseer"),
@@ -39,7 +41,10 @@ GRAPHS = {"cora": lambda: from_planetoid("cora"), "citeseer": lambda: from_plane
 #: Cora's full batch ends near 0.87)
 TARGETS = {"cora": 0.84, "citeseer": 0.70, "sbm-10k": 0.88, "sbm-100k": 0.88, "sbm-1m": 0.88}
 PLANETOID = ("cora", "citeseer")
-TASK_VERSION = 3
+#: the full-batch training losses whose first crossing the loss ladder counts (the paper's Fig. 4 compares samplers
+#: by the training loss); the claim reads the lowest that every seed of MVS, uniform and GraphSAGE reaches
+LOSS_LEVELS = (0.5, 0.3, 0.2, 0.1, 0.05)
+TASK_VERSION = 4
 
 
 def sampler_options(graph: str, sampler: str) -> dict:
@@ -173,6 +178,26 @@ def mean_se(values: list) -> tuple[float | None, float | None]:
     return mean, math.sqrt(var / len(values))
 
 
+def steps_to_loss(curve: list[dict], level: float) -> int | None:
+    """The first step of ``curve`` (:func:`train_task`'s records) whose full-batch training loss is at most
+    ``level``; None if none is."""
+    return next((r["step"] for r in curve if r["train_loss"] <= level), None)
+
+
+def _count(steps: list) -> dict:
+    """Mean and standard error of per-seed step counts, ``None`` for both unless every seed got there, and how many
+    did."""
+    mean, se = mean_se(steps) if None not in steps else (None, None)
+    return {"steps": mean, "steps_se": se, "seeds_reached": sum(s is not None for s in steps)}
+
+
+def claim_loss_level(rows: list[dict]) -> float | None:
+    """The lowest training loss of the rows' ladders (:func:`reproduce`'s ``steps_to_loss``) that every seed of
+    every row in ``rows`` reaches; None if none is."""
+    levels = [{lv["loss"] for lv in r["steps_to_loss"] if lv["steps"] is not None} for r in rows]
+    return min(set.intersection(*levels), default=None) if levels else None
+
+
 def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = None,
               settings: Settings | None = None, runner: Runner | None = None) -> Report:
     """Every sampler on every graph and batch size.
@@ -192,8 +217,10 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         (MVS on the SBM graph) ``gradient_variance_fresh_history`` and ``variance_embedding_fresh_history``: the
         end's total and embedding part again right after a refresh of the histories (their floor),
         ``steps_to_target`` (mini-batches to the target validation F1; ``None`` if a seed never reached it;
-        ``seeds_reached``: how many did), ``target_val_f1``, ``seconds_per_epoch``, ``seeds``, and ``curve`` (the
-        first seed's records: step, seconds, loss, val/test F1).
+        ``seeds_reached``: how many did), ``target_val_f1``, ``train_loss`` (the full-batch training loss at the
+        end), ``steps_to_loss`` (per level of :data:`LOSS_LEVELS`: ``loss``, ``steps``, ``steps_se``,
+        ``seeds_reached``, as for the target), ``seconds_per_epoch``, ``seeds``, and ``curve`` (the first seed's
+        records: step, seconds, mini-batch loss, val/test F1, training and validation loss).
     """
     t0 = time.perf_counter()
     cfg = settings or (QUICK if quick else FULL)
@@ -215,10 +242,12 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
                             ("variance_embedding", [v["embedding"]["mean"] for v in last]),
                             ("seconds_per_epoch", [r["seconds_per_epoch"] for r in runs])):
             row[key], row[f"{key}_se"] = mean_se(values)
-        reached = [r["steps_to_target"] for r in runs]
-        row["steps_to_target"], row["steps_to_target_se"] = (mean_se(reached) if None not in reached
-                                                             else (None, None))
-        row["seeds_reached"] = sum(r is not None for r in reached)
+        count = _count([r["steps_to_target"] for r in runs])
+        row["steps_to_target"], row["steps_to_target_se"], row["seeds_reached"] = (
+            count["steps"], count["steps_se"], count["seeds_reached"])
+        row["train_loss"], row["train_loss_se"] = mean_se([r["curve"][-1]["train_loss"] for r in runs])
+        row["steps_to_loss"] = [{"loss": level, **_count([steps_to_loss(r["curve"], level) for r in runs])}
+                                for level in LOSS_LEVELS]
         fresh = [r.get("variance_fresh_history") for r in runs]
         if None not in fresh:  # samplers with histories: the end's total and embedding part with fresh ones
             for key, part in (("gradient_variance_fresh_history", "total"),
@@ -233,6 +262,7 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
                       "stochastic": f"{row['variance_stochastic']:.3g}",
                       "embedding": f"{row['variance_embedding']:.3g}",
                       "steps to target": row["steps_to_target"],
+                      "train loss": round(row["train_loss"], 3),
                       "s/epoch": round(row["seconds_per_epoch"], 3)})
     data = {"topic": "gnn_sampling", "quick": quick, "seed": seed, "results": rows, "settings": asdict(cfg),
             "targets": TARGETS, "tasks": len(grid), "tasks_missing": runner.missing,
@@ -263,11 +293,32 @@ def plus_minus(mean, se, fmt: str) -> str:
     return format(mean, fmt) + ("" if se is None else f" ± {format(se, fmt)}")
 
 
-def _steps(row: dict) -> str:
-    n = len(row["seeds"])
-    if row["steps_to_target"] is None:
-        return f"{row.get('seeds_reached', 0)} of {n} seeds reached it"
-    return plus_minus(row["steps_to_target"], row["steps_to_target_se"], ".0f")
+def _steps(count: dict, seeds: int) -> str:
+    """A step-count cell: ``count`` has ``steps``, ``steps_se``, ``seeds_reached`` (of ``seeds``)."""
+    if count["steps"] is None:
+        return f"{count.get('seeds_reached', 0)} of {seeds} seeds reached it"
+    return plus_minus(count["steps"], count["steps_se"], ".0f")
+
+
+def _target(row: dict) -> dict:
+    return {"steps": row["steps_to_target"], "steps_se": row["steps_to_target_se"],
+            "seeds_reached": row.get("seeds_reached", 0)}
+
+
+def _at_loss(row: dict, level: float) -> dict:
+    return next(lv for lv in row["steps_to_loss"] if lv["loss"] == level)
+
+
+def _fewer(mvs: dict, others: list[dict]) -> str:
+    """Whether MVS's step count (a :func:`_count`) is below every other's: "yes", "yes, within one s.e." (a lead
+    smaller than the standard error of some difference), "no", or "–" when no sampler got there in every seed."""
+    if mvs["steps"] is None:  # MVS missed it in some seed
+        return "no" if any(o["steps"] is not None for o in others) else "–"
+    if not all(o["steps"] is None or mvs["steps"] < o["steps"] for o in others):
+        return "no"
+    gaps = [(o["steps"] - mvs["steps"]) / math.hypot(mvs["steps_se"] or 0, o["steps_se"] or 0) for o in others
+            if o["steps"] is not None and (mvs["steps_se"] or o["steps_se"])]
+    return "yes" if all(g > 1 for g in gaps) else "yes, within one s.e."
 
 
 def markdown_tables(data: dict) -> dict[str, str]:
@@ -290,32 +341,59 @@ def markdown_tables(data: dict) -> dict[str, str]:
                          f"{plus_minus(r['test_f1_micro'], r['test_f1_micro_se'], '.3f')} | "
                          f"{plus_minus(r['gradient_variance'], r['gradient_variance_se'], '.3g')} | "
                          f"{plus_minus(r['variance_stochastic'], r['variance_stochastic_se'], '.3g')} | "
-                         f"{plus_minus(r['variance_embedding'], r['variance_embedding_se'], '.3g')} | {_steps(r)} | "
+                         f"{plus_minus(r['variance_embedding'], r['variance_embedding_se'], '.3g')} | "
+                         f"{_steps(_target(r), len(r['seeds']))} | "
                          f"{plus_minus(r['seconds_per_epoch'], None, '.3f')} |")
         out[graph] = "\n".join(lines)
     claim = ["| graph | B | MVS variance | uniform | GraphSAGE | lower? | MVS mini-batches | uniform | GraphSAGE | "
              "fewer? |", "|---" * 10 + "|"]
+    claim_loss = ["| graph | B | training loss | MVS mini-batches | uniform | GraphSAGE | fewer? | MVS loss at the end "
+                  "| uniform | GraphSAGE |", "|---" * 10 + "|"]
     for graph in CLAIM_GRAPHS:
         sizes = sorted({r["batch_size"] for r in rows if r["graph"] == graph and r["sampler"] == "mvs"})
         for b in sizes:
             by = {r["sampler"]: r for r in rows if r["graph"] == graph and r["batch_size"] == b}
             if not {"mvs", "uniform", "sage"} <= set(by):
                 continue
-            mvs, others = by["mvs"], (by["uniform"], by["sage"])
-            lower = all(mvs["gradient_variance"] < o["gradient_variance"] for o in others)
-            steps = [r["steps_to_target"] for r in (mvs, *others)]
-            if steps[0] is None:  # MVS missed the target in some seed
-                fewer = "no" if any(o is not None for o in steps[1:]) else "–"
-            elif all(o is None or steps[0] < o for o in steps[1:]):
-                gaps = [(o["steps_to_target"] - mvs["steps_to_target"]) / math.hypot(
-                    mvs["steps_to_target_se"] or 0, o["steps_to_target_se"] or 0) for o in others
-                    if o["steps_to_target"] is not None and (mvs["steps_to_target_se"] or o["steps_to_target_se"])]
-                fewer = "yes" if all(g > 1 for g in gaps) else "yes, within one s.e."
-            else:
-                fewer = "no"
+            trio = (by["mvs"], by["uniform"], by["sage"])
+            lower = all(trio[0]["gradient_variance"] < o["gradient_variance"] for o in trio[1:])
+            counts = [_target(r) for r in trio]
             claim.append(f"| {graph} | {b:,} | " + " | ".join(
-                plus_minus(r["gradient_variance"], r["gradient_variance_se"], ".3g") for r in (mvs, *others))
-                + f" | {'yes' if lower else 'no'} | " + " | ".join(_steps(r) for r in (mvs, *others))
-                + f" | {fewer} |")
+                plus_minus(r["gradient_variance"], r["gradient_variance_se"], ".3g") for r in trio)
+                + f" | {'yes' if lower else 'no'} | " + " | ".join(_steps(c, len(r["seeds"])) for c, r in
+                                                                 zip(counts, trio))
+                + f" | {_fewer(counts[0], counts[1:])} |")
+            if all("steps_to_loss" in r for r in trio):
+                level = claim_loss_level(list(trio))
+                counts = [_at_loss(r, level) for r in trio] if level is not None else None
+                claim_loss.append(f"| {graph} | {b:,} | " + (
+                    f"{level:g} | " + " | ".join(_steps(c, len(r["seeds"])) for c, r in zip(counts, trio))
+                    + f" | {_fewer(counts[0], counts[1:])} | " if counts else "– | – | – | – | – | ")
+                    + " | ".join(plus_minus(r["train_loss"], r["train_loss_se"], ".3f") for r in trio) + " |")
+    out["claim_loss"] = "\n".join(claim_loss) if len(claim_loss) > 2 else "*Not computed yet.*"
+    out["loss_ladder"] = _loss_ladder(data)
     out["claim"] = "\n".join(claim) if len(claim) > 2 else "*Not computed yet.*"
     return out
+
+
+def _loss_ladder(data: dict) -> str:
+    """Every graph, batch size and sampler: the full-batch training loss at the end and the mini-batches to each
+    level of the ladder."""
+    rows = [r for r in data["results"] if "steps_to_loss" in r]
+    if not rows:
+        return "*Not computed yet.*"
+    levels = [lv["loss"] for lv in rows[0]["steps_to_loss"]]
+    lines = ["| graph | B | sampler | training loss at the end | " + " | ".join(f"to {lv:g}" for lv in levels) + " |",
+             "|---" * (4 + len(levels)) + "|"]
+    graphs = data.get("settings", {}).get("graphs", ())
+    for r in sorted(rows, key=lambda r: (graphs.index(r["graph"]) if r["graph"] in graphs else len(graphs),
+                                         r["batch_size"] if r["sampler"] != "full" else 0,
+                                         SAMPLER_ORDER.index(r["sampler"]))):
+        lines.append(f"| {r['graph']} | {r['batch_size']:,} | {r['sampler']} | "
+                     f"{plus_minus(r['train_loss'], r['train_loss_se'], '.3f')} | "
+                     + " | ".join(_short_steps(_at_loss(r, lv), len(r["seeds"])) for lv in levels) + " |")
+    return "\n".join(lines)
+
+
+def _short_steps(count: dict, seeds: int) -> str:
+    return _steps(count, seeds) if count["steps"] is not None else f"{count['seeds_reached']} of {seeds}"

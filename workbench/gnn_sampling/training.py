@@ -1,7 +1,8 @@
 """Training a GCN with a sampler, and the gradient-variance measurement (the paper's Definition 3.1).
 
-:func:`iter_train` yields a record per evaluation (step, seconds of training, loss, validation and test F1-micro);
-the loss of a step is ``Σ_i w_i CE(z_i, y_i)`` over the batch (an estimate of the mean over the training nodes).
+:func:`iter_train` yields a record per evaluation (step, seconds of training, loss, validation and test F1-micro,
+training and validation loss); the loss of a step is ``Σ_i w_i CE(z_i, y_i)`` over the batch (an estimate of the
+mean over the training nodes), the training loss that mean itself, computed exactly (the paper's Fig. 4 plots it).
 
 :func:`gradient_variance` measures, at the current weights and without dropout, the mean squared distance of the
 sampler's mini-batch gradient ``g̃`` to the full-batch gradient ``∇f``, and its two components as the paper
@@ -33,8 +34,8 @@ from workbench.gnn_sampling.graph import Graph
 from workbench.gnn_sampling.model import GCN, node_gradient_norms
 from workbench.gnn_sampling.samplers import Sampler
 
-__all__ = ["PARTS", "batch_loss", "f1_micro", "evaluate", "iter_train", "gradient_variance", "full_gradient",
-           "window_draws"]
+__all__ = ["PARTS", "batch_loss", "f1_micro", "evaluate", "evaluation_batch", "iter_train", "gradient_variance",
+           "full_gradient", "window_draws"]
 
 #: what a variance measurement reports: the total and its two parts (see the module)
 PARTS = ("total", "stochastic", "embedding")
@@ -54,26 +55,42 @@ def f1_micro(pred: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def evaluate(model: GCN, graph: Graph, full_nodes: MiniBatch | None = None) -> dict:
-    """Validation and test F1-micro with exact computation (no dropout)."""
-    nodes = torch.cat([graph.val_idx, graph.test_idx])
-    batch = full_nodes or exact_minibatch(graph, nodes, torch.ones(len(nodes)), model.num_layers)
+    """Validation and test F1-micro, the full-batch training loss ``(1/N) Σ_{i∈train} CE_i`` and the same mean over
+    the validation nodes (the paper's "testing loss"), all with exact computation and no dropout; ``full_nodes``:
+    :func:`evaluation_batch` of ``graph`` (built if not given)."""
+    batch = full_nodes or evaluation_batch(graph, model.num_layers)
     was = model.training
     model.eval()
     with torch.no_grad():
-        pred = model(graph.X, batch)[0].argmax(1)
+        logits = model(graph.X, batch)[0]
     model.train(was)
-    nv = len(graph.val_idx)
+    nv, nt = len(graph.val_idx), len(graph.test_idx)
+    pred = logits[:nv + nt].argmax(1)
     return {"val_f1": f1_micro(pred[:nv], graph.y[graph.val_idx]),
-            "test_f1": f1_micro(pred[nv:], graph.y[graph.test_idx])}
+            "test_f1": f1_micro(pred[nv:], graph.y[graph.test_idx]),
+            "train_loss": _mean_loss(logits[nv + nt:], graph.y[graph.train_idx]),
+            "val_loss": _mean_loss(logits[:nv], graph.y[graph.val_idx])}
+
+
+def _mean_loss(logits: torch.Tensor, y: torch.Tensor) -> float:
+    return float(nn.functional.cross_entropy(logits, y)) if len(y) else float("nan")
+
+
+def evaluation_batch(graph: Graph, layers: int) -> MiniBatch:
+    """The exact computation of the validation, test and training nodes' outputs, in that order (what
+    :func:`evaluate` reads)."""
+    nodes = torch.cat([graph.val_idx, graph.test_idx, graph.train_idx])
+    return exact_minibatch(graph, nodes, torch.ones(len(nodes)), layers)
 
 
 def iter_train(graph: Graph, sampler: Sampler, steps: int, *, hidden: int = 64, dropout: float = 0.1,
                lr: float = 0.01, eval_every: int = 10, seed: int = 0, model: GCN | None = None,
                variance_at: tuple = (), draws: int = 30, variance_window: int = 1) -> Iterator[dict]:
     """Adam on the sampler's mini-batch losses for ``steps`` steps; every ``eval_every`` steps (and at the end) a
-    record ``{"step", "seconds", "loss", "val_f1", "test_f1"}`` (``seconds``: training time so far, evaluations
-    excluded). At the steps in ``variance_at`` the record also has ``"variance"``: the gradient variance over
-    ``draws`` batches drawn in the ``variance_window`` steps up to it (:func:`window_draws`; 1: all at that step,
+    record ``{"step", "seconds", "loss", "val_f1", "test_f1", "train_loss", "val_loss"}`` (``loss``: the step's
+    mini-batch estimate; ``train_loss``, ``val_loss``: :func:`evaluate`'s; ``seconds``: training time so far,
+    evaluations excluded). At the steps in ``variance_at`` the record also has ``"variance"``: the gradient variance
+    over ``draws`` batches drawn in the ``variance_window`` steps up to it (:func:`window_draws`; 1: all at that step,
     :func:`gradient_variance`), each after its step's update; not counted in ``seconds``, and the training run is
     the same with or without it. The model is ``model`` or a new :class:`GCN` (``hidden``, ``dropout``,
     ``seed``)."""
@@ -86,8 +103,7 @@ def iter_train(graph: Graph, sampler: Sampler, steps: int, *, hidden: int = 64, 
     model = model or GCN(graph.X.shape[1], graph.num_classes, hidden, sampler.layers, dropout, seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
-    nodes = torch.cat([graph.val_idx, graph.test_idx])
-    eval_batch = exact_minibatch(graph, nodes, torch.ones(len(nodes)), model.num_layers)
+    eval_batch = evaluation_batch(graph, model.num_layers)
     spent, loss = 0.0, float("nan")
     plan = {v: window_draws(v, variance_window, draws) for v in variance_at}  # checkpoint -> {step: draws}
     measured = {v: {k: [] for k in PARTS} for v in variance_at}

@@ -66,6 +66,20 @@ PRIOR_DROPOUT = {"released": {"bnn": 0.1, "ns": 0.05}, "schedule": {"bnn": 0.0, 
 PRIOR_JITTER = {"released": {}, "schedule": {"bnn": 1e-2}}
 
 
+def _check_named_or_real(name: str, value, table: dict, expected: str, *bounds, **kw) -> None:
+    """``value`` is a key of ``table`` (a named setting) or a real that :func:`check_real` accepts with ``bounds``."""
+    if not isinstance(value, str):
+        check_real(name, value, *bounds, **kw)
+    elif value not in table:
+        raise ValueError(f"{name}: expected {expected} or one of {list(table)}, got {value!r}")
+
+
+def _resolve(value, table: dict, prior, default):
+    """A setting of :func:`_check_named_or_real`'s kind for ``prior``: the value itself, or the named setting's entry
+    for ``prior`` (``default`` where it has none)."""
+    return float(value) if not isinstance(value, str) else table[value].get(prior, default)
+
+
 @dataclass
 class Standardiser:
     """Column means and standard deviations of the training inputs and targets (the released code's scaling)."""
@@ -164,17 +178,9 @@ class SIP:
         check_real("q_noise_log_var", self.q_noise_log_var, -math.inf)
         check_real("init_noise_log_var", self.init_noise_log_var, -math.inf)
         check_real("anneal", self.anneal, 0.0, 1.0, low_open=False)
-        if isinstance(self.prior_dropout, str):
-            if self.prior_dropout not in PRIOR_DROPOUT:
-                raise ValueError(f"prior_dropout: expected a rate in [0, 1) or one of {list(PRIOR_DROPOUT)}, got "
-                                 f"{self.prior_dropout!r}")
-        else:
-            check_real("prior_dropout", self.prior_dropout, 0.0, 1.0, low_open=False, high_open=True)
-        if isinstance(self.jitter, str):
-            if self.jitter not in PRIOR_JITTER:
-                raise ValueError(f"jitter: expected a value >= 0 or one of {list(PRIOR_JITTER)}, got {self.jitter!r}")
-        else:
-            check_real("jitter", self.jitter, 0.0, low_open=False)
+        _check_named_or_real("prior_dropout", self.prior_dropout, PRIOR_DROPOUT, "a rate in [0, 1)", 0.0, 1.0,
+                             low_open=False, high_open=True)
+        _check_named_or_real("jitter", self.jitter, PRIOR_JITTER, "a value >= 0", 0.0, low_open=False)
         if self.kl not in KL_ESTIMATORS:
             raise ValueError(f"kl: expected one of {list(KL_ESTIMATORS)}, got {self.kl!r}")
         check_int("seed", self.seed, 0)
@@ -238,15 +244,11 @@ class SIP:
         """The rate for the named prior (None for the priors without dropout)."""
         if self.prior not in PRIOR_DROPOUT["released"]:
             return None
-        if isinstance(self.prior_dropout, str):
-            return PRIOR_DROPOUT[self.prior_dropout][self.prior]
-        return float(self.prior_dropout)
+        return _resolve(self.prior_dropout, PRIOR_DROPOUT, self.prior, None)
 
     def _jitter(self) -> float:
         """The jitter for this prior (the released one for a prior passed in as an object)."""
-        if not isinstance(self.jitter, str):
-            return float(self.jitter)
-        return PRIOR_JITTER[self.jitter].get(self.prior if isinstance(self.prior, str) else None, JITTER)
+        return _resolve(self.jitter, PRIOR_JITTER, self.prior if isinstance(self.prior, str) else None, JITTER)
 
     def _joint_prior(self, x: Tensor, n_samples: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
         f = self.prior_.sample(torch.cat([x, self.inducing_]), n_samples, gen)

@@ -1,0 +1,90 @@
+"""The full-batch training loss each evaluation records (the paper's Fig. 4 compares samplers by it), the
+mini-batches to each level of the loss ladder, and the claim's loss table."""
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from workbench.gnn_sampling.blocks import exact_minibatch
+from workbench.gnn_sampling.experiments import LOSS_LEVELS, claim_loss_level, markdown_tables, steps_to_loss
+from workbench.gnn_sampling.training import batch_loss, evaluate
+
+LOSSES = st.floats(0, 5, allow_nan=False, allow_subnormal=False)
+
+
+def test_the_recorded_losses_are_the_exact_means_over_the_training_and_validation_nodes(graph, trained):
+    trained.train()
+    record = evaluate(trained, graph)
+    assert trained.training  # evaluating leaves the model's mode as it was
+    trained.eval()
+    with torch.no_grad():
+        for nodes, key in ((graph.train_idx, "train_loss"), (graph.val_idx, "val_loss")):
+            # weights 1/N: the mini-batch loss of the batch of all these nodes is their mean loss
+            batch = exact_minibatch(graph, nodes, torch.full((len(nodes),), 1 / len(nodes)), trained.num_layers)
+            exact = float(batch_loss(trained, graph.X, graph.y, batch)[0])
+            # the same sums in another order: float32 round-off, relative 1e-5
+            assert record[key] == pytest.approx(exact, rel=1e-5), key
+    trained.train()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(LOSSES, min_size=1, max_size=40), LOSSES, LOSSES)
+def test_steps_to_loss_is_the_first_crossing_and_comes_later_for_a_lower_level(losses, level, lower):
+    curve = [{"step": 5 * (i + 1), "train_loss": v} for i, v in enumerate(losses)]
+    step = steps_to_loss(curve, level)
+    if step is None:
+        assert all(v > level for v in losses)
+    else:
+        i = step // 5 - 1
+        assert losses[i] <= level and all(v > level for v in losses[:i])
+    later = steps_to_loss(curve, min(level, lower))
+    assert later is None or (step is not None and later >= step)
+
+
+def _row(counts: list, seeds: int = 3, **extra) -> dict:
+    """A :func:`reproduce` row whose ladder has per level the per-seed step counts ``counts`` (None: never)."""
+    ladder = []
+    for level, per_seed in zip(LOSS_LEVELS, counts):
+        done = [c for c in per_seed if c is not None]
+        mean = sum(done) / len(done) if len(done) == len(per_seed) else None
+        se = (math.sqrt(sum((c - mean) ** 2 for c in done) / (len(done) - 1) / len(done))
+              if mean is not None and len(done) > 1 else None)
+        ladder.append({"loss": level, "steps": mean, "steps_se": se, "seeds_reached": len(done)})
+    return {"steps_to_loss": ladder, "seeds": list(range(seeds)), **extra}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.lists(st.one_of(st.none(), st.integers(1, 600)), min_size=3, max_size=3),
+                         min_size=len(LOSS_LEVELS), max_size=len(LOSS_LEVELS)), min_size=1, max_size=3))
+def test_the_claim_level_is_the_lowest_every_seed_of_every_sampler_reaches(ladders):
+    rows = [_row(counts) for counts in ladders]
+    level = claim_loss_level(rows)
+    everyone = [lv for i, lv in enumerate(LOSS_LEVELS) if all(None not in counts[i] for counts in ladders)]
+    assert level == (min(everyone) if everyone else None)
+
+
+def _cell(sampler: str, steps: list, end: float) -> dict:
+    """A claim-graph row: every seed reaches the three upper levels at ``steps`` (× 1, 2, 3), none the lower."""
+    counts = [[s * k for s in steps] for k in (1, 2, 3)] + [[None] * len(steps)] * (len(LOSS_LEVELS) - 3)
+    return _row(counts, len(steps), graph="cora", sampler=sampler, batch_size=16, train_loss=end, train_loss_se=0.01,
+                gradient_variance=1.0, gradient_variance_se=0.1, steps_to_target=100, steps_to_target_se=5,
+                seeds_reached=len(steps), test_f1_micro=0.8, test_f1_micro_se=0.01, variance_stochastic=1.0,
+                variance_stochastic_se=0.1, variance_embedding=0.0, variance_embedding_se=0.0,
+                seconds_per_epoch=1.0, target_val_f1=0.84)
+
+
+@pytest.mark.parametrize("mvs, verdict", [([40, 42, 44], "yes"), ([58, 62, 66], "yes, within one s.e."),
+                                          ([80, 82, 84], "no")])
+def test_the_claims_loss_table_reads_the_lowest_common_level(mvs, verdict):
+    rows = [_cell("mvs", mvs, 0.1), _cell("uniform", [60, 64, 68], 0.2), _cell("sage", [70, 72, 74], 0.15)]
+    table = markdown_tables({"results": rows, "settings": {"graphs": ["cora"]}})
+    line = next(x for x in table["claim_loss"].splitlines() if x.startswith("| cora"))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    # the third level (× 3) is the lowest every seed reaches
+    assert cells[2] == f"{LOSS_LEVELS[2]:g}" and cells[6] == verdict
+    assert cells[4] == "192 ± 7" and cells[7:] == ["0.100 ± 0.010", "0.200 ± 0.010", "0.150 ± 0.010"]
+    ladder = table["loss_ladder"].splitlines()
+    assert len(ladder) == 2 + 3 and ladder[2].split("|")[-2].strip() == "0 of 3"  # uniform never got to 0.05
