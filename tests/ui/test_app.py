@@ -154,6 +154,8 @@ def test_gnn_sampling_draws_switches_and_trains_in_the_page(page, app_url):
     assert "validation F1 against mini-batches" not in page.evaluate(titles)
     page.get_by_text("Validation F1 against mini-batches", exact=True).click()
     page.wait_for_function(f"({titles})().includes('validation F1 against mini-batches')", timeout=60_000)
+    page.get_by_text("Training loss against mini-batches", exact=True).click()
+    page.wait_for_function(f"({titles})().includes('training loss against mini-batches')", timeout=60_000)
     assert page.locator("text=Traceback").count() == 0
     assert not page.console_errors, page.console_errors
 

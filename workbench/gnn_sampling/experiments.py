@@ -41,8 +41,8 @@ GRAPHS = {"cora": lambda: from_planetoid("cora"), "citeseer": lambda: from_plane
 #: Cora's full batch ends near 0.87)
 TARGETS = {"cora": 0.84, "citeseer": 0.70, "sbm-10k": 0.88, "sbm-100k": 0.88, "sbm-1m": 0.88}
 PLANETOID = ("cora", "citeseer")
-#: the full-batch training losses whose first crossing the loss ladder counts (the paper's Fig. 4 compares samplers
-#: by the training loss); the claim reads the lowest that every seed of MVS, uniform and GraphSAGE reaches
+#: the full-batch training losses whose first crossing the loss ladder counts (the paper's Fig. 4 compares MVS and
+#: uniform sampling by the training loss); the claim reads the lowest that every seed of those two reaches
 LOSS_LEVELS = (0.5, 0.3, 0.2, 0.1, 0.05)
 TASK_VERSION = 4
 
@@ -364,7 +364,7 @@ def markdown_tables(data: dict) -> dict[str, str]:
                                                                  zip(counts, trio))
                 + f" | {_fewer(counts[0], counts[1:])} |")
             if all("steps_to_loss" in r for r in trio):
-                level = claim_loss_level(list(trio))
+                level = claim_loss_level(list(trio[:2]))  # the pair the paper's Fig. 4 compares
                 counts = [_at_loss(r, level) for r in trio] if level is not None else None
                 claim_loss.append(f"| {graph} | {b:,} | " + (
                     f"{level:g} | " + " | ".join(_steps(c, len(r["seeds"])) for c, r in zip(counts, trio))

@@ -1,8 +1,9 @@
 """Dashboard "where a sampler's gradient noise comes from": choose a graph, a sampler and a batch size; see which
 nodes one drawn batch computes with (coloured by their probability of being drawn), each training node's
 probability against its gradient norm (MVS's rule ``p_i = min(1, ḡ_i / μ)``), both variance components over
-training, and convergence against mini-batches and against seconds, every sampler side by side from the shipped
-full run (``docs/results/gnn_sampling.json``). Train runs the chosen sampler live, off the server's event loop."""
+training, and convergence (validation F1 against mini-batches and against seconds, the full-batch training loss
+against mini-batches), every sampler side by side from the shipped full run (``docs/results/gnn_sampling.json``).
+Train runs the chosen sampler live, off the server's event loop."""
 
 from __future__ import annotations
 
@@ -378,8 +379,7 @@ class Explorer(ExplorerBase):
 
     def main_view(self):
         # one of the four drawn at a time (opened when chosen): the page loads in under 1.5 s
-        training = pn.Tabs(("Gradient variance: stochastic (which nodes) and embedding (which neighbours)",
-                            self._variance_pane),
+        training = pn.Tabs(("Gradient variance: both parts", self._variance_pane),
                            ("Validation F1 against mini-batches", self._steps_pane),
                            ("… against seconds", self._seconds_pane),
                            ("Training loss against mini-batches", self._loss_pane), dynamic=True,
