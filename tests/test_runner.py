@@ -148,8 +148,11 @@ def test_exported_tasks_import_into_another_cache(tmp_path):
     Runner(workers=0, cache_dir=a).run("demo", grid(4, log), 1)
     records = export_cache("demo", a)
     assert len(records) == 4 and import_cache(records, b) == 4 and import_cache(records, b) == 0
+    Runner(workers=0, cache_dir=a).run("demo", grid(2, log), 2)  # a newer version of two of them
+    assert len(export_cache("demo", a)) == 6 and [r["version"] for r in export_cache("demo", a, version=2)] == [2, 2]
+    assert len(export_cache("demo", a, version=1)) == 4 and export_cache("demo", a, version=3) == []
     assert Runner(workers=0, cache_dir=b).run("demo", grid(4, log), 1) == [{"x": x, "square": x * x} for x in range(4)]
-    assert len(calls(log)) == 4  # nothing computed again on "the other machine"
+    assert len(calls(log)) == 4 + 2  # the two of version 2; nothing computed again on "the other machine"
     with pytest.raises(ValueError, match=r"records\[0\]: expected a task record"):
         import_cache([{"fn": "m:f"}], b)
 
@@ -171,11 +174,16 @@ def test_the_cache_command_writes_and_reads_gzip_when_the_name_ends_in_gz(tmp_pa
 
     from workbench.cli import main
 
+    from workbench.nm_sparsity.experiments import TASK_VERSION
+
     log = tmp_path / "calls.log"
     monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path / "a"))
-    Runner(workers=0).run("nm_sparsity", grid(3, log), 1)
-    plain, packed = tmp_path / "tasks.jsonl", tmp_path / "tasks.jsonl.gz"
-    assert main(["cache", "export", "nm_sparsity", "-o", str(plain)]) == 0
+    Runner(workers=0).run("nm_sparsity", grid(2, log), "stale")  # an older version's tasks stay in the cache
+    Runner(workers=0).run("nm_sparsity", grid(3, log), TASK_VERSION)
+    plain, packed, every = tmp_path / "tasks.jsonl", tmp_path / "tasks.jsonl.gz", tmp_path / "all.jsonl"
+    assert main(["cache", "export", "nm_sparsity", "--all-versions", "-o", str(every)]) == 0
+    assert len(every.read_text().splitlines()) == 2 + 3
+    assert main(["cache", "export", "nm_sparsity", "-o", str(plain)]) == 0  # the current version's only
     assert main(["cache", "export", "nm_sparsity", "-o", str(packed)]) == 0
     assert packed.read_bytes()[:2] == b"\x1f\x8b"  # gzip's magic number, not text
     with gzip.open(packed, "rt") as f:
@@ -184,5 +192,6 @@ def test_the_cache_command_writes_and_reads_gzip_when_the_name_ends_in_gz(tmp_pa
     capsys.readouterr()
     assert main(["cache", "import", str(packed)]) == 0
     assert "3 new of 3 task records" in capsys.readouterr().out
-    assert Runner(workers=0).run("nm_sparsity", grid(3, log), 1) == [{"x": x, "square": x * x} for x in range(3)]
-    assert len(calls(log)) == 3  # the second cache answered from the imported records: nothing computed again
+    assert Runner(workers=0).run("nm_sparsity", grid(3, log), TASK_VERSION) == [{"x": x, "square": x * x}
+                                                                                for x in range(3)]
+    assert len(calls(log)) == 2 + 3  # the second cache answered from the imported records: nothing computed again

@@ -103,8 +103,16 @@ def _cmd_data(_args) -> int:
     return 0
 
 
+def _task_version(slug: str):
+    """The topic's current ``TASK_VERSION`` (its full run's tasks), None if its experiments module has none."""
+    import importlib
+
+    return getattr(importlib.import_module(f"workbench.{slug}.experiments"), "TASK_VERSION", None)
+
+
 def _cmd_cache(args) -> int:
-    """``cache export SLUG [-o FILE]``: one JSON object per line per finished task; ``cache import FILE``. A file
+    """``cache export SLUG [-o FILE] [--all-versions]``: one JSON object per line per finished task of the topic's
+    current task version (every version with ``--all-versions``); ``cache import FILE``. A file
     whose name ends in ``.gz`` is written and read gzip-compressed (task records with curves compress about 4×)."""
     import gzip
     import json
@@ -118,7 +126,8 @@ def _cmd_cache(args) -> int:
         if args.target not in TOPICS:
             print(f"workbench cache: unknown topic {args.target!r}; valid slugs: {', '.join(TOPICS)}", file=sys.stderr)
             return 2
-        lines = "".join(json.dumps(r) + "\n" for r in export_cache(args.target))
+        version = None if args.all_versions else _task_version(args.target)
+        lines = "".join(json.dumps(r) + "\n" for r in export_cache(args.target, version=version))
         if args.output:
             with _open(args.output, "w") as f:
                 f.write(lines)
@@ -181,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("action", choices=["export", "import"])
     s.add_argument("target", help="export: a topic's slug; import: a file that export wrote (.gz: gzip)")
     s.add_argument("-o", "--output", help="export: write here instead of stdout (a name ending in .gz: gzip)")
+    s.add_argument("--all-versions", action="store_true",
+                   help="export: also the tasks of the topic's older task versions (default: its current one)")
     s.set_defaults(func=_cmd_cache)
     return p
 

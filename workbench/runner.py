@@ -190,17 +190,20 @@ def require_complete(topic: str, results: list) -> list:
     return results
 
 
-def export_cache(topic: str, cache_dir: Path | None = None) -> list[dict]:
+def export_cache(topic: str, cache_dir: Path | None = None, version=None) -> list[dict]:
     """Every finished task of ``topic`` in the cache, as the records the cache holds (parameters, result, version,
     seconds, host, commit): what :func:`import_cache` takes on another machine, so that a run can be finished
-    there, or its finished part kept beside its results."""
+    there, or its finished part kept beside its results. ``version``: only the tasks of that version (the cache
+    keeps a task's older versions beside it); None: all."""
     root = Path(cache_dir or runs_dir()) / topic
     records = []
     for path in sorted(root.glob("*/*.json")):
         try:
-            records.append(json.loads(path.read_text()))
+            record = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
+        if version is None or record.get("version") == version:
+            records.append(record)
     return records
 
 
