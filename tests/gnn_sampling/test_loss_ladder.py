@@ -1,15 +1,14 @@
 """The full-batch training loss each evaluation records (the paper's Fig. 4 compares samplers by it), the
 mini-batches to each level of the loss ladder, and the claim's loss table."""
 
-import math
-
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workbench.gnn_sampling.blocks import exact_minibatch
-from workbench.gnn_sampling.experiments import LOSS_LEVELS, claim_loss_level, markdown_tables, steps_to_loss
+from workbench.gnn_sampling.experiments import (LOSS_LEVELS, _count, claim_loss_level, markdown_tables,
+                                                steps_to_loss)
 from workbench.gnn_sampling.training import batch_loss, evaluate
 
 LOSSES = st.floats(0, 5, allow_nan=False, allow_subnormal=False)
@@ -46,13 +45,7 @@ def test_steps_to_loss_is_the_first_crossing_and_comes_later_for_a_lower_level(l
 
 def _row(counts: list, seeds: int = 3, **extra) -> dict:
     """A :func:`reproduce` row whose ladder has per level the per-seed step counts ``counts`` (None: never)."""
-    ladder = []
-    for level, per_seed in zip(LOSS_LEVELS, counts):
-        done = [c for c in per_seed if c is not None]
-        mean = sum(done) / len(done) if len(done) == len(per_seed) else None
-        se = (math.sqrt(sum((c - mean) ** 2 for c in done) / (len(done) - 1) / len(done))
-              if mean is not None and len(done) > 1 else None)
-        ladder.append({"loss": level, "steps": mean, "steps_se": se, "seeds_reached": len(done)})
+    ladder = [{"loss": level, **_count(per_seed)} for level, per_seed in zip(LOSS_LEVELS, counts)]
     return {"steps_to_loss": ladder, "seeds": list(range(seeds)), **extra}
 
 

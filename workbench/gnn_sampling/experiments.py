@@ -293,10 +293,11 @@ def plus_minus(mean, se, fmt: str) -> str:
     return format(mean, fmt) + ("" if se is None else f" ± {format(se, fmt)}")
 
 
-def _steps(count: dict, seeds: int) -> str:
-    """A step-count cell: ``count`` has ``steps``, ``steps_se``, ``seeds_reached`` (of ``seeds``)."""
+def _steps(count: dict, seeds: int, missed: str = " seeds reached it") -> str:
+    """A step-count cell: ``count`` has ``steps``, ``steps_se``, ``seeds_reached`` (of ``seeds``); where some seed
+    never got there, "k of n" and ``missed``."""
     if count["steps"] is None:
-        return f"{count.get('seeds_reached', 0)} of {seeds} seeds reached it"
+        return f"{count.get('seeds_reached', 0)} of {seeds}{missed}"
     return plus_minus(count["steps"], count["steps_se"], ".0f")
 
 
@@ -391,9 +392,5 @@ def _loss_ladder(data: dict) -> str:
                                          SAMPLER_ORDER.index(r["sampler"]))):
         lines.append(f"| {r['graph']} | {r['batch_size']:,} | {r['sampler']} | "
                      f"{plus_minus(r['train_loss'], r['train_loss_se'], '.3f')} | "
-                     + " | ".join(_short_steps(_at_loss(r, lv), len(r["seeds"])) for lv in levels) + " |")
+                     + " | ".join(_steps(_at_loss(r, lv), len(r["seeds"]), missed="") for lv in levels) + " |")
     return "\n".join(lines)
-
-
-def _short_steps(count: dict, seeds: int) -> str:
-    return _steps(count, seeds) if count["steps"] is not None else f"{count['seeds_reached']} of {seeds}"
