@@ -9,7 +9,7 @@ from workbench.gnn_sampling.experiments import FULL, QUICK, Settings, reproduce,
 
 KEYS = {"graph", "sampler", "batch_size", "test_f1_micro", "gradient_variance", "variance_embedding",
         "variance_stochastic", "steps_to_target", "seconds_per_epoch", "seeds", "curve", "variance_along", "train_loss",
-        "steps_to_loss"}
+        "steps_to_loss", "steps_to_val_f1"}
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -32,6 +32,11 @@ def test_quick_run_has_every_sampler_with_the_documented_keys(quick):
         assert r["train_loss"] == r["curve"][-1]["train_loss"] < math.log(7), r["sampler"]
         counts = [lv["steps"] for lv in r["steps_to_loss"] if lv["steps"] is not None]
         assert counts == sorted(counts), r["sampler"]  # a lower loss is reached no sooner
+        ladder = r["steps_to_val_f1"]
+        assert [lv["val_f1"] for lv in ladder] == [0.8, 0.82, 0.84, 0.86, 0.88]  # Cora's target 0.84 ± 0.04
+        counts = [lv["steps"] for lv in ladder if lv["steps"] is not None]
+        assert counts == sorted(counts), r["sampler"]  # a higher F1 is reached no sooner
+        assert ladder[2]["steps"] == r["steps_to_target"], r["sampler"]  # the target is the ladder's middle
     assert rows["full"]["batch_size"] == 1208  # the full batch holds every training node
     assert rows["full"]["gradient_variance"] < 1e-12  # the reference against itself
     assert rows["uniform"]["variance_embedding"] < 1e-12  # exact computation: only the batch is random

@@ -50,8 +50,9 @@ def batch_loss(model: GCN, X: torch.Tensor, y: torch.Tensor, batch: MiniBatch, h
 
 
 def f1_micro(pred: torch.Tensor, y: torch.Tensor) -> float:
-    """F1-micro of a single-label prediction: the accuracy."""
-    return float((pred == y).float().mean()) if len(y) else float("nan")
+    """F1-micro of a single-label prediction: the accuracy, ``k / n`` in float64 (in float32, 420 / 500 would be
+    0.83999997, short of a target of 0.84)."""
+    return int((pred == y).sum()) / len(y) if len(y) else float("nan")
 
 
 def evaluate(model: GCN, graph: Graph, full_nodes: MiniBatch | None = None) -> dict:
