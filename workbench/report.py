@@ -11,7 +11,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["Report"]
+__all__ = ["Report", "grid_notes"]
 
 
 def _fmt(v) -> str:
@@ -22,6 +22,21 @@ def _fmt(v) -> str:
     if isinstance(v, (list, tuple)):
         return ":".join(str(x) for x in v)
     return str(v)
+
+
+def grid_notes(notes: list[str], tasks: int, runner, seconds: float, quick: str | None = None,
+               partial_detail: str = "") -> list[str]:
+    """The notes of a task grid's report, in the order every topic prints them: a partial run's warning
+    (``runner.missing`` of the ``tasks`` not computed yet; ``partial_detail`` ends its sentence), ``quick`` (what a
+    quick run leaves out; None for a full run), the topic's own ``notes``, and the grid's size, where it ran
+    (``runner.describe()``) and the ``seconds`` the report took."""
+    out = []
+    if runner.missing:
+        out.append(f"PARTIAL: {runner.missing} of {tasks} tasks are not computed yet (a report from the cache)"
+                   f"{partial_detail}.")
+    if quick:
+        out.append(quick)
+    return out + list(notes) + [f"{tasks} tasks ({runner.describe()}). Took {seconds:.1f} s."]
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """The full-batch training loss each evaluation records (the paper's Fig. 4 compares samplers by it), the
-mini-batches to each level of the loss ladder, and the claim's loss table."""
+mini-batches to each level of the loss ladder (their first crossing: ``test_val_ladder.py``), and the claim's loss
+table."""
 
 import pytest
 import torch
@@ -7,11 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workbench.gnn_sampling.blocks import exact_minibatch
-from workbench.gnn_sampling.experiments import (LOSS_LEVELS, _count, claim_loss_level, markdown_tables,
-                                                steps_to_loss)
+from workbench.gnn_sampling.experiments import LOSS_LEVELS, _count, claim_loss_level, markdown_tables
 from workbench.gnn_sampling.training import batch_loss, evaluate
-
-LOSSES = st.floats(0, 5, allow_nan=False, allow_subnormal=False)
 
 
 def test_the_recorded_losses_are_the_exact_means_over_the_training_and_validation_nodes(graph, trained):
@@ -27,20 +25,6 @@ def test_the_recorded_losses_are_the_exact_means_over_the_training_and_validatio
             # the same sums in another order: float32 round-off, relative 1e-5
             assert record[key] == pytest.approx(exact, rel=1e-5), key
     trained.train()
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(LOSSES, min_size=1, max_size=40), LOSSES, LOSSES)
-def test_steps_to_loss_is_the_first_crossing_and_comes_later_for_a_lower_level(losses, level, lower):
-    curve = [{"step": 5 * (i + 1), "train_loss": v} for i, v in enumerate(losses)]
-    step = steps_to_loss(curve, level)
-    if step is None:
-        assert all(v > level for v in losses)
-    else:
-        i = step // 5 - 1
-        assert losses[i] <= level and all(v > level for v in losses[:i])
-    later = steps_to_loss(curve, min(level, lower))
-    assert later is None or (step is not None and later >= step)
 
 
 def _row(counts: list, seeds: int = 3, **extra) -> dict:

@@ -1,14 +1,15 @@
-"""Mini-batches to each validation F1 of the ladder around the target: exact hits count (the F1 is ``k / n``, and
-records in float32 are read with a tolerance), the ladder's levels, the table, and the reproduce rows read the
-counts from the curves rather than the tasks' own."""
+"""Mini-batches to a level (a validation F1 of the ladder around the target, or a training loss): the first
+crossing; for the F1, exact hits count (the F1 is ``k / n``, and records in float32 are read with a tolerance); the
+ladder's levels, its table, and reproduce's rows, which read the counts from the curves rather than the tasks' own."""
 
 import numpy as np
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbench.gnn_sampling.experiments import (F1_TOLERANCE, TARGETS, VAL_OFFSETS, _count, _val_ladder, reproduce,
-                                                steps_to_val_f1, val_levels)
+from workbench.gnn_sampling.experiments import (F1_TOLERANCE, LOSS_LEVELS, TARGETS, VAL_OFFSETS, _count, _val_ladder,
+                                                reproduce, steps_to_loss, steps_to_val_f1, val_levels)
 from workbench.gnn_sampling.training import PARTS, f1_micro
 
 
@@ -28,20 +29,29 @@ def test_a_float32_record_of_an_exact_hit_reaches_the_target_and_one_node_fewer_
     assert 0.88 - short > 10 * F1_TOLERANCE and steps_to_val_f1([{"step": 5, "val_f1": short}], 0.88) is None
 
 
+#: F1 values as k / n, and losses that may tie a level exactly
 FRACTIONS = st.integers(1, 2_000).flatmap(lambda n: st.integers(0, n).map(lambda k: k / n))
+LOSSES = st.one_of(st.floats(0, 5, allow_nan=False, allow_subnormal=False), st.sampled_from(LOSS_LEVELS))
+#: (function, record key, values, "reached" for a value and a level, the harder of two levels)
+CROSSINGS = {"validation F1": (steps_to_val_f1, "val_f1", FRACTIONS, lambda v, lv: v >= lv - F1_TOLERANCE, max),
+             "training loss": (steps_to_loss, "train_loss", LOSSES, lambda v, lv: v <= lv, min)}
 
 
+@pytest.mark.parametrize("measure", list(CROSSINGS))
 @settings(max_examples=200, deadline=None)
-@given(st.lists(FRACTIONS, min_size=1, max_size=40), FRACTIONS, FRACTIONS)
-def test_steps_to_val_f1_is_the_first_crossing_and_comes_later_for_a_higher_level(f1s, level, higher):
-    curve = [{"step": 5 * (i + 1), "val_f1": v} for i, v in enumerate(f1s)]
-    step = steps_to_val_f1(curve, level)
+@given(data=st.data())
+def test_steps_to_a_level_is_the_first_crossing_and_a_harder_level_comes_no_sooner(measure, data):
+    fn, key, values, reached, harder = CROSSINGS[measure]
+    seq = data.draw(st.lists(values, min_size=1, max_size=40))
+    level, other = data.draw(values), data.draw(values)
+    curve = [{"step": 5 * (i + 1), key: v} for i, v in enumerate(seq)]
+    step = fn(curve, level)
     if step is None:
-        assert all(v < level for v in f1s)
+        assert not any(reached(v, level) for v in seq)
     else:
         i = step // 5 - 1
-        assert f1s[i] >= level - F1_TOLERANCE and all(v < level for v in f1s[:i])
-    later = steps_to_val_f1(curve, max(level, higher))
+        assert reached(seq[i], level) and not any(reached(v, level) for v in seq[:i])
+    later = fn(curve, harder(level, other))
     assert later is None or (step is not None and later >= step)
 
 

@@ -21,7 +21,7 @@ from workbench.aux_weighting.tasks import AUXILIARY, TaskGraph, check_tasks, pre
 from workbench.aux_weighting.training import METHODS, TrainConfig, iter_train
 from workbench.checks import check_int, check_names
 from workbench.graphs import load_planetoid
-from workbench.report import Report
+from workbench.report import Report, grid_notes
 from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
 
@@ -213,15 +213,12 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     data = {"topic": "aux_weighting", "quick": quick, "seed": seed, "results": rows, "weights": weights,
             "dropped": dropped, "settings": asdict(cfg), "tasks": len(grid), "tasks_missing": runner.missing,
             "seconds": time.perf_counter() - t0}
-    notes = ["Test accuracy at the epoch of best validation accuracy; mean and standard deviation over seeds.",
-             f"{len(grid)} tasks ({runner.describe()}). Took {data['seconds']:.1f} s."]
-    if quick:
-        notes.insert(0, "Quick run: Cora, one seed, 100 epochs; the full run adds Citeseer, 5 seeds, 200 epochs, "
-                        f"meta with each auxiliary task left out, and every method with {FULL.few_labels} labels per "
-                        "class.")
-    if runner.missing:
-        notes.insert(0, f"PARTIAL: {runner.missing} of {len(grid)} tasks are not computed yet (a report from the "
-                        "cache).")
+    notes = grid_notes(
+        ["Test accuracy at the epoch of best validation accuracy; mean and standard deviation over seeds."],
+        len(grid), runner, data["seconds"],
+        quick="Quick run: Cora, one seed, 100 epochs; the full run adds Citeseer, 5 seeds, 200 epochs, meta with "
+              f"each auxiliary task left out, and every method with {FULL.few_labels} labels per class."
+        if quick else None)
     return Report("Meta-learned weights for auxiliary tasks (AUX-TS, Han et al., KDD 2021) against five baselines",
                   data, table, notes)
 

@@ -25,7 +25,7 @@ from workbench.classification import evaluate, fit_classifier
 from workbench.compression.budget import METHODS, check_budget, compress_at_budget
 from workbench.compression.frontier import RECIPES, compressible_layers, model_data, trained_model
 from workbench.compression.model import compress_model
-from workbench.report import Report
+from workbench.report import Report, grid_notes
 from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
 
@@ -190,18 +190,13 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     data = {"topic": "compression", "quick": quick, "seed": seed, "results": rows,
             "settings": asdict(cfg) | {"finetune_lr": FINETUNE_LR}, "tasks": len(grid),
             "tasks_missing": runner.missing, "seconds": time.perf_counter() - t0}
-    notes = [
+    notes = grid_notes([
         "Each method uses its best configuration that fits the budget on every layer (bits per weight as stored: "
         "values, positions, codebooks, scales); SQF's factors are then fine-tuned with their supports fixed.",
         "The paper's own tables are not reproduced: only its abstract could be read (docs/compression.md).",
-        f"{len(grid)} tasks ({runner.describe()}). Took {data['seconds']:.1f} s.",
-    ]
-    if quick:
-        notes.insert(0, "Quick run: the digits MLP, one seed, 1 and 2 bits per weight, a small search; the full run "
-                        "adds the MNIST CNN, 3 and 4 bits, 3 seeds of the MLP and the full search.")
-    if runner.missing:
-        notes.insert(0, f"PARTIAL: {runner.missing} of {len(grid)} tasks are not computed yet (a report from the "
-                        "cache).")
+    ], len(grid), runner, data["seconds"],
+        quick="Quick run: the digits MLP, one seed, 1 and 2 bits per weight, a small search; the full run adds the "
+              "MNIST CNN, 3 and 4 bits, 3 seeds of the MLP and the full search." if quick else None)
     return Report("Quantized sparse weight decomposition (Kuzmin et al. 2022): SQF against its baselines at equal "
                   "bits", data, table, notes)
 

@@ -26,7 +26,7 @@ from workbench.gnn_sampling.model import GCN
 from workbench.gnn_sampling.samplers import SAMPLERS, make_sampler
 from workbench.gnn_sampling.sbm import sbm_graph
 from workbench.gnn_sampling.training import PARTS, gradient_variance, iter_train
-from workbench.report import Report
+from workbench.report import Report, grid_notes
 from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
 
@@ -292,15 +292,12 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     data = {"topic": "gnn_sampling", "quick": quick, "seed": seed, "results": rows, "settings": asdict(cfg),
             "targets": TARGETS, "tasks": len(grid), "tasks_missing": runner.missing,
             "seconds": time.perf_counter() - t0}
-    notes = ["Gradient variance: E|g - grad f|^2 over the run's last checkpoint's draws (dropout off); stochastic: the "
-             "same batches computed exactly; embedding: the approximate against the exact batch gradient.",
-             f"{len(grid)} tasks ({runner.describe()}). Took {data['seconds']:.1f} s."]
-    if quick:
-        notes.insert(0, "Quick run: Cora, batch 64, one seed, 120 steps; the full run adds Citeseer, a 100k-node "
-                        "SBM graph, batch 16 and 5 seeds (3 on the SBM graph).")
-    if runner.missing:
-        notes.insert(0, f"PARTIAL: {runner.missing} of {len(grid)} tasks are not computed yet (a report from the "
-                        "cache).")
+    notes = grid_notes(
+        ["Gradient variance: E|g - grad f|^2 over the run's last checkpoint's draws (dropout off); stochastic: the "
+         "same batches computed exactly; embedding: the approximate against the exact batch gradient."],
+        len(grid), runner, data["seconds"],
+        quick="Quick run: Cora, batch 64, one seed, 120 steps; the full run adds Citeseer, a 100k-node SBM graph, "
+              "batch 16 and 5 seeds (3 on the SBM graph)." if quick else None)
     return Report("Minimal variance sampling for GNN training (Cong et al., KDD 2020): samplers side by side", data,
                   table, notes)
 

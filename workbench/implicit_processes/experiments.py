@@ -23,7 +23,7 @@ from workbench.implicit_processes.assumed import AssumedOscillator
 from workbench.implicit_processes.gp import ExactGP, SparseVariationalGP
 from workbench.implicit_processes.sip import N_INDUCING, SIP
 from workbench.implicit_processes.vi_bnn import VIBNN
-from workbench.report import Report
+from workbench.report import Report, grid_notes
 from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
 
@@ -238,18 +238,15 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
             "settings": asdict(cfg), "tasks": len(grid), "tasks_missing": runner.missing,
             "seconds": time.perf_counter() - t0}
     notes = ["Negative test log-likelihood (lower is better), RMSE and CRPS in the units of y; mean ± standard "
-             "deviation over splits (90/10).",
-             f"{len(grid)} tasks ({runner.describe()}). Took {data['seconds']:.1f} s."]
+             "deviation over splits (90/10)."]
     if cfg.split_source == "released":
         notes.insert(0, "Splits: the released code's permutations on the bimodal and heteroscedastic sets, seeded "
                         "permutations on the others.")
-    if quick:
-        notes.insert(0, "Quick run: the bimodal set, one split, 900 training points, SIP with the neural-sampler prior "
-                        "and the baselines on shorter schedules; the full run has five data sets, both SIP priors, 5 "
-                        "splits and the model-bias case.")
-    if runner.missing:
-        notes.insert(0, f"PARTIAL: {runner.missing} of {len(grid)} tasks are not computed yet (a report from the "
-                        "cache).")
+    notes = grid_notes(
+        notes, len(grid), runner, data["seconds"],
+        quick="Quick run: the bimodal set, one split, 900 training points, SIP with the neural-sampler prior and the "
+              "baselines on shorter schedules; the full run has five data sets, both SIP priors, 5 splits and the "
+              "model-bias case." if quick else None)
     return Report("Sparse Implicit Processes (Santana et al., 2022) against GP, SVGP and VI BNN", data, table, notes)
 
 

@@ -28,7 +28,7 @@ from workbench.pruning.masks import layer_sparsity, model_sparsity, prunable_lay
 from workbench.pruning.models import MODELS, model_spec
 from workbench.pruning.pruner import Pruner
 from workbench.pruning.schedules import Schedule, check_sparsity
-from workbench.report import Report
+from workbench.report import Report, grid_notes
 from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
 
@@ -257,14 +257,11 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         "from scratch for the dense epochs plus the fine-tuning); accuracy on held-out test examples.",
         "The survey's 'pruned parameter efficiency' is not reported: its definition could not be confirmed from the "
         "survey's text (docs/pruning.md says what was checked); the accuracy drop against dense is reported instead.",
-        f"{len(grid)} tasks ({runner.describe()}). Took {data['seconds']:.1f} s.",
     ]
-    if quick:
-        notes.insert(0, "Quick run: the digits MLP only, one seed; the full run (no --quick) adds the MNIST CNN "
-                        "(3 seeds) and the 1.09M-parameter ResNet, and 5 seeds of the MLP.")
-    if runner.missing:
-        notes.insert(0, f"PARTIAL: {runner.missing} of {len(grid)} tasks are not computed yet (a report from the "
-                        "cache); each row lists the seeds it has.")
+    notes = grid_notes(
+        notes, len(grid), runner, data["seconds"], partial_detail="; each row lists the seeds it has",
+        quick="Quick run: the digits MLP only, one seed; the full run (no --quick) adds the MNIST CNN (3 seeds) and "
+              "the 1.09M-parameter ResNet, and 5 seeds of the MLP." if quick else None)
     return Report("Sparsity in Deep Learning (Hoefler et al., JMLR 2021): pruning methods side by side", data, table,
                   notes)
 

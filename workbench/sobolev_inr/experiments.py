@@ -16,7 +16,7 @@ import torch
 
 from kernels.image_gradients import GRADIENT_KINDS
 from workbench.checks import check_int, check_names, check_real
-from workbench.report import Report
+from workbench.report import Report, grid_notes
 from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
 from workbench.sobolev_inr.gradient_domain import RECONSTRUCTION_METHODS, reconstruct_from_gradients
@@ -223,14 +223,11 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
              f"λ = {cfg.lam:g}, {cfg.kernel} derivatives, seed {seed} for both losses.",
              *[f"Gradients only, {p['image']} {p['shape'][0]}×{p['shape'][1]} ({p['kernel']}, {p['method']}, "
                f"{p['steps']} steps): {p['psnr']:.2f} dB ({p['psnr_mean_matched']:.2f} dB with the mean matched)."
-               for p in poisson],
-             f"{len(grid)} tasks ({runner.describe()}). Took {data['seconds']:.1f} s."]
-    if quick:
-        notes.insert(0, "Quick run: camera and astronaut cropped to 48×48, 200 steps, camera at 32×32 from its "
-                        "gradients; the full run fits the five Set5 images whole, 1,000 steps.")
-    if runner.missing:
-        notes.insert(0, f"PARTIAL: {runner.missing} of {len(grid)} tasks are not computed yet (a report from the "
-                        "cache).")
+               for p in poisson]]
+    notes = grid_notes(
+        notes, len(grid), runner, data["seconds"],
+        quick="Quick run: camera and astronaut cropped to 48×48, 200 steps, camera at 32×32 from its gradients; the "
+              "full run fits the five Set5 images whole, 1,000 steps." if quick else None)
     return Report("Sobolev training of implicit neural representations (Yuan et al., 2022)", data, table, notes)
 
 

@@ -18,7 +18,7 @@ import torch
 
 from kernels import SURROGATES
 from workbench.checks import check_int, check_names, check_real
-from workbench.report import Report
+from workbench.report import Report, grid_notes
 from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
 from workbench.spiking_traffic.baselines import (RateMLP, SequenceCNN, fit_trees, raw_features, raw_sequence,
@@ -260,16 +260,12 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
             "per_class": per_class, "confusion": confusion, "sweep": sweep, "histories": histories,
             "settings": asdict(cfg), "tasks": len(grid), "tasks_missing": runner.missing,
             "seconds": time.perf_counter() - t0}
-    notes = ["Accuracy on the 1,291 validation flows of ISCX VPN-nonVPN (5 classes), mean ± standard deviation over "
-             "seeds; ops / flow: synaptic operations (SNN, event-driven), multiply-accumulates (MLP, CNN), "
-             "comparisons (trees); parameters of the trees: their nodes.",
-             f"{len(grid)} tasks ({runner.describe()}). Took {data['seconds']:.1f} s."]
-    if quick:
-        notes.insert(0, "Quick run: one seed, 5 epochs, 100 boosting rounds; the full run has 3 seeds, 20 epochs and "
-                        "the SNN's hidden sizes, surrogates, time axes and gap inputs.")
-    if runner.missing:
-        notes.insert(0, f"PARTIAL: {runner.missing} of {len(grid)} tasks are not computed yet (a report from the "
-                        "cache).")
+    notes = grid_notes(
+        ["Accuracy on the 1,291 validation flows of ISCX VPN-nonVPN (5 classes), mean ± standard deviation over "
+         "seeds; ops / flow: synaptic operations (SNN, event-driven), multiply-accumulates (MLP, CNN), comparisons "
+         "(trees); parameters of the trees: their nodes."], len(grid), runner, data["seconds"],
+        quick="Quick run: one seed, 5 epochs, 100 boosting rounds; the full run has 3 seeds, 20 epochs and the SNN's "
+              "hidden sizes, surrogates, time axes and gap inputs." if quick else None)
     return Report("Spiking network for encrypted traffic (Rasteh et al., 2022) against MLP, CNN and trees", data,
                   table, notes)
 

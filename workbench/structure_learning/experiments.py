@@ -15,7 +15,7 @@ from typing import Callable
 import numpy as np
 
 from workbench.checks import check_names
-from workbench.report import Report
+from workbench.report import Report, grid_notes
 from workbench.results_pages import grid_status
 from workbench.runner import Runner, Task
 from workbench.structure_learning.baselines import FixedGraphGCN, accuracy, logreg_accuracy
@@ -220,14 +220,11 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
     data = {"topic": "structure_learning", "quick": quick, "seed": seed, "results": rows,
             "edge_removal": edge_removal, "settings": asdict(cfg), "tasks": len(grid), "tasks_missing": runner.missing,
             "seconds": time.perf_counter() - t0}
-    notes = [f"{len(seeds)} seed(s); splits as in the LDS code (stratified, random_state = seed); accuracy on the "
-             f"test nodes in %. {len(grid)} tasks ({runner.describe()}).", f"Took {data['seconds']:.1f} s."]
-    if runner.missing:
-        notes.insert(0, f"PARTIAL: {runner.missing} of {len(grid)} tasks are not computed yet (a report from the "
-                        "cache); each row lists the seeds it has.")
-    if quick:
-        notes.insert(0, "Quick run: Wine and Cancer only, one seed, k = 20, at most 12 outer iterations of 200 "
-                        "inner steps; the full run (no --quick) follows the paper's schedule.")
+    notes = grid_notes(
+        [f"{len(seeds)} seed(s); splits as in the LDS code (stratified, random_state = seed); accuracy on the test "
+         "nodes in %."], len(grid), runner, data["seconds"], partial_detail="; each row lists the seeds it has",
+        quick="Quick run: Wine and Cancer only, one seed, k = 20, at most 12 outer iterations of 200 inner steps; the "
+              "full run (no --quick) follows the paper's schedule." if quick else None)
     return Report("LDS: learning discrete graph structure for GNNs (Franceschi et al., ICML 2019), Table 1",
                   data, table, notes)
 
