@@ -340,9 +340,9 @@ def _val_ladder(data: dict) -> str:
     for graph in data.get("settings", {}).get("graphs", ()):
         for b in sorted({r["batch_size"] for r in rows if r["graph"] == graph and r["sampler"] == "mvs"}):
             by = {r["sampler"]: r for r in rows if r["graph"] == graph and r["batch_size"] == b}
-            if not {"mvs", "uniform", "sage"} <= set(by) or not all("steps_to_val_f1" in by[s] for s in by):
+            trio = tuple(by.get(s) for s in ("mvs", "uniform", "sage"))
+            if not all(r and "steps_to_val_f1" in r for r in trio):
                 continue
-            trio = (by["mvs"], by["uniform"], by["sage"])
             for i, level in enumerate(lv["val_f1"] for lv in trio[0]["steps_to_val_f1"]):
                 counts = [r["steps_to_val_f1"][i] for r in trio]
                 mark = " (the target)" if level == trio[0]["target_val_f1"] else ""
