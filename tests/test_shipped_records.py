@@ -3,14 +3,13 @@ today's code and with nothing computed, exactly the results its page's tables co
 (``docs/results/<slug>.json``): a change to how the rows are read from the tasks must regenerate that JSON (and
 the tables) or this fails, and a user who imports the records gets the published tables."""
 
-import gzip
 import importlib
 import json
 
 import pytest
 
 from workbench.results_pages import DOCS
-from workbench.runner import Runner, import_cache
+from workbench.runner import Runner, import_cache, read_task_records
 
 SHIPPED = sorted((DOCS / "results").glob("*.tasks.jsonl*"))
 
@@ -33,8 +32,7 @@ def test_some_topics_ship_their_task_records():
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name.split(".")[0])
 def test_shipped_task_records_assemble_the_published_results(path, tmp_path):
     slug = path.name.split(".tasks.jsonl")[0]
-    with (gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path)) as f:
-        records = [json.loads(line) for line in f if line.strip()]
+    records = read_task_records(path)
     ex = importlib.import_module(f"workbench.{slug}.experiments")
     assert {r["version"] for r in records} == {ex.TASK_VERSION}  # export writes the current version only
     assert import_cache(records, tmp_path) == len(records)

@@ -114,29 +114,23 @@ def _cmd_cache(args) -> int:
     """``cache export SLUG [-o FILE] [--all-versions]``: one JSON object per line per finished task of the topic's
     current task version (every version with ``--all-versions``); ``cache import FILE``. A file
     whose name ends in ``.gz`` is written and read gzip-compressed (task records with curves compress about 4×)."""
-    import gzip
     import json
 
-    def _open(path: str, mode: str):
-        return gzip.open(path, mode + "t", encoding="utf-8") if path.endswith(".gz") else open(path, mode)
-
-    from workbench.runner import export_cache, import_cache
+    from workbench.runner import export_cache, import_cache, read_task_records, write_task_records
 
     if args.action == "export":
         if args.target not in TOPICS:
             print(f"workbench cache: unknown topic {args.target!r}; valid slugs: {', '.join(TOPICS)}", file=sys.stderr)
             return 2
         version = None if args.all_versions else _task_version(args.target)
-        lines = "".join(json.dumps(r) + "\n" for r in export_cache(args.target, version=version))
+        records = export_cache(args.target, version=version)
         if args.output:
-            with _open(args.output, "w") as f:
-                f.write(lines)
+            write_task_records(records, args.output)
         else:
-            sys.stdout.write(lines)
+            sys.stdout.writelines(json.dumps(r) + "\n" for r in records)
         return 0
     try:
-        with _open(args.target, "r") as f:
-            records = [json.loads(line) for line in f if line.strip()]
+        records = read_task_records(args.target)
         new = import_cache(records)
     except (OSError, ValueError) as e:
         print(f"workbench cache: {e}", file=sys.stderr)

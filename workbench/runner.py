@@ -26,6 +26,7 @@ Example::
 from __future__ import annotations
 
 import datetime
+import gzip
 import hashlib
 import importlib
 import json
@@ -42,7 +43,7 @@ from typing import Any, Callable
 from workbench.cache import runs_dir
 
 __all__ = ["Task", "Runner", "TaskError", "TaskFailure", "default_workers", "cached_results", "export_cache",
-           "import_cache", "require_complete"]
+           "import_cache", "read_task_records", "write_task_records", "require_complete"]
 
 
 def _canonical(value: Any, what: str, sort_keys: bool = True) -> str:
@@ -205,6 +206,26 @@ def export_cache(topic: str, cache_dir: Path | None = None, version=None) -> lis
         if version is None or record.get("version") == version:
             records.append(record)
     return records
+
+
+def _records_file(path, mode: str):
+    """``path`` opened as text for ``mode`` ("r" or "w"), through gzip when its name ends in ``.gz``."""
+    if str(path).endswith(".gz"):
+        return gzip.open(path, mode + "t", encoding="utf-8")
+    return open(path, mode, encoding="utf-8")
+
+
+def write_task_records(records: list[dict], path) -> None:
+    """Write task records (:func:`export_cache`'s) to ``path``, one JSON object per line; gzip when the name ends in
+    ``.gz`` (records with training curves compress 4–10×)."""
+    with _records_file(path, "w") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in records))
+
+
+def read_task_records(path) -> list[dict]:
+    """The task records of a file :func:`write_task_records` (``workbench cache export``) wrote."""
+    with _records_file(path, "r") as f:
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def import_cache(records: list[dict], cache_dir: Path | None = None) -> int:
