@@ -97,11 +97,11 @@ def test_the_summary_takes_each_runs_own_target_step():
 @pytest.mark.parametrize("kwargs, name", [
     ({"graph": "reddit"}, "graph"), ({"sampler": "cluster"}, "sampler"), ({"batch_size": 0}, "batch_size"),
     ({"batch_size": 5000}, "batch_size"), ({"seed": -1}, "seed"), ({"eval_every": 0}, "eval_every"),
-    ({"steps": 0}, "steps"),
+    ({"steps": 0}, "steps"), ({"exact_step_every": -1}, "exact_step_every"), ({"options": ["on_the_fly"]}, "options"),
 ])
 def test_bad_input_to_a_run_is_named_before_training(kwargs, name):
     args = {"graph": "cora", "batch_size": 16, **kwargs}
-    with pytest.raises(ValueError) as err:
+    with pytest.raises((ValueError, TypeError)) as err:
         gain_over_training(**args)
     assert_names(err.value, name)
 
@@ -118,8 +118,17 @@ def test_the_command_prints_a_row_and_writes_every_run(tmp_path, capsys):
 @pytest.mark.parametrize("argv, name", [
     (["--batch-sizes", "16,many"], "--batch-sizes"), (["--seeds", "0"], "--seeds"),
     (["--graphs", "reddit", "--seeds", "1"], "graph"), (["--batch-sizes", "0", "--seeds", "1"], "batch_size"),
+    (["--sampler", "uniform", "--on-the-fly"], "--on-the-fly"),
 ])
 def test_the_command_names_a_bad_argument_and_exits_2(argv, name, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("python -m workbench.gnn_sampling.gain: " + name + ":"), err
+
+
+def test_options_update_the_grid_samplers_options():
+    from workbench.gnn_sampling.experiments import task_setup
+
+    _, _, s, _ = task_setup("cora", "mvs", 16, 0, {"on_the_fly": True})
+    assert s.on_the_fly and not s.use_history and s.refresh_every == 10  # the grid's Cora MVS, now on the fly
+    assert not task_setup("cora", "mvs", 16, 0)[2].on_the_fly

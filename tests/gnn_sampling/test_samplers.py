@@ -142,6 +142,7 @@ def test_every_sampler_trains_on_a_graph_with_isolated_nodes():
     (lambda g: make_sampler("mvs", g, 10, checkpoint_ratio=0.0), ("checkpoint_ratio",)),
     (lambda g: GCN(12, 4, dropout=1.0), ("dropout",)),
     (lambda g: list(iter_train(g, make_sampler("uniform", g, 10), 0)), ("steps",)),
+    (lambda g: list(iter_train(g, make_sampler("uniform", g, 10), 3, exact_step_every=-1)), ("exact_step_every",)),
 ])
 def test_bad_input_names_the_argument(graph, call, names):
     with pytest.raises((ValueError, TypeError)) as e:

@@ -119,13 +119,16 @@ def load_graph(name: str) -> Graph:
 LR = 0.01
 
 
-def task_setup(graph: str, sampler: str, batch_size: int, seed: int) -> tuple:
+def task_setup(graph: str, sampler: str, batch_size: int, seed: int, options: dict | None = None) -> tuple:
     """``(graph, batch size, sampler, model)`` of one grid task: the graph ``graph`` of :data:`GRAPHS`, the batch
     (every training node for ``full``, else ``batch_size`` capped there), ``sampler`` with its
-    :func:`sampler_options`, and the untrained GCN (2 layers, hidden 64, dropout 0.1) of ``seed``."""
+    :func:`sampler_options` (updated by ``options``, for runs outside the grid), and the untrained GCN (2 layers,
+    hidden 64, dropout 0.1) of ``seed``."""
+    if options is not None and not isinstance(options, dict):
+        raise TypeError(f"options: expected a dict of sampler options or None, got {type(options).__name__}")
     g = load_graph(graph)
     batch = len(g.train_idx) if sampler == "full" else min(batch_size, len(g.train_idx))
-    s = make_sampler(sampler, g, batch, **sampler_options(graph, sampler))
+    s = make_sampler(sampler, g, batch, **{**sampler_options(graph, sampler), **(options or {})})
     model = GCN(g.X.shape[1], g.num_classes, hidden=64, layers=2, dropout=0.1, seed=seed)
     return g, batch, s, model
 

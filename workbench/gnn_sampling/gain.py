@@ -13,7 +13,7 @@ for the current model from the exact norms of every training node, beside the va
 how much variance MVS *could* remove at the step where a validation target is crossed, against the end of training.
 
 ``python -m workbench.gnn_sampling.gain [--graphs cora,citeseer] [--batch-sizes 16,64] [--seeds 5] [--steps N]
-[--json PATH]``
+[--sampler mvs] [--on-the-fly] [--exact-step-every K] [--json PATH]``
 prints, per graph and batch size, the mean ± standard error over seeds of the mini-batches to the graph's target
 (:data:`~workbench.gnn_sampling.experiments.TARGETS`) and of the ratio at 10 % of the run, at that step, at half
 and at the end.
@@ -51,31 +51,40 @@ def variance_ratio(norms: torch.Tensor, batch_size: int) -> float:
 
 
 def gain_over_training(graph: str, batch_size: int, seed: int = 0, steps: int | None = None, eval_every: int = 5,
-                       sampler: str = "mvs") -> dict:
+                       sampler: str = "mvs", exact_step_every: int = 0, options: dict | None = None) -> dict:
     """Train on the grid's graph ``graph`` (:data:`~workbench.gnn_sampling.experiments.GRAPHS`) with ``sampler``
     as a grid task does (GCN 2 × 64, dropout 0.1, Adam lr 0.01, the sampler's grid options, ``steps``: the grid's
-    for that graph) and, every ``eval_every`` steps, take the exact norms of every training node (dropout off).
+    for that graph) and, every ``eval_every`` steps, take the exact norms of every training node (dropout off);
+    ``exact_step_every``: :func:`~workbench.gnn_sampling.training.iter_train`'s extra exact steps (0: none);
+    ``options``: sampler options over the grid's (MVS with ``{"on_the_fly": True}`` and ``exact_step_every`` its
+    refresh period, 10 on Cora and Citeseer: the authors' ``mvs_gcn_plus_otf``).
 
-    Returns ``{"graph", "sampler", "batch_size", "seed", "target_val_f1", "steps_to_target" (None if never),
-    "records": [{"step", "val_f1", "ratio"}, ...]}``."""
+    Returns ``{"graph", "sampler", "batch_size", "seed", "exact_step_every", "options", "target_val_f1",
+    "steps_to_target" (mini-batches, None if never), "records": [{"step", "val_f1", "train_loss", "ratio"}, ...]}``.
+    """
     if graph not in ex.GRAPHS:
         raise ValueError(f"graph: expected one of {list(ex.GRAPHS)}, got {graph!r}")
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler: expected one of {list(SAMPLERS)}, got {sampler!r}")
     seed = check_int("seed", seed, 0)
     eval_every = check_int("eval_every", eval_every, 1)
+    exact_step_every = check_int("exact_step_every", exact_step_every, 0)
     steps = ex.FULL.steps.get(graph, 400) if steps is None else check_int("steps", steps, 1)
     n = len(ex.load_graph(graph).train_idx)
     batch_size = check_int("batch_size", batch_size, 1)
     if batch_size > n:
         raise ValueError(f"batch_size: expected at most the {n} training nodes of {graph}, got {batch_size}")
-    g, _, s, model = ex.task_setup(graph, sampler, batch_size, seed)  # the ratio stays at batch_size, even for "full"
+    # the ratio stays at batch_size, even for "full"
+    g, _, s, model = ex.task_setup(graph, sampler, batch_size, seed, options)
     target = ex.TARGETS[graph]
     records = []
-    for rec in iter_train(g, s, steps, lr=ex.LR, eval_every=eval_every, seed=seed, model=model):
+    for rec in iter_train(g, s, steps, lr=ex.LR, eval_every=eval_every, seed=seed, model=model,
+                          exact_step_every=exact_step_every):
         ratio = variance_ratio(training_gradient_norms(model, g), batch_size)
-        records.append({"step": rec["step"], "val_f1": rec["val_f1"], "ratio": ratio})
-    return {"graph": graph, "sampler": sampler, "batch_size": batch_size, "seed": seed, "target_val_f1": target,
+        records.append({"step": rec["step"], "val_f1": rec["val_f1"], "train_loss": rec["train_loss"],
+                        "ratio": ratio})
+    return {"graph": graph, "sampler": sampler, "batch_size": batch_size, "seed": seed,
+            "exact_step_every": exact_step_every, "options": options or {}, "target_val_f1": target,
             "steps_to_target": ex.steps_to_val_f1(records, target), "records": records}
 
 
@@ -95,6 +104,7 @@ def summarise(runs: list[dict]) -> dict:
         raise ValueError("runs: expected at least one run of gain_over_training, got none")
     last = runs[0]["records"][-1]["step"]
     out = {k: runs[0][k] for k in ("graph", "sampler", "batch_size", "target_val_f1")}
+    out["exact_step_every"], out["options"] = runs[0].get("exact_step_every", 0), runs[0].get("options", {})
     out["seeds"] = [r["seed"] for r in runs]
     out["steps_to_target"] = list(ex.mean_se([r["steps_to_target"] for r in runs]))
     for key, at in (("ratio_early", lambda r: 0.1 * last), ("ratio_at_target", lambda r: r["steps_to_target"]),
@@ -114,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--sampler", default="mvs")
     parser.add_argument("--steps", type=int, default=None, help="mini-batches per run (default: the grid's)")
+    parser.add_argument("--on-the-fly", action="store_true",
+                        help="MVS refreshes the drawn nodes' norms every step (with --exact-step-every 10 on Cora and "
+                             "Citeseer: the authors' mvs_gcn_plus_otf)")
+    parser.add_argument("--exact-step-every", type=int, default=0,
+                        help="an extra exact full-batch step every K mini-batches (MVS-GNN's Alg. 1; 0: none)")
     parser.add_argument("--json", type=Path, default=None, help="write every run's records here")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -124,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--batch-sizes: expected integers separated by commas, got {args.batch_sizes!r}")
         if args.seeds < 1:
             raise ValueError(f"--seeds: expected at least 1, got {args.seeds}")
+        if args.on_the_fly and args.sampler != "mvs":
+            raise ValueError(f"--on-the-fly: expected with --sampler mvs, got --sampler {args.sampler}")
         return _print_table(args, sizes)
     except ValueError as e:
         print(f"{parser.prog}: {e}", file=sys.stderr)
@@ -137,7 +154,9 @@ def _print_table(args: argparse.Namespace, sizes: list[int]) -> int:
     print("|---|---|---|---|---|---|---|")
     for graph in args.graphs.split(","):
         for b in sizes:
-            runs = [gain_over_training(graph, b, seed=s, steps=args.steps, sampler=args.sampler)
+            runs = [gain_over_training(graph, b, seed=s, steps=args.steps, sampler=args.sampler,
+                                       exact_step_every=args.exact_step_every,
+                                       options={"on_the_fly": True} if args.on_the_fly else None)
                     for s in range(args.seeds)]
             runs_out += runs
             rows.append(summarise(runs))

@@ -19,7 +19,8 @@ estimates the mean loss over the training nodes, and whose blocks say how each l
   ``refresh_every`` steps; each layer computes the batch's rows only, its other inputs read from ``H̄`` (the
   embedding approximation), the loss weighted ``1 / (p_i N_train)``. ``history=False`` computes the neighbours
   exactly instead (importance sampling alone); ``on_the_fly=True`` also replaces the drawn nodes' norms by those
-  of each step and recomputes ``p`` (the authors' ``mvs_gcn_plus_otf``); ``checkpoint_ratio`` ``γ < 1`` makes the
+  of each step and recomputes ``p`` (the authors' ``mvs_gcn_plus_otf``, which also applies its refresh's exact
+  gradient: ``iter_train(exact_step_every=refresh_every)``); ``checkpoint_ratio`` ``γ < 1`` makes the
   exact pass on a uniform sample ``V_S`` of ``γ N_train`` training nodes (and their neighbourhoods) only: until the
   next refresh only ``V_S`` is drawn from, weighted ``1 / (p_i |V_S|)`` (the paper's Alg. 1; Reddit 10 %).
 

@@ -86,7 +86,8 @@ def evaluation_batch(graph: Graph, layers: int) -> MiniBatch:
 
 def iter_train(graph: Graph, sampler: Sampler, steps: int, *, hidden: int = 64, dropout: float = 0.1,
                lr: float = 0.01, eval_every: int = 10, seed: int = 0, model: GCN | None = None,
-               variance_at: tuple = (), draws: int = 30, variance_window: int = 1) -> Iterator[dict]:
+               variance_at: tuple = (), draws: int = 30, variance_window: int = 1,
+               exact_step_every: int = 0) -> Iterator[dict]:
     """Adam on the sampler's mini-batch losses for ``steps`` steps; every ``eval_every`` steps (and at the end) a
     record ``{"step", "seconds", "loss", "val_f1", "test_f1", "train_loss", "val_loss"}`` (``loss``: the step's
     mini-batch estimate; ``train_loss``, ``val_loss``: :func:`evaluate`'s; ``seconds``: training time so far,
@@ -94,17 +95,24 @@ def iter_train(graph: Graph, sampler: Sampler, steps: int, *, hidden: int = 64, 
     over ``draws`` batches drawn in the ``variance_window`` steps up to it (:func:`window_draws`; 1: all at that step,
     :func:`gradient_variance`), each after its step's update; not counted in ``seconds``, and the training run is
     the same with or without it. The model is ``model`` or a new :class:`GCN` (``hidden``, ``dropout``,
-    ``seed``)."""
+    ``seed``). ``exact_step_every=K > 0``: before mini-batches 1, K + 1, 2K + 1, … (after the sampler's refresh)
+    an extra Adam step on the exact full-batch loss (dropout on; counted in ``seconds``, not in ``step``): MVS-GNN's
+    Alg. 1 as the preprint writes it applies its checkpoint pass's gradient so, the authors' ``mvs_gcn_plus`` does
+    not (0: never)."""
     steps = check_int("steps", steps, 1)
     eval_every = check_int("eval_every", eval_every, 1)
     variance_at = {check_int("variance_at", v, 1) for v in variance_at}
     draws = check_int("draws", draws, 2)
     variance_window = check_int("variance_window", variance_window, 1)
     lr = check_real("lr", lr)
+    exact_step_every = check_int("exact_step_every", exact_step_every, 0)
     model = model or GCN(graph.X.shape[1], graph.num_classes, hidden, sampler.layers, dropout, seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
     eval_batch = evaluation_batch(graph, model.num_layers)
+    n = len(graph.train_idx)
+    everyone = (exact_minibatch(graph, graph.train_idx, torch.full((n,), 1.0 / n), model.num_layers)
+                if exact_step_every else None)  # the exact full-batch loss's batch
     spent, loss = 0.0, float("nan")
     plan = {v: window_draws(v, variance_window, draws) for v in variance_at}  # checkpoint -> {step: draws}
     measured = {v: {k: [] for k in PARTS} for v in variance_at}
@@ -113,6 +121,10 @@ def iter_train(graph: Graph, sampler: Sampler, steps: int, *, hidden: int = 64, 
     for step in range(1, steps + 1):
         t0 = time.perf_counter()
         sampler.refresh(model, graph.X)
+        if exact_step_every and (step - 1) % exact_step_every == 0:  # after MVS's exact pass, as in Alg. 1
+            opt.zero_grad()
+            batch_loss(model, graph.X, graph.y, everyone)[0].backward()
+            opt.step()
         batch = sampler.sample(gen)
         if len(batch.nodes):  # a Bernoulli batch can be empty: nothing to learn from this draw
             opt.zero_grad()
