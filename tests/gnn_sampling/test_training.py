@@ -108,8 +108,9 @@ def test_fresh_histories_give_the_exact_values_but_not_the_exact_gradient(graph,
 
 @pytest.mark.parametrize("every", [1, 3])
 def test_an_exact_step_every_k_mini_batches_is_one_more_full_batch_adam_step(graph, every):
-    # with the full-batch sampler and no dropout every step is the same exact step: K mini-batches with an exact
-    # step before each K-th are ⌈K / every⌉ + K plain full-batch steps, so the weights must agree to round-off
+    # with the full-batch sampler and no dropout a mini-batch step and an exact step are the same step: `steps`
+    # mini-batches with an exact step before mini-batches 1, every + 1, … are steps + ⌈steps / every⌉ plain ones, so
+    # the weights must agree to round-off
     def weights(steps, **kw):
         model = GCN(graph.X.shape[1], graph.num_classes, hidden=16, dropout=0.0, seed=2)
         full = make_sampler("full", graph, len(graph.train_idx))
@@ -119,6 +120,7 @@ def test_an_exact_step_every_k_mini_batches_is_one_more_full_batch_adam_step(gra
     steps = 7
     extra = -(-steps // every)  # the exact steps come before mini-batches 1, every + 1, 2 every + 1, …
     with_exact, plain = weights(steps, exact_step_every=every), weights(steps + extra)
-    # float32 sums in a different order only: 1e-6 relative is far below one Adam step (lr 0.01)
+    # the two build their batch separately (the same Â, possibly summed in another order): float32 round-off only,
+    # far below one Adam step's change (lr 0.01)
     assert torch.allclose(with_exact, plain, rtol=1e-5, atol=1e-6)
     assert not torch.allclose(with_exact, weights(steps), rtol=1e-3, atol=1e-4)  # the extra steps do move the model
