@@ -118,7 +118,8 @@ def test_the_command_prints_a_row_and_writes_every_run(tmp_path, capsys):
 @pytest.mark.parametrize("argv, name", [
     (["--batch-sizes", "16,many"], "--batch-sizes"), (["--seeds", "0"], "--seeds"),
     (["--graphs", "reddit", "--seeds", "1"], "graph"), (["--batch-sizes", "0", "--seeds", "1"], "batch_size"),
-    (["--sampler", "uniform", "--on-the-fly"], "--on-the-fly"),
+    (["--sampler", "uniform", "--on-the-fly"], "--on-the-fly"), (["--exact-step-every", "-2"], "--exact-step-every"),
+    (["--sampler", "cluster"], "--sampler"),
 ])
 def test_the_command_names_a_bad_argument_and_exits_2(argv, name, capsys):
     assert main(argv) == 2

@@ -139,6 +139,10 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--batch-sizes: expected integers separated by commas, got {args.batch_sizes!r}")
         if args.seeds < 1:
             raise ValueError(f"--seeds: expected at least 1, got {args.seeds}")
+        if args.exact_step_every < 0:
+            raise ValueError(f"--exact-step-every: expected 0 (none) or a positive K, got {args.exact_step_every}")
+        if args.sampler not in SAMPLERS:
+            raise ValueError(f"--sampler: expected one of {list(SAMPLERS)}, got {args.sampler!r}")
         if args.on_the_fly and args.sampler != "mvs":
             raise ValueError(f"--on-the-fly: expected with --sampler mvs, got --sampler {args.sampler}")
         return _print_table(args, sizes)
