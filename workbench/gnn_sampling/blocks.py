@@ -22,7 +22,7 @@ import torch
 from workbench.gnn_sampling.graph import Graph
 
 __all__ = ["Block", "MiniBatch", "inverse_sqrt_degree", "neighbour_positions", "neighbour_pairs", "exact_block",
-           "exact_minibatch", "local_index", "sparse_rows"]
+           "exact_minibatch", "full_batch", "local_index", "sparse_rows"]
 
 
 @dataclass
@@ -113,3 +113,10 @@ def exact_minibatch(graph: Graph, nodes: torch.Tensor, weights: torch.Tensor, la
         blocks.append(exact_block(graph, dst, coef))
         dst = blocks[-1].src
     return MiniBatch(blocks[::-1], weights)
+
+
+def full_batch(graph: Graph, layers: int, coef: torch.Tensor | None = None) -> MiniBatch:
+    """Every training node's output computed exactly, each weighted ``1 / N_train``: its weighted loss is the mean
+    loss over the training nodes (the full-batch loss ``f``)."""
+    n = len(graph.train_idx)
+    return exact_minibatch(graph, graph.train_idx, torch.full((n,), 1.0 / n), layers, coef)

@@ -32,8 +32,9 @@ from __future__ import annotations
 import torch
 
 from workbench.checks import check_int, check_real
-from workbench.gnn_sampling.blocks import (Block, MiniBatch, exact_block, exact_minibatch, inverse_sqrt_degree,
-                                           local_index, neighbour_pairs, neighbour_positions, sparse_rows)
+from workbench.gnn_sampling.blocks import (Block, MiniBatch, exact_block, exact_minibatch, full_batch,
+                                           inverse_sqrt_degree, local_index, neighbour_pairs, neighbour_positions,
+                                           sparse_rows)
 from workbench.gnn_sampling.graph import Graph, check_batch_size, check_graph
 from workbench.gnn_sampling.mvs import draw_batch, importance_weights, mvs_probabilities, uniform_probabilities
 
@@ -80,8 +81,7 @@ class FullBatch(Sampler):
 
     def __init__(self, graph: Graph, batch_size: int | None = None, layers: int = 2):
         super().__init__(graph, len(graph.train_idx) if batch_size is None else batch_size, layers)
-        n = len(graph.train_idx)
-        self._batch = exact_minibatch(graph, graph.train_idx, torch.full((n,), 1.0 / n), layers, self.coef)
+        self._batch = full_batch(graph, layers, self.coef)
 
     def sample(self, generator=None) -> MiniBatch:
         return self._batch

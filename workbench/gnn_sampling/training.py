@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from workbench.checks import check_int, check_real
-from workbench.gnn_sampling.blocks import MiniBatch, exact_minibatch
+from workbench.gnn_sampling.blocks import MiniBatch, exact_minibatch, full_batch
 from workbench.gnn_sampling.graph import Graph
 from workbench.gnn_sampling.model import GCN, node_gradient_norms
 from workbench.gnn_sampling.samplers import Sampler
@@ -110,9 +110,7 @@ def iter_train(graph: Graph, sampler: Sampler, steps: int, *, hidden: int = 64, 
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
     eval_batch = evaluation_batch(graph, model.num_layers)
-    n = len(graph.train_idx)
-    everyone = (exact_minibatch(graph, graph.train_idx, torch.full((n,), 1.0 / n), model.num_layers)
-                if exact_step_every else None)  # the exact full-batch loss's batch
+    everyone = full_batch(graph, model.num_layers) if exact_step_every else None
     spent, loss = 0.0, float("nan")
     plan = {v: window_draws(v, variance_window, draws) for v in variance_at}  # checkpoint -> {step: draws}
     measured = {v: {k: [] for k in PARTS} for v in variance_at}
@@ -153,9 +151,7 @@ def _flat_grad(model: GCN, total: torch.Tensor) -> torch.Tensor:
 
 def full_gradient(model: GCN, graph: Graph) -> torch.Tensor:
     """``∇f``: the gradient of the mean loss over every training node, computed exactly, flattened."""
-    n = len(graph.train_idx)
-    batch = exact_minibatch(graph, graph.train_idx, torch.full((n,), 1.0 / n), model.num_layers)
-    return _flat_grad(model, batch_loss(model, graph.X, graph.y, batch)[0])
+    return _flat_grad(model, batch_loss(model, graph.X, graph.y, full_batch(graph, model.num_layers))[0])
 
 
 def window_draws(step: int, window: int, draws: int) -> dict[int, int]:
