@@ -137,6 +137,12 @@ def main(argv: list[str] | None = None) -> int:
             sizes = [int(b) for b in args.batch_sizes.split(",")]
         except ValueError:
             raise ValueError(f"--batch-sizes: expected integers separated by commas, got {args.batch_sizes!r}")
+        if any(b < 1 for b in sizes):
+            raise ValueError(f"--batch-sizes: expected positive integers, got {args.batch_sizes!r}")
+        graphs = args.graphs.split(",")
+        unknown = [g for g in graphs if g not in ex.GRAPHS]
+        if unknown:
+            raise ValueError(f"--graphs: expected names from {list(ex.GRAPHS)}, got {unknown[0]!r}")
         if args.seeds < 1:
             raise ValueError(f"--seeds: expected at least 1, got {args.seeds}")
         if args.exact_step_every < 0:
@@ -145,18 +151,23 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--sampler: expected one of {list(SAMPLERS)}, got {args.sampler!r}")
         if args.on_the_fly and args.sampler != "mvs":
             raise ValueError(f"--on-the-fly: expected with --sampler mvs, got --sampler {args.sampler}")
-        return _print_table(args, sizes)
+        for graph in graphs:
+            n = len(ex.load_graph(graph).train_idx)
+            if max(sizes) > n:
+                raise ValueError(f"--batch-sizes: expected at most the {n} training nodes of {graph}, "
+                                 f"got {max(sizes)}")
+        return _print_table(args, graphs, sizes)
     except ValueError as e:
         print(f"{parser.prog}: {e}", file=sys.stderr)
         return 2
 
 
-def _print_table(args: argparse.Namespace, sizes: list[int]) -> int:
+def _print_table(args: argparse.Namespace, graphs: list[str], sizes: list[int]) -> int:
     rows, runs_out = [], []
     print("| graph | B | mini-batches to the target | V(MVS)/V(uniform) at 10 % | at the target | at half | "
           "at the end |")
     print("|---|---|---|---|---|---|---|")
-    for graph in args.graphs.split(","):
+    for graph in graphs:
         for b in sizes:
             runs = [gain_over_training(graph, b, seed=s, steps=args.steps, sampler=args.sampler,
                                        exact_step_every=args.exact_step_every,
