@@ -239,9 +239,10 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         (MVS on the SBM graph) ``gradient_variance_fresh_history`` and ``variance_embedding_fresh_history``: the
         end's total and embedding part again right after a refresh of the histories (their floor),
         ``steps_to_target`` (mini-batches to the target validation F1; ``None`` if a seed never reached it;
-        ``seeds_reached``: how many did), ``target_val_f1``, ``steps_to_val_f1`` (per level of the ladder around
-        the target, :func:`val_levels`: ``val_f1``, ``steps``, ``steps_se``, ``seeds_reached``), ``train_loss``
-        (the full-batch training loss at the end), ``steps_to_loss`` (per level of :data:`LOSS_LEVELS`: ``loss``,
+        ``seeds_reached``: how many did; ``steps_to_target_by_seed``: each seed's, in the order of ``seeds``),
+        ``target_val_f1``, ``steps_to_val_f1`` (per level of the ladder around the target, :func:`val_levels`:
+        ``val_f1``, ``steps``, ``steps_se``, ``seeds_reached``), ``train_loss`` (the full-batch training loss at
+        the end), ``steps_to_loss`` (per level of :data:`LOSS_LEVELS`: ``loss``,
         ``steps``, ``steps_se``, ``seeds_reached``, as for the target), ``seconds_per_epoch``, ``seeds``, and
         ``curve`` (the first seed's records: step, seconds, mini-batch loss, val/test F1, training and validation
         loss).
@@ -268,7 +269,8 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
             row[key], row[f"{key}_se"] = mean_se(values)
         # from the curves, not the tasks' own steps_to_target: records before 2026-12-07 missed exact hits (F1 in
         # float32, see F1_TOLERANCE)
-        count = _count([steps_to_val_f1(r["curve"], r["target_val_f1"]) for r in runs])
+        row["steps_to_target_by_seed"] = [steps_to_val_f1(r["curve"], r["target_val_f1"]) for r in runs]
+        count = _count(row["steps_to_target_by_seed"])
         row["steps_to_target"], row["steps_to_target_se"], row["seeds_reached"] = (
             count["steps"], count["steps_se"], count["seeds_reached"])
         row["train_loss"], row["train_loss_se"] = mean_se([r["curve"][-1]["train_loss"] for r in runs])
@@ -355,6 +357,42 @@ def _val_ladder(data: dict) -> str:
     return "\n".join(lines) if len(lines) > 2 else "*Not computed yet.*"
 
 
+def _seed_by_seed(a: dict, b: dict) -> dict | None:
+    """Row ``a``'s mini-batches to the target minus row ``b``'s, seed by seed (a seed is the same initial weights
+    for both): ``{"mean", "se", "ahead" (seeds where ``a`` is first), "pairs"}`` over the seeds both reached;
+    None without per-seed counts or with fewer than two such seeds."""
+    if "steps_to_target_by_seed" not in a or "steps_to_target_by_seed" not in b:
+        return None
+    theirs = dict(zip(b["seeds"], b["steps_to_target_by_seed"]))
+    diffs = [x - theirs[s] for s, x in zip(a["seeds"], a["steps_to_target_by_seed"])
+             if x is not None and theirs.get(s) is not None]
+    if len(diffs) < 2:
+        return None
+    mean, se = mean_se(diffs)
+    return {"mean": mean, "se": se, "ahead": sum(d < 0 for d in diffs), "pairs": len(diffs)}
+
+
+def _paired_table(data: dict) -> str:
+    """MVS against uniform and GraphSAGE on every graph and batch size, seed by seed (:func:`_seed_by_seed`), and
+    whether MVS is first against both: "yes" (each mean difference below zero by more than its standard error),
+    "yes, within one s.e.", or "no"."""
+    rows = data["results"]
+    lines = ["| graph | B | MVS − uniform (mini-batches) | MVS − GraphSAGE | fewer, seed by seed? |", "|---" * 5 + "|"]
+    for graph in data.get("settings", {}).get("graphs", ()):
+        for b in sorted({r["batch_size"] for r in rows if r["graph"] == graph and r["sampler"] == "mvs"}):
+            by = {r["sampler"]: r for r in rows if r["graph"] == graph and r["batch_size"] == b}
+            pairs = [_seed_by_seed(by["mvs"], by[o]) if o in by else None for o in ("uniform", "sage")]
+            if None in pairs:
+                continue
+            first = all(p["mean"] < 0 for p in pairs)
+            verdict = ("yes" if all(-p["mean"] > (p["se"] or 0) for p in pairs) else "yes, within one s.e.") \
+                if first else "no"
+            lines.append(f"| {graph} | {b:,} | " + " | ".join(
+                f"{p['mean']:+.0f} ± {p['se']:.0f} ({p['ahead']} of {p['pairs']} seeds ahead)" for p in pairs)
+                + f" | {verdict} |")
+    return "\n".join(lines) if len(lines) > 2 else "*Not computed yet.*"
+
+
 def _fewer(mvs: dict, others: list[dict]) -> str:
     """Whether MVS's step count (a :func:`_count`) is below every other's: "yes", "yes, within one s.e." (a lead
     smaller than the standard error of some difference), "no", or "–" when no sampler got there in every seed."""
@@ -372,7 +410,8 @@ def markdown_tables(data: dict) -> dict[str, str]:
     the gradient variance and its two parts at the run's end, mini-batches to the target, seconds per epoch; means
     ± standard errors over seeds); ``claim``: MVS against uniform and GraphSAGE on :data:`CLAIM_GRAPHS`;
     ``claim_loss``: the same trio by mini-batches to a full-batch training loss; ``loss_ladder``: every sampler at every
-    level of :data:`LOSS_LEVELS`; ``val_ladder``: the trio at every level of the validation-F1 ladder."""
+    level of :data:`LOSS_LEVELS`; ``val_ladder``: the trio at every level of the validation-F1 ladder;
+    ``claim_paired``: the trio's mini-batches to the target compared seed by seed."""
     out = {"status": grid_status(data)}
     rows = data["results"]
     for graph in data.get("settings", {}).get("graphs", ()):
@@ -421,6 +460,7 @@ def markdown_tables(data: dict) -> dict[str, str]:
     out["claim_loss"] = "\n".join(claim_loss) if len(claim_loss) > 2 else "*Not computed yet.*"
     out["loss_ladder"] = _loss_ladder(data)
     out["val_ladder"] = _val_ladder(data)
+    out["claim_paired"] = _paired_table(data)
     out["claim"] = "\n".join(claim) if len(claim) > 2 else "*Not computed yet.*"
     return out
 
