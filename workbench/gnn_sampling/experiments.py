@@ -242,10 +242,9 @@ def reproduce(quick: bool = False, seed: int = 0, progress: Callable | None = No
         ``seeds_reached``: how many did; ``steps_to_target_by_seed``: each seed's, in the order of ``seeds``),
         ``target_val_f1``, ``steps_to_val_f1`` (per level of the ladder around the target, :func:`val_levels`:
         ``val_f1``, ``steps``, ``steps_se``, ``seeds_reached``), ``train_loss`` (the full-batch training loss at
-        the end), ``steps_to_loss`` (per level of :data:`LOSS_LEVELS`: ``loss``,
-        ``steps``, ``steps_se``, ``seeds_reached``, as for the target), ``seconds_per_epoch``, ``seeds``, and
-        ``curve`` (the first seed's records: step, seconds, mini-batch loss, val/test F1, training and validation
-        loss).
+        the end), ``steps_to_loss`` (per level of :data:`LOSS_LEVELS`: ``loss``, ``steps``, ``steps_se``,
+        ``seeds_reached``, as for the target), ``seconds_per_epoch``, ``seeds``, and ``curve`` (the first seed's
+        records: step, seconds, mini-batch loss, val/test F1, training and validation loss).
     """
     t0 = time.perf_counter()
     cfg = settings or (QUICK if quick else FULL)
@@ -359,8 +358,9 @@ def _val_ladder(data: dict) -> str:
 
 def _seed_by_seed(a: dict, b: dict) -> dict | None:
     """Row ``a``'s mini-batches to the target minus row ``b``'s, seed by seed (a seed is the same initial weights
-    for both): ``{"mean", "se", "ahead" (seeds where ``a`` is first), "pairs"}`` over the seeds both reached;
-    None without per-seed counts or with fewer than two such seeds."""
+    for both, and for MVS and uniform sampling the same random numbers of the draws), matched by the seed's
+    number: ``{"mean", "se", "ahead" (seeds where ``a`` is first), "pairs"}`` over the seeds both reached; None
+    without per-seed counts or with fewer than two such seeds."""
     if "steps_to_target_by_seed" not in a or "steps_to_target_by_seed" not in b:
         return None
     theirs = dict(zip(b["seeds"], b["steps_to_target_by_seed"]))
