@@ -31,6 +31,7 @@ import torch
 
 from workbench.checks import check_int
 from workbench.gnn_sampling import experiments as ex
+from workbench.gnn_sampling.graph import check_batch_size
 from workbench.gnn_sampling.inspect import training_gradient_norms
 from workbench.gnn_sampling.mvs import mvs_probabilities, sampling_variance, uniform_probabilities
 from workbench.gnn_sampling.samplers import SAMPLERS
@@ -71,9 +72,7 @@ def gain_over_training(graph: str, batch_size: int, seed: int = 0, steps: int | 
     exact_step_every = check_int("exact_step_every", exact_step_every, 0)
     steps = ex.FULL.steps.get(graph, 400) if steps is None else check_int("steps", steps, 1)
     n = len(ex.load_graph(graph).train_idx)
-    batch_size = check_int("batch_size", batch_size, 1)
-    if batch_size > n:
-        raise ValueError(f"batch_size: expected at most the {n} training nodes of {graph}, got {batch_size}")
+    batch_size = check_batch_size(batch_size, n, f"training nodes of {graph}")
     # the ratio stays at batch_size, even for "full"
     g, _, s, model = ex.task_setup(graph, sampler, batch_size, seed, options)
     target = ex.TARGETS[graph]
@@ -152,10 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.on_the_fly and args.sampler != "mvs":
             raise ValueError(f"--on-the-fly: expected with --sampler mvs, got --sampler {args.sampler}")
         for graph in graphs:
-            n = len(ex.load_graph(graph).train_idx)
-            if max(sizes) > n:
-                raise ValueError(f"--batch-sizes: expected at most the {n} training nodes of {graph}, "
-                                 f"got {max(sizes)}")
+            check_batch_size(max(sizes), len(ex.load_graph(graph).train_idx), f"training nodes of {graph}",
+                             name="--batch-sizes")
         return _print_table(args, graphs, sizes)
     except ValueError as e:
         print(f"{parser.prog}: {e}", file=sys.stderr)

@@ -140,9 +140,9 @@ def check_graph(graph) -> Graph:
     return graph
 
 
-def check_batch_size(batch_size, n: int, what: str = "training nodes") -> int:
-    """A batch size in ``1..n``."""
-    batch_size = check_int("batch_size", batch_size, 1)
+def check_batch_size(batch_size, n: int, what: str = "training nodes", name: str = "batch_size") -> int:
+    """A batch size in ``1..n`` (errors name it ``name``: a command names its option)."""
+    batch_size = check_int(name, batch_size, 1)
     if batch_size > n:
-        raise ValueError(f"batch_size: expected at most the {n} {what}, got {batch_size}")
+        raise ValueError(f"{name}: expected at most the {n} {what}, got {batch_size}")
     return batch_size
