@@ -18,7 +18,7 @@ import functools
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from workbench.checks import check_int, check_names
 from workbench.gnn_sampling.graph import Graph, from_planetoid
@@ -336,23 +336,30 @@ def _at_loss(row: dict, level: float) -> dict:
     return next(lv for lv in row["steps_to_loss"] if lv["loss"] == level)
 
 
+def _trios(rows: list[dict], graphs) -> Iterator[tuple[str, int, tuple[dict, dict, dict]]]:
+    """``(graph, batch size, (MVS's row, uniform's, GraphSAGE's))`` for every graph of ``graphs`` and batch size at
+    which MVS ran, in order; cells without all three are left out."""
+    for graph in graphs:
+        for b in sorted({r["batch_size"] for r in rows if r["graph"] == graph and r["sampler"] == "mvs"}):
+            by = {r["sampler"]: r for r in rows if r["graph"] == graph and r["batch_size"] == b}
+            if {"mvs", "uniform", "sage"} <= set(by):
+                yield graph, b, (by["mvs"], by["uniform"], by["sage"])
+
+
 def _val_ladder(data: dict) -> str:
     """MVS against uniform and GraphSAGE at every level of the validation-F1 ladder (:func:`val_levels`), on every
     graph and batch size: mini-batches to it, and whether MVS's are fewer."""
     rows = data["results"]
     lines = ["| graph | B | validation F1 | MVS mini-batches | uniform | GraphSAGE | fewer? |", "|---" * 7 + "|"]
-    for graph in data.get("settings", {}).get("graphs", ()):
-        for b in sorted({r["batch_size"] for r in rows if r["graph"] == graph and r["sampler"] == "mvs"}):
-            by = {r["sampler"]: r for r in rows if r["graph"] == graph and r["batch_size"] == b}
-            trio = tuple(by.get(s) for s in ("mvs", "uniform", "sage"))
-            if not all(r and "steps_to_val_f1" in r for r in trio):
-                continue
-            for i, level in enumerate(lv["val_f1"] for lv in trio[0]["steps_to_val_f1"]):
-                counts = [r["steps_to_val_f1"][i] for r in trio]
-                mark = " (the target)" if level == trio[0]["target_val_f1"] else ""
-                lines.append(f"| {graph} | {b:,} | {level:.2f}{mark} | "
-                             + " | ".join(_steps(c, len(r["seeds"]), missed="") for c, r in zip(counts, trio))
-                             + f" | {_fewer(counts[0], counts[1:])} |")
+    for graph, b, trio in _trios(rows, data.get("settings", {}).get("graphs", ())):
+        if not all("steps_to_val_f1" in r for r in trio):
+            continue
+        for i, level in enumerate(lv["val_f1"] for lv in trio[0]["steps_to_val_f1"]):
+            counts = [r["steps_to_val_f1"][i] for r in trio]
+            mark = " (the target)" if level == trio[0]["target_val_f1"] else ""
+            lines.append(f"| {graph} | {b:,} | {level:.2f}{mark} | "
+                         + " | ".join(_steps(c, len(r["seeds"]), missed="") for c, r in zip(counts, trio))
+                         + f" | {_fewer(counts[0], counts[1:])} |")
     return "\n".join(lines) if len(lines) > 2 else "*Not computed yet.*"
 
 
@@ -378,18 +385,15 @@ def _paired_table(data: dict) -> str:
     "yes, within one s.e.", or "no"."""
     rows = data["results"]
     lines = ["| graph | B | MVS − uniform (mini-batches) | MVS − GraphSAGE | fewer, seed by seed? |", "|---" * 5 + "|"]
-    for graph in data.get("settings", {}).get("graphs", ()):
-        for b in sorted({r["batch_size"] for r in rows if r["graph"] == graph and r["sampler"] == "mvs"}):
-            by = {r["sampler"]: r for r in rows if r["graph"] == graph and r["batch_size"] == b}
-            pairs = [_seed_by_seed(by["mvs"], by[o]) if o in by else None for o in ("uniform", "sage")]
-            if None in pairs:
-                continue
-            first = all(p["mean"] < 0 for p in pairs)
-            verdict = ("yes" if all(-p["mean"] > (p["se"] or 0) for p in pairs) else "yes, within one s.e.") \
-                if first else "no"
-            lines.append(f"| {graph} | {b:,} | " + " | ".join(
-                f"{p['mean']:+.0f} ± {p['se']:.0f} ({p['ahead']} of {p['pairs']} seeds ahead)" for p in pairs)
-                + f" | {verdict} |")
+    for graph, b, (mvs, *others) in _trios(rows, data.get("settings", {}).get("graphs", ())):
+        pairs = [_seed_by_seed(mvs, o) for o in others]
+        if None in pairs:
+            continue
+        first = all(p["mean"] < 0 for p in pairs)
+        verdict = ("yes" if all(-p["mean"] > p["se"] for p in pairs) else "yes, within one s.e.") if first else "no"
+        lines.append(f"| {graph} | {b:,} | " + " | ".join(
+            f"{p['mean']:+.0f} ± {p['se']:.0f} ({p['ahead']} of {p['pairs']} seeds ahead)" for p in pairs)
+            + f" | {verdict} |")
     return "\n".join(lines) if len(lines) > 2 else "*Not computed yet.*"
 
 
@@ -436,27 +440,21 @@ def markdown_tables(data: dict) -> dict[str, str]:
              "fewer? |", "|---" * 10 + "|"]
     claim_loss = ["| graph | B | training loss | MVS mini-batches | uniform | GraphSAGE | fewer? | MVS loss at the end "
                   "| uniform | GraphSAGE |", "|---" * 10 + "|"]
-    for graph in CLAIM_GRAPHS:
-        sizes = sorted({r["batch_size"] for r in rows if r["graph"] == graph and r["sampler"] == "mvs"})
-        for b in sizes:
-            by = {r["sampler"]: r for r in rows if r["graph"] == graph and r["batch_size"] == b}
-            if not {"mvs", "uniform", "sage"} <= set(by):
-                continue
-            trio = (by["mvs"], by["uniform"], by["sage"])
-            lower = all(trio[0]["gradient_variance"] < o["gradient_variance"] for o in trio[1:])
-            counts = [_target(r) for r in trio]
-            claim.append(f"| {graph} | {b:,} | " + " | ".join(
-                plus_minus(r["gradient_variance"], r["gradient_variance_se"], ".3g") for r in trio)
-                + f" | {'yes' if lower else 'no'} | " + " | ".join(_steps(c, len(r["seeds"])) for c, r in
-                                                                 zip(counts, trio))
-                + f" | {_fewer(counts[0], counts[1:])} |")
-            if all("steps_to_loss" in r for r in trio):
-                level = claim_loss_level(list(trio[:2]))  # the pair the paper's Fig. 4 compares
-                counts = [_at_loss(r, level) for r in trio] if level is not None else None
-                claim_loss.append(f"| {graph} | {b:,} | " + (
-                    f"{level:g} | " + " | ".join(_steps(c, len(r["seeds"])) for c, r in zip(counts, trio))
-                    + f" | {_fewer(counts[0], counts[1:])} | " if counts else "– | – | – | – | – | ")
-                    + " | ".join(plus_minus(r["train_loss"], r["train_loss_se"], ".3f") for r in trio) + " |")
+    for graph, b, trio in _trios(rows, CLAIM_GRAPHS):
+        lower = all(trio[0]["gradient_variance"] < o["gradient_variance"] for o in trio[1:])
+        counts = [_target(r) for r in trio]
+        claim.append(f"| {graph} | {b:,} | " + " | ".join(
+            plus_minus(r["gradient_variance"], r["gradient_variance_se"], ".3g") for r in trio)
+            + f" | {'yes' if lower else 'no'} | " + " | ".join(_steps(c, len(r["seeds"])) for c, r in
+                                                             zip(counts, trio))
+            + f" | {_fewer(counts[0], counts[1:])} |")
+        if all("steps_to_loss" in r for r in trio):
+            level = claim_loss_level(list(trio[:2]))  # the pair the paper's Fig. 4 compares
+            counts = [_at_loss(r, level) for r in trio] if level is not None else None
+            claim_loss.append(f"| {graph} | {b:,} | " + (
+                f"{level:g} | " + " | ".join(_steps(c, len(r["seeds"])) for c, r in zip(counts, trio))
+                + f" | {_fewer(counts[0], counts[1:])} | " if counts else "– | – | – | – | – | ")
+                + " | ".join(plus_minus(r["train_loss"], r["train_loss_se"], ".3f") for r in trio) + " |")
     out["claim_loss"] = "\n".join(claim_loss) if len(claim_loss) > 2 else "*Not computed yet.*"
     out["loss_ladder"] = _loss_ladder(data)
     out["val_ladder"] = _val_ladder(data)
